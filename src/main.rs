@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("conveyor: no command yet");
+    std::process::exit(2);
+}
