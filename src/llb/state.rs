@@ -1,0 +1,190 @@
+//! The graph itself: a `State` is one output of one op, shared cheaply (`Arc`), never
+//! mutated; every builder call returns a new `State`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::proto::pb;
+
+use super::exec::ExecOp;
+use super::file::FileOp;
+
+/// One output of an op in the LLB graph, or scratch (the empty filesystem).
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    pub(super) output: Option<Output>,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct Output {
+    pub(super) node: Arc<Node>,
+    pub(super) index: i64,
+}
+
+#[derive(Debug)]
+pub(super) struct Node {
+    pub(super) op: OpKind,
+    pub(super) platform: Option<Platform>,
+    pub(super) options: OpOptions,
+}
+
+#[derive(Debug)]
+pub(super) enum OpKind {
+    Source(pb::SourceOp),
+    Exec(ExecOp),
+    File(FileOp),
+    Merge(Vec<State>),
+    Diff { lower: State, upper: State },
+}
+
+/// The platform an op runs for (`linux/amd64`, `linux/arm64/v8`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: String,
+}
+
+impl Platform {
+    pub fn new(os: &str, architecture: &str, variant: &str) -> Platform {
+        Platform {
+            os: os.into(),
+            architecture: architecture.into(),
+            variant: variant.into(),
+        }
+    }
+
+    /// `os/arch[/variant]`, as BuildKit and docker print it.
+    pub fn id(&self) -> String {
+        if self.variant.is_empty() {
+            format!("{}/{}", self.os, self.architecture)
+        } else {
+            format!("{}/{}/{}", self.os, self.architecture, self.variant)
+        }
+    }
+
+    pub(super) fn to_pb(&self) -> pb::Platform {
+        pb::Platform {
+            os: self.os.clone(),
+            architecture: self.architecture.clone(),
+            variant: self.variant.clone(),
+            ..pb::Platform::default()
+        }
+    }
+}
+
+/// A source file that ops can point into, so BuildKit's errors show its lines.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SourceMap {
+    pub filename: String,
+    pub data: Vec<u8>,
+    pub language: String,
+}
+
+/// Where in a `SourceMap` an op comes from: 1-based lines, 0-based characters, as the
+/// wire's `pb.Range` counts them.
+#[derive(Clone, Debug)]
+pub struct SourceLocation {
+    pub source: Arc<SourceMap>,
+    /// `(start_line, start_char, end_line, end_char)` ranges.
+    pub ranges: Vec<(i32, i32, i32, i32)>,
+}
+
+/// What rides on an op besides its content: name shown in progress, cache and
+/// progress-group settings, and its source location. None of it changes the op digest.
+#[derive(Clone, Debug, Default)]
+pub struct OpOptions {
+    /// Shown as the vertex name (`llb.customname`).
+    pub custom_name: Option<String>,
+    pub ignore_cache: bool,
+    /// Other `OpMetadata.description` entries.
+    pub description: BTreeMap<String, String>,
+    pub progress_group: Option<(String, String)>,
+    pub location: Option<SourceLocation>,
+}
+
+impl State {
+    /// The empty filesystem.
+    pub fn scratch() -> State {
+        State { output: None }
+    }
+
+    pub fn is_scratch(&self) -> bool {
+        self.output.is_none()
+    }
+
+    pub(super) fn from_node(node: Node, index: i64) -> State {
+        State {
+            output: Some(Output {
+                node: Arc::new(node),
+                index,
+            }),
+        }
+    }
+
+    /// Layers `states` on top of each other (later ones win) without copying.
+    pub fn merge(states: Vec<State>, options: OpOptions) -> State {
+        State::from_node(
+            Node {
+                op: OpKind::Merge(states),
+                platform: None,
+                options,
+            },
+            0,
+        )
+    }
+
+    /// What changed from `lower` to `upper`, as a filesystem of its own.
+    pub fn diff(lower: State, upper: State, options: OpOptions) -> State {
+        State::from_node(
+            Node {
+                op: OpKind::Diff { lower, upper },
+                platform: None,
+                options,
+            },
+            0,
+        )
+    }
+}
+
+/// Dropping a long chain of ops would recurse once per op and overflow the stack on
+/// graphs of many thousand ops; unlink the children into a list instead.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let mut pending = take_children(&mut self.op);
+        while let Some(node) = pending.pop() {
+            if let Ok(mut node) = Arc::try_unwrap(node) {
+                pending.extend(take_children(&mut node.op));
+            }
+        }
+    }
+}
+
+fn take_children(op: &mut OpKind) -> Vec<Arc<Node>> {
+    use super::exec::MountKind;
+    use super::file::FileAction;
+    let states: Vec<&mut State> = match op {
+        OpKind::Source(_) => Vec::new(),
+        OpKind::Exec(exec) => exec
+            .mounts
+            .iter_mut()
+            .filter_map(|m| match &mut m.kind {
+                MountKind::Bind { source, .. } => Some(source),
+                MountKind::Cache { base, .. } => Some(base),
+                _ => None,
+            })
+            .collect(),
+        OpKind::File(file) => std::iter::once(&mut file.base)
+            .chain(file.actions.iter_mut().filter_map(|a| match a {
+                FileAction::Copy(copy) => Some(&mut copy.source),
+                _ => None,
+            }))
+            .collect(),
+        OpKind::Merge(states) => states.iter_mut().collect(),
+        OpKind::Diff { lower, upper } => vec![lower, upper],
+    };
+    states
+        .into_iter()
+        .filter_map(|s| s.output.take().map(|o| o.node))
+        .collect()
+}
