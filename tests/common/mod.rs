@@ -1,0 +1,82 @@
+//! The real daemons tests run against: scripts/buildkit-up starts (or finds) a private
+//! dockerd with its embedded BuildKit and a registry on 127.0.0.1:5000.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub struct Harness {
+    /// `unix:///…/docker.sock`
+    pub docker_host: String,
+    pub registry: String,
+}
+
+/// Starts the harness once per test binary (the script itself is idempotent and
+/// serialised with a lock, so test binaries running at once are fine).
+pub fn harness() -> &'static Harness {
+    static HARNESS: OnceLock<Harness> = OnceLock::new();
+    HARNESS.get_or_init(|| {
+        let script = repo_root().join("scripts/buildkit-up");
+        let output = Command::new("bash")
+            .arg(&script)
+            .output()
+            .expect("run scripts/buildkit-up");
+        assert!(
+            output.status.success(),
+            "scripts/buildkit-up failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let value = |name: &str| {
+            stdout
+                .lines()
+                .find_map(|line| line.strip_prefix(&format!("export {name}=")))
+                .unwrap_or_else(|| panic!("buildkit-up printed no {name}"))
+                .to_string()
+        };
+        Harness {
+            docker_host: value("DOCKER_HOST"),
+            registry: value("CONVEYOR_REGISTRY"),
+        }
+    })
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn testdata(path: &str) -> PathBuf {
+    repo_root().join("testdata").join(path)
+}
+
+/// The docker CLI from trixie's packages, pointed at the private daemon.
+pub fn docker() -> Command {
+    let mut command = Command::new("/usr/bin/docker");
+    command.env("DOCKER_HOST", &harness().docker_host);
+    command
+}
+
+/// Runs a docker command; panics with its output if it fails.
+pub fn docker_ok(args: &[&str], dir: Option<&Path>) -> String {
+    let mut command = docker();
+    command.args(args);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let output = command.output().expect("run docker");
+    assert!(
+        output.status.success(),
+        "docker {} failed:\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A name no other test run uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
