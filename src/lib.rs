@@ -2,4 +2,5 @@
 //!
 //! See ARCHITECTURE.md for the module map and the import rules between modules.
 
+pub mod context;
 pub mod diag;
