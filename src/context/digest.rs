@@ -71,7 +71,11 @@ pub fn digest_files(root: &Path, entries: &[Entry]) -> Result<String, ContextErr
 /// nothing. Symlinks along a source, and a matched symlink itself, are resolved
 /// inside the context, as BuildKit resolves COPY sources. A source that climbs out
 /// of the context (`../x`) is refused, a plain source that does not exist too.
-pub fn digest_paths(root: &Path, sources: &[&str], filter: &Filter) -> Result<String, ContextError> {
+pub fn digest_paths(
+    root: &Path,
+    sources: &[&str],
+    filter: &Filter,
+) -> Result<String, ContextError> {
     let entries = walk(root, filter)?;
     let selection = select_sources(&entries, sources)?;
     digest_files(root, &selection)
@@ -127,7 +131,11 @@ fn source_path(source: &str) -> Result<String, ContextError> {
             src: source.to_string(),
         });
     }
-    Ok(if cleaned == "." { String::new() } else { cleaned })
+    Ok(if cleaned == "." {
+        String::new()
+    } else {
+        cleaned
+    })
 }
 
 /// fsutil copy's `splitWildcards`: the components before the first one with a
@@ -155,7 +163,11 @@ fn strictly_under<'p>(path: &'p str, dir: &str) -> Option<&'p str> {
 /// Resolves the symlinks along `path` (the last component's too) through the walked
 /// entries, never leaving the context: an absolute target starts again at the root
 /// and `..` stops there, as BuildKit's scoped path resolution does.
-fn resolve(index: &HashMap<&str, &Entry>, source: &str, path: &str) -> Result<String, ContextError> {
+fn resolve(
+    index: &HashMap<&str, &Entry>,
+    source: &str,
+    path: &str,
+) -> Result<String, ContextError> {
     let mut pending: VecDeque<String> = components(path).collect();
     let mut resolved: Vec<String> = Vec::new();
     let mut hops = 0;
@@ -245,7 +257,9 @@ fn file_sha256(root: &Path, path: &str, buffer: &mut [u8]) -> Result<Vec<u8>, Co
         return Err(changed());
     }
     let mut file = File::open(&full).map_err(|err| ContextError::io(&full, err))?;
-    let opened = file.metadata().map_err(|err| ContextError::io(&full, err))?;
+    let opened = file
+        .metadata()
+        .map_err(|err| ContextError::io(&full, err))?;
     if (opened.dev(), opened.ino()) != (before.dev(), before.ino()) {
         return Err(changed());
     }

@@ -232,10 +232,7 @@ impl Pattern {
             Compiled::Prefix => path.starts_with(&self.cleaned[..self.cleaned.len() - 2]),
             Compiled::Suffix => {
                 let suffix = &self.cleaned[2..];
-                path.ends_with(suffix)
-                    || suffix
-                        .strip_prefix('/')
-                        .is_some_and(|bare| path == bare)
+                path.ends_with(suffix) || suffix.strip_prefix('/').is_some_and(|bare| path == bare)
             }
             Compiled::Regex(regex) => regex.is_match(path),
             Compiled::Broken => {

@@ -19,7 +19,9 @@ fn match_cases() -> Vec<Case<'static>> {
         }
         let mut columns = line.split('\t');
         let expected = columns.next().unwrap();
-        let path = columns.next().unwrap_or_else(|| panic!("line {}: no path", index + 1));
+        let path = columns
+            .next()
+            .unwrap_or_else(|| panic!("line {}: no path", index + 1));
         cases.push(Case {
             line: index + 1,
             expected,
@@ -74,7 +76,10 @@ fn table_matches_using_parent_results_walking_down() {
     check_table(|matcher, path| {
         let mut info = MatchInfo::default();
         for parent in parent_prefixes(path) {
-            info = matcher.matches_using_parent_results(&parent, &info).unwrap().1;
+            info = matcher
+                .matches_using_parent_results(&parent, &info)
+                .unwrap()
+                .1;
         }
         matcher.matches_using_parent_results(path, &info).unwrap().0
     });
@@ -140,7 +145,10 @@ fn lone_exclamation_is_an_error() {
 #[test]
 fn malformed_pattern_is_an_error_naming_it() {
     let err = PatternMatcher::new(&["docs", "a[b"]).unwrap_err();
-    assert_eq!(err.to_string(), "bad pattern `a[b`: syntax error in pattern");
+    assert_eq!(
+        err.to_string(),
+        "bad pattern `a[b`: syntax error in pattern"
+    );
 }
 
 #[test]
@@ -207,7 +215,8 @@ fn suffix_patterns_keep_patternmatchers_quirk() {
 
 #[test]
 fn dockerignore_parsing_ported_from_ignorefile() {
-    let text = "test1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n! /inverted/abs/path\n!\n! ";
+    let text =
+        "test1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n! /inverted/abs/path\n!\n! ";
     assert_eq!(
         parse_dockerignore(text),
         [

@@ -209,7 +209,9 @@ fn could_match_inside(matcher: &PatternMatcher, exclusions: bool, dir: &str) -> 
         .patterns()
         .iter()
         .filter(|pattern| pattern.is_exclusion() == exclusions)
-        .any(|pattern| format!("{}/", without_trailing_glob(pattern.as_str())).starts_with(&dir_slash))
+        .any(|pattern| {
+            format!("{}/", without_trailing_glob(pattern.as_str())).starts_with(&dir_slash)
+        })
 }
 
 /// fsutil's `dedupePaths`: drops a path that is under the path kept just before it;
@@ -324,7 +326,10 @@ impl SymlinkResolver<'_> {
         if link.starts_with('/') {
             return Ok(vec![link]);
         }
-        Ok(vec![gopath::join("/", &gopath::join(&gopath::dir(path), &link))])
+        Ok(vec![gopath::join(
+            "/",
+            &gopath::join(&gopath::dir(path), &link),
+        )])
     }
 }
 
@@ -337,9 +342,12 @@ fn is_not_found(err: &io::Error) -> bool {
 
 fn read_link_text(full: &Path) -> Result<String, ContextError> {
     let target = fs::read_link(full).map_err(|err| ContextError::io(full, err))?;
-    target.into_os_string().into_string().map_err(|_| ContextError::NonUtf8Path {
-        path: full.to_path_buf(),
-    })
+    target
+        .into_os_string()
+        .into_string()
+        .map_err(|_| ContextError::NonUtf8Path {
+            path: full.to_path_buf(),
+        })
 }
 
 enum ReadDirError {
@@ -474,7 +482,11 @@ impl Walker<'_> {
 
     /// fsutil's filter decision for one path, with the per-pattern results to hand
     /// down if it is a directory.
-    fn judge(&self, path: &str, is_dir: bool) -> Result<(Verdict, MatchInfo, MatchInfo), ContextError> {
+    fn judge(
+        &self,
+        path: &str,
+        is_dir: bool,
+    ) -> Result<(Verdict, MatchInfo, MatchInfo), ContextError> {
         let no_parent = MatchInfo::default();
         let parent = self.parents.last();
         let mut hide = false;
@@ -512,7 +524,12 @@ impl Walker<'_> {
         Ok((verdict, include_info, exclude_info))
     }
 
-    fn entry(&mut self, path: String, full: &Path, metadata: &Metadata) -> Result<Entry, ContextError> {
+    fn entry(
+        &mut self,
+        path: String,
+        full: &Path,
+        metadata: &Metadata,
+    ) -> Result<Entry, ContextError> {
         let file_type = metadata.file_type();
         let kind = if file_type.is_dir() {
             EntryKind::Dir
@@ -552,7 +569,11 @@ impl Walker<'_> {
             mode: go_mode(metadata.mode()),
             uid: metadata.uid(),
             gid: metadata.gid(),
-            size: if kind == EntryKind::Dir { 0 } else { metadata.size() },
+            size: if kind == EntryKind::Dir {
+                0
+            } else {
+                metadata.size()
+            },
             mtime_ns,
             link_target,
         })

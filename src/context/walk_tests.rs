@@ -202,11 +202,22 @@ fn excluded_directory_is_entered_when_an_exception_could_match_inside() {
     // A wildcard exception may match anywhere, so every excluded directory is
     // entered (the planted name in `build` is then an error, naming the path);
     // directories are yielded only when something inside them is.
-    fs::remove_file(context.path().join("build").join(OsStr::from_bytes(b"bad\xff"))).unwrap();
+    fs::remove_file(
+        context
+            .path()
+            .join("build")
+            .join(OsStr::from_bytes(b"bad\xff")),
+    )
+    .unwrap();
     let wildcard = dockerignore("docs\nbuild\n!**/*.md");
     assert_eq!(
         walk_listing(context.path(), &wildcard),
-        ["d docs", "f docs/README.md", "d docs/sub", "f docs/sub/deep.md"]
+        [
+            "d docs",
+            "f docs/README.md",
+            "d docs/sub",
+            "f docs/sub/deep.md"
+        ]
     );
     plant_non_utf8(&context.path().join("build"));
     let err = walk(context.path(), &wildcard).unwrap_err();
@@ -249,7 +260,12 @@ fn include_patterns_take_matches_and_the_directories_above_them() {
     };
     assert_eq!(
         walk_listing(context.path(), &plain),
-        ["f Dockerfile", "d src", "d src/nested", "f src/nested/mod.rs"]
+        [
+            "f Dockerfile",
+            "d src",
+            "d src/nested",
+            "f src/nested/mod.rs"
+        ]
     );
     let directory = Filter {
         include_patterns: vec!["src".into()],
@@ -258,9 +274,20 @@ fn include_patterns_take_matches_and_the_directories_above_them() {
     };
     assert_eq!(
         walk_listing(context.path(), &directory),
-        ["d src", "f src/main.rs", "d src/nested", "f src/nested/mod.rs"]
+        [
+            "d src",
+            "f src/main.rs",
+            "d src/nested",
+            "f src/nested/mod.rs"
+        ]
     );
-    fs::remove_file(context.path().join("target").join(OsStr::from_bytes(b"bad\xff"))).unwrap();
+    fs::remove_file(
+        context
+            .path()
+            .join("target")
+            .join(OsStr::from_bytes(b"bad\xff")),
+    )
+    .unwrap();
     let wildcard = Filter {
         include_patterns: vec!["**/*.rs".into()],
         ..Filter::default()
@@ -289,7 +316,12 @@ fn follow_paths_add_symlinks_and_their_targets() {
          unrelated",
     );
     let filter = Filter {
-        follow_paths: vec!["Dockerfile".into(), "abs".into(), "loop".into(), "../../missing".into()],
+        follow_paths: vec![
+            "Dockerfile".into(),
+            "abs".into(),
+            "loop".into(),
+            "../../missing".into(),
+        ],
         ..Filter::default()
     };
     assert_eq!(
@@ -336,7 +368,11 @@ fn root_must_be_a_directory() {
     );
     let missing = context.path().join("missing");
     let err = walk(&missing, &Filter::default()).unwrap_err();
-    assert!(err.to_string().starts_with(&format!("{}: ", missing.display())), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}: ", missing.display())),
+        "{err}"
+    );
 }
 
 #[test]
