@@ -70,9 +70,10 @@ pub fn contains_wildcards(name: &str) -> bool {
 }
 
 /// Go `filepath.Match` on Unix: `*` (no `/`), `?` (one char, not `/`), `[...]` and
-/// `[^...]` classes with ranges, `\` escapes. The whole pattern is checked for
-/// syntax even when the name stops matching early, as Go does since 1.16, so a
-/// malformed pattern is an error whatever the name.
+/// `[^...]` classes with ranges, `\` escapes. A chunk (the text between stars) is
+/// checked for syntax to its end even when the name stops matching inside it, so
+/// `.` reveals most malformed patterns, as patternmatcher relies on; a malformed
+/// chunk after the one that failed goes unnoticed, as in Go.
 pub fn match_pattern(pattern: &str, name: &str) -> Result<bool, BadPattern> {
     let mut pattern = pattern.as_bytes();
     let mut name = name.as_bytes();
@@ -107,12 +108,8 @@ pub fn match_pattern(pattern: &str, name: &str) -> Result<bool, BadPattern> {
                 skip += 1;
             }
         }
-        // No match: still report a malformed remainder of the pattern.
-        while !pattern.is_empty() {
-            let (_, chunk, rest) = scan_chunk(pattern);
-            pattern = rest;
-            match_chunk(chunk, b"")?;
-        }
+        // Unlike `path.Match`, `filepath.Match` (Go 1.24) does not check the
+        // chunks after the first that fails, so `a*[` matches nothing without error.
         return Ok(false);
     }
     Ok(name.is_empty())

@@ -271,17 +271,21 @@ fn compile(cleaned: &str) -> Compiled {
         Detected::Exact => Compiled::Exact,
         Detected::Prefix => Compiled::Prefix,
         Detected::Suffix => Compiled::Suffix,
-        Detected::Regex => match Regex::new(&go_regex_to_rust(&go_regex)) {
-            Ok(regex) => Compiled::Regex(regex),
-            Err(_) => Compiled::Broken,
+        Detected::Regex => match go_regex_to_rust(&go_regex).map(|rust| Regex::new(&rust)) {
+            Some(Ok(regex)) => Compiled::Regex(regex),
+            _ => Compiled::Broken,
         },
     }
 }
 
 /// The regex patternmatcher builds for a cleaned pattern, in Go's syntax, and the
 /// comparison it settles on. `*` is `[^/]*`, `?` is `[^/]`, `**/` is `(.*/)?`, a
-/// trailing `**` is `.*`; `.+()|{}$` are escaped; `\x` stays an escape; `[` and `]`
+/// trailing `**` is `.*`; `.+()$` are escaped; `\x` stays an escape; `[` and `]`
 /// pass through, so classes are handed to the regex engine as written.
+///
+/// patternmatcher means to escape `|`, `{` and `}` as well, but the bitmap it keeps
+/// them in has no room for characters above 63, so they reach the regex raw: `a*|b`
+/// is an alternation. We do the same, or our walk would disagree with the daemon's.
 fn translate(pattern: &str) -> (Detected, String) {
     let chars: Vec<char> = pattern.chars().collect();
     let mut regex = String::from("^");
@@ -321,7 +325,7 @@ fn translate(pattern: &str) -> (Detected, String) {
                 regex.push_str("[^/]");
                 detected = Detected::Regex;
             }
-            '.' | '+' | '(' | ')' | '|' | '{' | '}' | '$' => {
+            '.' | '+' | '(' | ')' | '$' => {
                 regex.push('\\');
                 regex.push(ch);
             }
@@ -347,31 +351,95 @@ fn translate(pattern: &str) -> (Detected, String) {
     (detected, regex)
 }
 
-/// Rewrites a Go (RE2) regex so the `regex` crate reads it the same way. The
-/// dialects differ only inside character classes: Rust nests classes (`[a[b]]`) and
-/// has set operators (`&&`, `--`, `~~`), for which Go has literal characters. So
-/// within a class a `[` that does not open `[:name:]`, every `&` and `~`, and the
-/// second `-` of a `--` are escaped. A `]` right after `[` or `[^` is a literal in
-/// both.
-fn go_regex_to_rust(go: &str) -> String {
+/// Rewrites a Go (RE2) regex so the `regex` crate reads it the same way, or `None`
+/// where RE2 would refuse it. The differences that patternmatcher's output can run
+/// into:
+/// - Inside a class Rust nests classes (`[a[b]]`) and has set operators (`&&`,
+///   `--`, `~~`), where RE2 has plain characters: there a `[` that does not open
+///   `[:name:]`, every `&` and `~`, and the second `-` of a `--` are escaped. A `]`
+///   right after `[` or `[^` is a character in both.
+/// - RE2 reads a `{` that does not start `{n}`, `{n,}` or `{n,m}` as a character
+///   (and so a lone `}`); Rust rejects both. They are escaped.
+/// - RE2 refuses a repetition of a repetition (`[^/]*{2}`, `a{2}{3}`; one `?` after
+///   a repetition makes it lazy) and counts above 1000; Rust accepts them.
+fn go_regex_to_rust(go: &str) -> Option<String> {
     let chars: Vec<char> = go.chars().collect();
     let mut out = String::with_capacity(go.len() + 8);
     let mut at = 0;
     let mut in_class = false;
+    // The previous token outside a class was a repetition operator.
+    let mut after_repeat = false;
     while at < chars.len() {
         let ch = chars[at];
         at += 1;
-        if ch == '\\' {
-            out.push('\\');
-            if let Some(&escaped) = chars.get(at) {
-                out.push(escaped);
-                at += 1;
+        if in_class {
+            match ch {
+                '\\' => {
+                    out.push('\\');
+                    if let Some(&escaped) = chars.get(at) {
+                        out.push(escaped);
+                        at += 1;
+                    }
+                }
+                ']' => {
+                    out.push(']');
+                    in_class = false;
+                }
+                '[' if chars.get(at) == Some(&':') => {
+                    // As in RE2, the name's closing `:]` is looked for after the `[:`.
+                    let rest: String = chars[at + 1..].iter().collect();
+                    match rest.find(":]") {
+                        Some(end) => {
+                            let named = &rest[..end + 2];
+                            out.push_str("[:");
+                            out.push_str(named);
+                            at += 1 + named.chars().count();
+                        }
+                        None => out.push_str("\\["),
+                    }
+                }
+                '[' | '&' | '~' => {
+                    out.push('\\');
+                    out.push(ch);
+                }
+                '-' if out.ends_with('-') && !out.ends_with("\\-") => out.push_str("\\-"),
+                _ => out.push(ch),
             }
             continue;
         }
-        if !in_class {
-            out.push(ch);
-            if ch == '[' {
+        let repetition = match ch {
+            '*' | '+' | '?' => Some((1, true)),
+            '{' => counted_repetition(&chars[at - 1..]),
+            _ => None,
+        };
+        if let Some((len, accepted)) = repetition {
+            if after_repeat || !accepted {
+                return None;
+            }
+            out.extend(&chars[at - 1..at - 1 + len]);
+            at += len - 1;
+            if chars.get(at) == Some(&'?') {
+                out.push('?');
+                at += 1;
+            }
+            after_repeat = true;
+            continue;
+        }
+        after_repeat = false;
+        match ch {
+            '\\' => {
+                out.push('\\');
+                if let Some(&escaped) = chars.get(at) {
+                    out.push(escaped);
+                    at += 1;
+                }
+            }
+            '{' | '}' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '[' => {
+                out.push('[');
                 in_class = true;
                 if chars.get(at) == Some(&'^') {
                     out.push('^');
@@ -382,35 +450,42 @@ fn go_regex_to_rust(go: &str) -> String {
                     at += 1;
                 }
             }
-            continue;
-        }
-        match ch {
-            ']' => {
-                out.push(']');
-                in_class = false;
-            }
-            '[' if chars.get(at) == Some(&':') => {
-                // As in RE2, the name's closing `:]` is looked for after the `[:`.
-                let rest: String = chars[at + 1..].iter().collect();
-                match rest.find(":]") {
-                    Some(end) => {
-                        let named = &rest[..end + 2];
-                        out.push_str("[:");
-                        out.push_str(named);
-                        at += 1 + named.chars().count();
-                    }
-                    None => out.push_str("\\["),
-                }
-            }
-            '[' | '&' | '~' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            '-' if out.ends_with('-') && !out.ends_with("\\-") => out.push_str("\\-"),
             _ => out.push(ch),
         }
     }
-    out
+    Some(out)
+}
+
+/// A counted repetition (`{2}`, `{2,}`, `{2,5}`) at the start of `chars`, as RE2
+/// recognises one: its length, and whether RE2 accepts its counts (at most 1000,
+/// min not above max).
+fn counted_repetition(chars: &[char]) -> Option<(usize, bool)> {
+    let number = |from: usize| -> (usize, Option<u32>) {
+        let digits: String = chars[from..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        (digits.len(), digits.parse().ok())
+    };
+    let (n_min_digits, min) = number(1);
+    if n_min_digits == 0 {
+        return None;
+    }
+    let mut at = 1 + n_min_digits;
+    let mut max = min;
+    let mut open_ended = false;
+    if chars.get(at) == Some(&',') {
+        let (n_max_digits, parsed) = number(at + 1);
+        at += 1 + n_max_digits;
+        open_ended = n_max_digits == 0;
+        max = parsed;
+    }
+    if chars.get(at) != Some(&'}') {
+        return None;
+    }
+    let within = |count: Option<u32>| count.is_some_and(|count| count <= 1000);
+    let accepted = within(min) && (open_ended || (within(max) && min <= max));
+    Some((at + 1, accepted))
 }
 
 #[cfg(test)]

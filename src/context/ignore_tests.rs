@@ -189,15 +189,21 @@ fn classes_mean_in_rust_what_they_meant_in_go() {
     // patternmatcher hands classes to RE2 as written, and `*` inside one is still
     // replaced: `[*]` becomes the RE2 class `[[^/]` followed by `*]`.
     assert_eq!(translate("x[*]").1, "^x[[^/]*]$");
-    assert_eq!(go_regex_to_rust("^x[[^/]*]$"), r"^x[\[^/]*]$");
+    assert_eq!(
+        go_regex_to_rust("^x[[^/]*]$").as_deref(),
+        Some(r"^x[\[^/]*]$")
+    );
     let matcher = PatternMatcher::new(&["x[*]"]).unwrap();
     assert!(matcher.matches_or_parent_matches("x^^]").unwrap());
     assert!(!matcher.matches_or_parent_matches("x*").unwrap());
     // Set operators are plain characters in RE2.
-    assert_eq!(go_regex_to_rust("^[a&&b]$"), r"^[a\&\&b]$");
-    assert_eq!(go_regex_to_rust("^[+--]$"), r"^[+-\-]$");
-    assert_eq!(go_regex_to_rust("^[[:digit:]x]$"), "^[[:digit:]x]$");
-    assert_eq!(go_regex_to_rust("^[]a]$"), "^[]a]$");
+    assert_eq!(go_regex_to_rust("^[a&&b]$").as_deref(), Some(r"^[a\&\&b]$"));
+    assert_eq!(go_regex_to_rust("^[+--]$").as_deref(), Some(r"^[+-\-]$"));
+    assert_eq!(
+        go_regex_to_rust("^[[:digit:]x]$").as_deref(),
+        Some("^[[:digit:]x]$")
+    );
+    assert_eq!(go_regex_to_rust("^[]a]$").as_deref(), Some("^[]a]$"));
     let matcher = PatternMatcher::new(&["v[&~]"]).unwrap();
     assert!(matcher.matches_or_parent_matches("v&").unwrap());
     assert!(matcher.matches_or_parent_matches("v~").unwrap());
@@ -261,4 +267,33 @@ fn dockerignore_exception_inside_excluded_directory() {
     assert!(excluded("a.tmp"));
     assert!(!excluded("sub/a.tmp"), "patterns are anchored at the root");
     assert!(!excluded("src/main.rs"));
+}
+
+#[test]
+fn alternation_and_braces_reach_the_regex_as_in_patternmatcher() {
+    // patternmatcher's escape bitmap drops `|`, `{` and `}`: `a*|b` is an
+    // alternation (anything starting with `a`, or ending with `b`).
+    let matcher = PatternMatcher::new(&["a*|b"]).unwrap();
+    let matches = |path: &str| matcher.matches_or_parent_matches(path).unwrap();
+    assert!(matches("ax"));
+    assert!(matches("zzb"));
+    assert!(!matches("zz"));
+    // A counted repetition counts; a `{` that starts none is a character.
+    let matcher = PatternMatcher::new(&["[ab]{2}", "x*{"]).unwrap();
+    let matches = |path: &str| matcher.matches_or_parent_matches(path).unwrap();
+    assert!(matches("ab"));
+    assert!(!matches("abb"));
+    assert!(matches("xy{"));
+    // RE2 refuses a repetition of a repetition, so patternmatcher fails the match.
+    let matcher = PatternMatcher::new(&["*{2}"]).unwrap();
+    assert!(matcher.matches_or_parent_matches("x").is_err());
+    assert_eq!(go_regex_to_rust("^[^/]*{2}$"), None);
+    assert_eq!(go_regex_to_rust("^a{2}{3}$"), None);
+    assert_eq!(go_regex_to_rust("^a{1001}$"), None);
+    assert_eq!(go_regex_to_rust("^a{3,2}$"), None);
+    assert_eq!(
+        go_regex_to_rust("^a*?b{2,}$").as_deref(),
+        Some("^a*?b{2,}$")
+    );
+    assert_eq!(go_regex_to_rust("^a{$").as_deref(), Some(r"^a\{$"));
 }
