@@ -394,3 +394,98 @@ fn bad_patterns_are_reported() {
     let err = walk(context.path(), &dockerignore("a[")).unwrap_err();
     assert_eq!(err.to_string(), "bad pattern `a[`: syntax error in pattern");
 }
+
+const FSUTIL_TABLE: &str = include_str!("../../testdata/context/fsutil-walk.txt");
+
+/// fsutil's `bufWalk` listing: `file p`, `dir p`, `symlink:target p`, and ` >first`
+/// after a hard link.
+fn buf_walk(entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|entry| match (entry.kind, &entry.link_target) {
+            (EntryKind::Dir, _) => format!("dir {}", entry.path),
+            (EntryKind::Symlink, target) => {
+                format!("symlink:{} {}", target.as_deref().unwrap_or(""), entry.path)
+            }
+            (_, Some(first)) => format!("file {} >{first}", entry.path),
+            (_, None) => format!("file {}", entry.path),
+        })
+        .collect()
+}
+
+fn add(root: &Path, line: &str) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let full = root.join(words[1]);
+    match words[2] {
+        "file" => fs::write(full, words[1]).unwrap(),
+        "dir" => fs::create_dir(full).unwrap(),
+        "symlink" => symlink(words[3], full).unwrap(),
+        other => panic!("unknown ADD kind {other}"),
+    }
+}
+
+fn filter_from(words: &[&str]) -> Filter {
+    let mut filter = Filter::default();
+    for word in words {
+        let (key, pattern) = word.split_once('=').unwrap();
+        let list = match key {
+            "include" => &mut filter.include_patterns,
+            "exclude" => &mut filter.exclude_patterns,
+            "follow" => &mut filter.follow_paths,
+            other => panic!("unknown filter key {other}"),
+        };
+        list.push(pattern.to_string());
+    }
+    filter
+}
+
+#[test]
+fn fsutil_walker_table() {
+    let mut context: Option<tempfile::TempDir> = None;
+    let mut case = String::new();
+    let mut n_checks = 0;
+    let mut failures = Vec::new();
+    for block in FSUTIL_TABLE.split("\n\n") {
+        let mut lines = block
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty());
+        let Some(head) = lines.next() else { continue };
+        let mut words = head.split_whitespace();
+        match words.next().unwrap() {
+            "case" => {
+                case = words.next().unwrap().to_string();
+                let dir = tempfile::tempdir().unwrap();
+                for line in lines {
+                    add(dir.path(), line);
+                }
+                context = Some(dir);
+            }
+            "walk" => {
+                let root = context.as_ref().unwrap().path();
+                let arguments: Vec<&str> = words.collect();
+                let got = buf_walk(&walk(root, &filter_from(&arguments)).unwrap());
+                let want: Vec<&str> = lines.collect();
+                if got != want {
+                    failures.push(format!("{case}: {head}\n got {got:?}\nwant {want:?}"));
+                }
+                n_checks += 1;
+            }
+            "follow-links" => {
+                let root = context.as_ref().unwrap().path();
+                let paths: Vec<String> = words.map(String::from).collect();
+                let got = match follow_links(root, &paths).unwrap() {
+                    Some(patterns) => patterns,
+                    None => vec!["(no filter)".to_string()],
+                };
+                let want: Vec<&str> = lines.collect();
+                if got != want {
+                    failures.push(format!("{case}: {head}\n got {got:?}\nwant {want:?}"));
+                }
+                n_checks += 1;
+            }
+            other => panic!("unknown block {other}"),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(n_checks, 37);
+}
