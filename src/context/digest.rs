@@ -9,15 +9,13 @@
 //! another umask can therefore change the digest, as it changes the image.)
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
 use super::walk::go_mode_bits::{PERM, SETGID, SETUID, STICKY};
-use super::walk::{Entry, EntryKind, Filter, walk};
+use super::walk::{Entry, EntryKind, Filter, check_clean, open_file, walk};
 use super::{ContextError, gopath};
 
 /// Names the record layout below, so that changing it changes every digest instead
@@ -227,49 +225,16 @@ fn subtree(
         .collect())
 }
 
-/// Entry paths come from the caller: refuse anything that could leave the root.
-fn check_clean(path: &str) -> Result<(), ContextError> {
-    let clean = !path.is_empty()
-        && !path.starts_with('/')
-        && path
-            .split('/')
-            .all(|component| !matches!(component, "" | "." | ".."));
-    if clean {
-        Ok(())
-    } else {
-        Err(ContextError::UncleanPath {
-            path: path.to_string(),
-        })
-    }
-}
-
-/// SHA-256 of a regular file's bytes, read in `buffer`-sized pieces. The file must
-/// be the one the entry was made from as far as we can tell: a regular file (not a
-/// symlink, so nothing outside the context is read) whose device and inode are the
-/// same before and after opening it.
+/// SHA-256 of a regular file's bytes, read in `buffer`-sized pieces.
 fn file_sha256(root: &Path, path: &str, buffer: &mut [u8]) -> Result<Vec<u8>, ContextError> {
-    let full = root.join(path);
-    let before = fs::symlink_metadata(&full).map_err(|err| ContextError::io(&full, err))?;
-    let changed = || ContextError::Changed {
-        path: path.to_string(),
-    };
-    if !before.file_type().is_file() {
-        return Err(changed());
-    }
-    let mut file = File::open(&full).map_err(|err| ContextError::io(&full, err))?;
-    let opened = file
-        .metadata()
-        .map_err(|err| ContextError::io(&full, err))?;
-    if (opened.dev(), opened.ino()) != (before.dev(), before.ino()) {
-        return Err(changed());
-    }
+    let mut file = open_file(root, path)?;
     let mut digest = Sha256::new();
     loop {
         match file.read(buffer) {
             Ok(0) => break,
             Ok(n) => digest.update(&buffer[..n]),
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            Err(err) => return Err(ContextError::io(&full, err)),
+            Err(err) => return Err(ContextError::io(root.join(path), err)),
         }
     }
     Ok(digest.finalize().to_vec())

@@ -7,12 +7,14 @@
 //!   as fsutil filters it for BuildKit (include patterns, exclude patterns, follow
 //!   paths), yielding entries in the order the filesync DiffCopy sender must send
 //!   them.
+//! - [`open_file`]: reads a walked file without following a symlink swapped in since.
 //! - [`digest_files`] and [`digest_paths`]: content digests for build signatures.
 //!
 //! Pure library code: it reads the file system, nothing else. Paths handed out are
 //! relative to the context root, `/`-separated and clean.
 
 mod digest;
+mod follow;
 mod gopath;
 mod ignore;
 mod walk;
@@ -22,7 +24,7 @@ use std::path::PathBuf;
 
 pub use digest::{digest_files, digest_paths};
 pub use ignore::{MatchInfo, Pattern, PatternMatcher, parse_dockerignore};
-pub use walk::{Entry, EntryKind, Filter, walk};
+pub use walk::{Entry, EntryKind, Filter, open_file, walk};
 
 /// Everything that can go wrong reading a build context. Each variant names the
 /// path or pattern at fault.

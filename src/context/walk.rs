@@ -11,14 +11,14 @@
 //! opens paths under the root it was given, and every yielded path is relative,
 //! `/`-separated and free of `.` and `..`.
 
-use std::collections::{BTreeSet, HashMap};
-use std::fs::{self, Metadata};
+use std::collections::HashMap;
+use std::fs::{self, File, Metadata};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::ContextError;
-use super::gopath;
+use super::follow::{dedupe_paths, follow_links};
 use super::ignore::{MatchInfo, PatternMatcher, parse_dockerignore};
 
 /// Which paths of a context to take, as BuildKit's local source sends them to the
@@ -143,6 +143,49 @@ pub fn walk(root: &Path, filter: &Filter) -> Result<Vec<Entry>, ContextError> {
     Ok(walker.entries)
 }
 
+/// Opens the regular file at `path` (relative, clean, as [`walk`] yields it) under
+/// `root` for reading, making sure it is still what the walk saw: a regular file,
+/// not a symlink, so nothing outside the context is read through it, and the same
+/// file (device and inode) before and after opening. The file-sync sender and the
+/// digests read file contents through this.
+pub fn open_file(root: &Path, path: &str) -> Result<File, ContextError> {
+    check_clean(path)?;
+    let full = root.join(path);
+    let changed = || ContextError::Changed {
+        path: path.to_string(),
+    };
+    let before = fs::symlink_metadata(&full).map_err(|err| ContextError::io(&full, err))?;
+    if !before.file_type().is_file() {
+        return Err(changed());
+    }
+    let file = File::open(&full).map_err(|err| ContextError::io(&full, err))?;
+    let opened = file
+        .metadata()
+        .map_err(|err| ContextError::io(&full, err))?;
+    if (opened.dev(), opened.ino()) != (before.dev(), before.ino()) {
+        return Err(changed());
+    }
+    Ok(file)
+}
+
+/// Refuses a path that is not relative, `/`-separated and free of `.`, `..` and
+/// empty components: entry paths may come from a caller, and must not leave the
+/// root.
+pub(crate) fn check_clean(path: &str) -> Result<(), ContextError> {
+    let clean = !path.is_empty()
+        && !path.starts_with('/')
+        && path
+            .split('/')
+            .all(|component| !matches!(component, "" | "." | ".."));
+    if clean {
+        Ok(())
+    } else {
+        Err(ContextError::UncleanPath {
+            path: path.to_string(),
+        })
+    }
+}
+
 /// Characters that make a pattern more than a path prefix, for fsutil's shortcut of
 /// pruning directories no pattern can reach into.
 const PATTERN_CHARS: &[char] = &['*', '[', ']', '?', '^', '\\'];
@@ -214,133 +257,14 @@ fn could_match_inside(matcher: &PatternMatcher, exclusions: bool, dir: &str) -> 
         })
 }
 
-/// fsutil's `dedupePaths`: drops a path that is under the path kept just before it;
-/// `None` (no filter at all) when one of them is the root.
-fn dedupe_paths(paths: &[String]) -> Option<Vec<String>> {
-    let mut kept: Vec<String> = Vec::with_capacity(paths.len());
-    let mut last = "";
-    for path in paths {
-        if path == "." {
-            return None;
-        }
-        if path.starts_with(&format!("{last}/")) {
-            continue;
-        }
-        kept.push(path.clone());
-        last = path;
-    }
-    Some(kept)
-}
-
-/// fsutil `FollowLinks`: each follow path, with every symlink along it resolved
-/// inside the context (absolute targets count from the context root, `..` stops at
-/// it), and the symlinks passed on the way. A component may be a wildcard; the
-/// symlinks it matches are followed. Sorted, deduped; `None` when one is the root.
-fn follow_links(root: &Path, paths: &[String]) -> Result<Option<Vec<String>>, ContextError> {
-    let mut resolver = SymlinkResolver {
-        root,
-        resolved: BTreeSet::new(),
-    };
-    for path in paths {
-        // fsutil takes a leading `..` literally; we keep it inside the context.
-        resolver.append(&relative(&gopath::clean(&format!("/{path}"))))?;
-    }
-    let sorted: Vec<String> = resolver.resolved.into_iter().collect();
-    Ok(dedupe_paths(&sorted))
-}
-
-/// `/a/b` → `a/b`, `/` → `.`.
-fn relative(rooted: &str) -> String {
-    match rooted.trim_start_matches('/') {
-        "" => ".".to_string(),
-        rest => rest.to_string(),
-    }
-}
-
-struct SymlinkResolver<'r> {
-    root: &'r Path,
-    resolved: BTreeSet<String>,
-}
-
-impl SymlinkResolver<'_> {
-    fn append(&mut self, path: &str) -> Result<(), ContextError> {
-        let mut rest = gopath::join(".", path);
-        let mut current = ".".to_string();
-        loop {
-            let (first, after) = match rest.split_once('/') {
-                Some((first, after)) => (first.to_string(), after.to_string()),
-                None => (rest.clone(), String::new()),
-            };
-            current = gopath::join(&current, &first);
-            let targets = self.read_symlink(&current, true)?;
-            rest = after;
-            if (rest.is_empty() || !targets.is_empty()) && self.resolved.contains(&current) {
-                return Ok(());
-            }
-            if !targets.is_empty() {
-                self.resolved.insert(current);
-                for target in targets {
-                    self.append(&gopath::join(&target, &rest))?;
-                }
-                return Ok(());
-            }
-            if rest.is_empty() {
-                self.resolved.insert(current);
-                return Ok(());
-            }
-        }
-    }
-
-    /// The rooted targets of the symlink at `path`, or of the symlinks its last
-    /// component matches when that is a wildcard; empty when there are none.
-    fn read_symlink(&self, path: &str, allow_wildcard: bool) -> Result<Vec<String>, ContextError> {
-        let base = path.rsplit('/').next().unwrap_or(path);
-        if allow_wildcard && gopath::contains_wildcards(base) {
-            let parent = gopath::dir(path);
-            let names = match read_sorted_names(&self.root.join(&parent)) {
-                Ok(names) => names,
-                Err(ReadDirError::Io(err)) if is_not_found(&err) => return Ok(Vec::new()),
-                Err(err) => return Err(err.into_context_error(self.root.join(&parent))),
-            };
-            let mut targets = Vec::new();
-            for name in names {
-                if gopath::match_pattern(base, &name) == Ok(true) {
-                    targets.extend(self.read_symlink(&gopath::join(&parent, &name), false)?);
-                }
-            }
-            return Ok(targets);
-        }
-        if path == "." {
-            return Ok(Vec::new());
-        }
-        let full = self.root.join(path);
-        let metadata = match fs::symlink_metadata(&full) {
-            Ok(metadata) => metadata,
-            Err(err) if is_not_found(&err) => return Ok(Vec::new()),
-            Err(err) => return Err(ContextError::io(full, err)),
-        };
-        if !metadata.file_type().is_symlink() {
-            return Ok(Vec::new());
-        }
-        let link = gopath::clean(&read_link_text(&full)?);
-        if link.starts_with('/') {
-            return Ok(vec![link]);
-        }
-        Ok(vec![gopath::join(
-            "/",
-            &gopath::join(&gopath::dir(path), &link),
-        )])
-    }
-}
-
-fn is_not_found(err: &io::Error) -> bool {
+pub(crate) fn is_not_found(err: &io::Error) -> bool {
     matches!(
         err.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
     )
 }
 
-fn read_link_text(full: &Path) -> Result<String, ContextError> {
+pub(crate) fn read_link_text(full: &Path) -> Result<String, ContextError> {
     let target = fs::read_link(full).map_err(|err| ContextError::io(full, err))?;
     target
         .into_os_string()
@@ -350,13 +274,13 @@ fn read_link_text(full: &Path) -> Result<String, ContextError> {
         })
 }
 
-enum ReadDirError {
+pub(crate) enum ReadDirError {
     Io(io::Error),
     NonUtf8(PathBuf),
 }
 
 impl ReadDirError {
-    fn into_context_error(self, dir: PathBuf) -> ContextError {
+    pub(crate) fn into_context_error(self, dir: PathBuf) -> ContextError {
         match self {
             ReadDirError::Io(err) => ContextError::io(dir, err),
             ReadDirError::NonUtf8(path) => ContextError::NonUtf8Path { path },
@@ -365,7 +289,7 @@ impl ReadDirError {
 }
 
 /// A directory's entry names, sorted byte-wise (Go's `os.ReadDir` order).
-fn read_sorted_names(dir: &Path) -> Result<Vec<String>, ReadDirError> {
+pub(crate) fn read_sorted_names(dir: &Path) -> Result<Vec<String>, ReadDirError> {
     let mut names = Vec::new();
     for entry in fs::read_dir(dir).map_err(ReadDirError::Io)? {
         let name = entry.map_err(ReadDirError::Io)?.file_name();

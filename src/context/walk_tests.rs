@@ -489,3 +489,27 @@ fn fsutil_walker_table() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(n_checks, 37);
 }
+
+#[test]
+fn open_file_reads_only_regular_files_inside_the_root() {
+    let context = tree(
+        "dir/
+         dir/file
+         link -> /etc/passwd",
+    );
+    let root = context.path();
+    let mut text = String::new();
+    io::Read::read_to_string(&mut open_file(root, "dir/file").unwrap(), &mut text).unwrap();
+    assert_eq!(text, "contents of dir/file\n");
+    let refused = |path: &str| open_file(root, path).unwrap_err().to_string();
+    assert_eq!(refused("link"), "`link` changed while it was being read");
+    assert_eq!(refused("dir"), "`dir` changed while it was being read");
+    assert_eq!(
+        refused("dir/../../x"),
+        "`dir/../../x` is not a clean path inside the context"
+    );
+    assert_eq!(
+        refused("/etc/passwd"),
+        "`/etc/passwd` is not a clean path inside the context"
+    );
+}
