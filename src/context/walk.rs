@@ -257,6 +257,7 @@ fn could_match_inside(matcher: &PatternMatcher, exclusions: bool, dir: &str) -> 
         })
 }
 
+/// A path that is not there, or that runs through a file (fsutil treats both alike).
 pub(crate) fn is_not_found(err: &io::Error) -> bool {
     matches!(
         err.kind(),
