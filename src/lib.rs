@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the module map and the import rules between modules.
 
 pub mod buildkit;
+pub mod context;
 pub mod diag;
 pub mod llb;
 pub mod proto;
