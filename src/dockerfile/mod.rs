@@ -1,0 +1,2 @@
+//! Dockerfile parsing: directives, lines, heredocs, typed instructions and word expansion.
+pub mod shell;
