@@ -1,0 +1,146 @@
+//! The one error type of the parser. Every variant carries the span it is about; the
+//! message says what was expected. Rendering to `file:line:col` is left to the caller
+//! through [`ParseError::located`].
+
+use crate::diag::{Located, Span};
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("unknown instruction {name:?} (expected one of {}){}", crate::dockerfile::Keyword::ALL_NAMES.join(", "), did_you_mean(suggestion))]
+    UnknownInstruction {
+        name: String,
+        suggestion: Option<String>,
+        span: Span,
+    },
+
+    #[error(
+        "unknown flag --{flag} for {instruction} ({}){}",
+        allowed_flags(allowed),
+        did_you_mean(suggestion)
+    )]
+    UnknownFlag {
+        instruction: &'static str,
+        flag: String,
+        allowed: Vec<&'static str>,
+        suggestion: Option<String>,
+        span: Span,
+    },
+
+    /// A known flag with a bad value, a missing value, or given twice.
+    #[error("{instruction} --{flag}: {message}")]
+    FlagValue {
+        instruction: &'static str,
+        flag: String,
+        message: String,
+        span: Span,
+    },
+
+    #[error("invalid --mount: {message}")]
+    Mount { message: String, span: Span },
+
+    #[error("unterminated heredoc: missing {name:?} line")]
+    UnterminatedHeredoc { name: String, span: Span },
+
+    #[error("{instruction} before the first FROM (only ARG may come before FROM)")]
+    BeforeFirstFrom { instruction: String, span: Span },
+
+    /// Wrong number or shape of arguments: "FROM requires exactly one argument…".
+    #[error("{instruction} requires {expected}")]
+    Arguments {
+        instruction: &'static str,
+        expected: String,
+        span: Span,
+    },
+
+    /// Any other rule an instruction's arguments break (stage names, HEALTHCHECK types,
+    /// ONBUILD triggers, SHELL form, JSON arrays with non-strings…).
+    #[error("{instruction}: {message}")]
+    Invalid {
+        instruction: &'static str,
+        message: String,
+        span: Span,
+    },
+
+    #[error("invalid parser directive: {message}")]
+    Directive { message: String, span: Span },
+
+    #[error("file with no instructions (expected at least FROM)")]
+    Empty { span: Span },
+}
+
+impl ParseError {
+    pub fn span(&self) -> Span {
+        match self {
+            ParseError::UnknownInstruction { span, .. }
+            | ParseError::UnknownFlag { span, .. }
+            | ParseError::FlagValue { span, .. }
+            | ParseError::Mount { span, .. }
+            | ParseError::UnterminatedHeredoc { span, .. }
+            | ParseError::BeforeFirstFrom { span, .. }
+            | ParseError::Arguments { span, .. }
+            | ParseError::Invalid { span, .. }
+            | ParseError::Directive { span, .. }
+            | ParseError::Empty { span } => *span,
+        }
+    }
+
+    /// The error placed in its source text, ready to print as `file:line:col: message`.
+    pub fn located(&self, file: &str, text: &str) -> Located {
+        Located::new(file, text, self.span(), self.to_string())
+    }
+}
+
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    match suggestion {
+        Some(s) => format!("; did you mean {s}?"),
+        None => String::new(),
+    }
+}
+
+fn allowed_flags(allowed: &[&str]) -> String {
+    if allowed.is_empty() {
+        "it takes no flags".to_string()
+    } else {
+        let flags: Vec<String> = allowed.iter().map(|f| format!("--{f}")).collect();
+        format!("allowed: {}", flags.join(", "))
+    }
+}
+
+/// The candidate closest to `word` (case-insensitive), if it is close enough to be a typo.
+pub(crate) fn suggest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    let word = word.to_ascii_lowercase();
+    candidates
+        .iter()
+        .map(|c| (levenshtein(&word, &c.to_ascii_lowercase()), *c))
+        .filter(|(distance, c)| *distance <= 2.min(c.len() / 2) && *distance > 0)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let names = ["from", "copy", "run"];
+        assert_eq!(suggest("form", &names), Some("from"));
+        assert_eq!(suggest("COPPY", &names), Some("copy"));
+        assert_eq!(suggest("xyz", &names), None);
+        assert_eq!(suggest("run", &names), None);
+    }
+}
