@@ -124,3 +124,6 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod golden_tests;
