@@ -7,7 +7,9 @@ use super::parse;
 use std::path::{Path, PathBuf};
 
 fn cases(kind: &str) -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/dockerfile").join(kind);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/dockerfile")
+        .join(kind);
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .unwrap_or_else(|err| panic!("{}: {err}", root.display()))
         .map(|entry| entry.expect("readable dir entry").path())

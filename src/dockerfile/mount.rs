@@ -112,7 +112,7 @@ pub(crate) fn parse_mount(value: &Word) -> Result<Mount, ParseError> {
         message,
         span: value.span,
     };
-    let fields = csv_fields(&value.text).map_err(|message| whole(message))?;
+    let fields = csv_fields(&value.text).map_err(whole)?;
     let mut mount = Mount {
         kind: MountType::Bind,
         target: None,

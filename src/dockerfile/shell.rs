@@ -601,9 +601,7 @@ impl Pattern {
                     }
                 }
                 Token::Any => {
-                    for j in 0..text.len() {
-                        next[j + 1] = reachable[j];
-                    }
+                    next[1..].copy_from_slice(&reachable[..text.len()]);
                 }
                 Token::Literal(ch) => {
                     for j in 0..text.len() {
@@ -659,7 +657,7 @@ impl Pattern {
         let mut last_end = None;
         let mut replaced = false;
         while i <= chars.len() {
-            if !(replaced && !all)
+            if (!replaced || all)
                 && let Some(end) = self.longest_match_at(&chars, i)
             {
                 // As with Go's ReplaceAll, an empty match right after a match is skipped.
