@@ -146,6 +146,100 @@ impl Instruction {
     pub fn keyword(&self) -> Keyword {
         self.command.keyword()
     }
+
+    /// The texts the frontend runs through word expansion for this instruction, in
+    /// order: what a signature must scan to learn which build args a stage uses. FROM's
+    /// image and platform live on [`super::Stage`] and are not included; ONBUILD yields
+    /// nothing (its trigger expands in the child build).
+    pub fn expandable_texts(&self) -> Vec<ExpandableText<'_>> {
+        let mut words: Vec<&Word> = Vec::new();
+        let mut others: Vec<ExpandableText<'_>> = Vec::new();
+        match &self.command {
+            Command::Env(pairs) | Command::Label(pairs) => {
+                for pair in pairs {
+                    words.extend([&pair.key, &pair.value]);
+                }
+            }
+            Command::Arg(args) => {
+                for arg in args {
+                    words.push(&arg.name);
+                    words.extend(&arg.default);
+                }
+            }
+            Command::Expose(list) | Command::Volume(list) => words.extend(list),
+            Command::User(w) | Command::Workdir(w) | Command::StopSignal(w) => words.push(w),
+            Command::Add(add) => {
+                words.extend(
+                    [&add.chown, &add.chmod, &add.checksum]
+                        .into_iter()
+                        .flatten(),
+                );
+                words.extend(&add.sources.paths);
+                words.push(&add.sources.dest);
+                others.extend(heredoc_texts(&add.sources.heredocs));
+            }
+            Command::Copy(copy) => {
+                words.extend([&copy.chown, &copy.chmod].into_iter().flatten());
+                words.extend(&copy.sources.paths);
+                words.push(&copy.sources.dest);
+                others.extend(heredoc_texts(&copy.sources.heredocs));
+            }
+            Command::Run(run) => {
+                for mount in &run.mounts {
+                    others.extend(mount.expandable_values().into_iter().map(|value| {
+                        ExpandableText {
+                            text: value,
+                            span: mount.span,
+                            heredoc_body: false,
+                        }
+                    }));
+                }
+            }
+            Command::From(_)
+            | Command::Cmd(_)
+            | Command::Entrypoint(_)
+            | Command::Maintainer(_)
+            | Command::Onbuild(_)
+            | Command::Healthcheck(_)
+            | Command::Shell(_) => {}
+        }
+        words
+            .into_iter()
+            .map(ExpandableText::word)
+            .chain(others)
+            .collect()
+    }
+}
+
+/// A text the frontend expands; see [`Instruction::expandable_texts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpandableText<'a> {
+    pub text: &'a str,
+    pub span: Span,
+    /// A heredoc body: expand it with [`super::shell::Lexer::for_heredoc_body`], where
+    /// quotes are plain text; everything else uses the stage's escape token.
+    pub heredoc_body: bool,
+}
+
+impl<'a> ExpandableText<'a> {
+    fn word(word: &'a Word) -> ExpandableText<'a> {
+        ExpandableText {
+            text: &word.text,
+            span: word.span,
+            heredoc_body: false,
+        }
+    }
+}
+
+fn heredoc_texts(heredocs: &[Heredoc]) -> impl Iterator<Item = ExpandableText<'_>> {
+    heredocs
+        .iter()
+        .filter(|h| h.expand)
+        .map(|h| ExpandableText {
+            text: &h.content,
+            span: h.span,
+            heredoc_body: true,
+        })
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

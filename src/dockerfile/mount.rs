@@ -78,6 +78,26 @@ pub struct Mount {
     pub span: Span,
 }
 
+impl Mount {
+    /// The values BuildKit expands when the RUN runs (all but `from`).
+    pub fn expandable_values(&self) -> Vec<&str> {
+        [
+            &self.target,
+            &self.source,
+            &self.id,
+            &self.size,
+            &self.mode,
+            &self.uid,
+            &self.gid,
+            &self.env,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect()
+    }
+}
+
 const KEYS: &[&str] = &[
     "type",
     "from",

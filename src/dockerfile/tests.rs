@@ -490,3 +490,29 @@ fn never_panics_on_odd_input() {
         }
     }
 }
+
+#[test]
+fn expandable_texts_list_what_the_frontend_expands() {
+    let text = "FROM a\nENV K=$V\nRUN --mount=type=cache,target=$T,from=x echo $NOT\nCOPY --from=$NO --chown=$U <<EOF <<'Q' $S /d\n$H\nEOF\n$NO\nQ\nCMD $NO\nONBUILD RUN $NO\nARG A=$B\n";
+    let dockerfile = parse(text).unwrap();
+    let texts: Vec<(&str, bool)> = dockerfile.stages[0]
+        .instructions
+        .iter()
+        .flat_map(|i| i.expandable_texts())
+        .map(|t| (t.text, t.heredoc_body))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("K", false),
+            ("$V", false),
+            ("$T", false),
+            ("$U", false),
+            ("$S", false),
+            ("/d", false),
+            ("$H\n", true),
+            ("A", false),
+            ("$B", false),
+        ]
+    );
+}
