@@ -11,9 +11,11 @@
 mod dump;
 mod error;
 mod flags;
+mod healthcheck;
 mod instructions;
 mod mount;
 mod parse;
+mod pattern;
 pub mod shell;
 mod syntax;
 
