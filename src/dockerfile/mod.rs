@@ -129,3 +129,6 @@ mod tests;
 
 #[cfg(test)]
 mod golden_tests;
+
+#[cfg(test)]
+mod buildkit_parser_tests;

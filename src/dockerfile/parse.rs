@@ -334,7 +334,7 @@ fn blank_separated(args: &Logical) -> Vec<Word> {
 
 /// Whitespace-separated words that respect quotes, keeping quotes and escapes in the
 /// text (BuildKit's `parseWords`, used by ENV, LABEL and ARG).
-fn quoted_words(args: &Logical, escape: char) -> Vec<(String, usize, usize)> {
+pub(crate) fn quoted_words(args: &Logical, escape: char) -> Vec<(String, usize, usize)> {
     let text = &args.text;
     let mut words = Vec::new();
     let mut word = String::new();
