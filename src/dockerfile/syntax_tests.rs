@@ -296,3 +296,158 @@ fn never_panics_on_odd_input() {
         let _ = show(text);
     }
 }
+
+/// BuildKit's TestParseExtractsHeredoc table (parser_heredoc_test.go), as data. BuildKit
+/// chomps `<<-` bodies later; we chomp at parse time, so chomped rows expect tab-less text.
+#[test]
+fn buildkit_heredoc_table() {
+    let text = "
+FROM alpine:3.6
+ENV NAME=me
+RUN ls
+USER <<INVALID
+INVALID
+RUN <<EMPTY
+EMPTY
+RUN 3<<EMPTY2
+EMPTY2
+RUN \"<<NOHEREDOC\"
+RUN <<INDENT
+\tfoo
+\tbar
+INDENT
+RUN <<-UNINDENT
+\tbaz
+\tquux
+UNINDENT
+RUN <<-UNINDENT2
+\tbaz
+\tquux
+\tUNINDENT2
+RUN <<-EXPAND
+\texpand $NAME
+EXPAND
+RUN <<-'NOEXPAND'
+\tdon't expand $NAME
+NOEXPAND
+RUN <<COPY
+echo hello world
+echo foo bar
+COPY
+RUN <<COMMENT
+# internal comment
+echo hello world
+echo foo bar # trailing comment
+COMMENT
+RUN --mount=type=cache,target=/foo <<MOUNT
+echo hello
+MOUNT
+COPY <<FILE1 <<FILE2 /dest
+content 1
+FILE1
+content 2
+FILE2
+COPY <<EOF /quotes
+\"foo\"
+'bar'
+EOF
+COPY <<X <<Y /dest
+Y
+X
+X
+Y
+RUN <<COMPLEX python3
+print('hello world')
+COMPLEX
+COPY <<file.txt /dest
+hello world
+file.txt
+RUN <<eo'f'
+echo foo
+eof
+RUN <<eo\\'f
+echo foo
+eo'f
+RUN <<'e'o\\'f
+echo foo
+eo'f
+RUN <<'one two'
+echo bar
+one two
+RUN <<$EOF
+$EOF
+RUN <<  EOF
+EOF
+RUN <<  EOF  > foo
+EOF
+\t";
+    // (name, content, expand, chomp, fd) per heredoc, per instruction after FROM.
+    type Row = (&'static str, &'static str, bool, bool, Option<u32>);
+    let expected: Vec<Vec<Row>> = vec![
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![("EMPTY", "", true, false, None)],
+        vec![("EMPTY2", "", true, false, Some(3))],
+        vec![],
+        vec![("INDENT", "\tfoo\n\tbar\n", true, false, None)],
+        vec![("UNINDENT", "baz\nquux\n", true, true, None)],
+        vec![("UNINDENT2", "baz\nquux\n", true, true, None)],
+        vec![("EXPAND", "expand $NAME\n", true, true, None)],
+        vec![("NOEXPAND", "don't expand $NAME\n", false, true, None)],
+        vec![(
+            "COPY",
+            "echo hello world\necho foo bar\n",
+            true,
+            false,
+            None,
+        )],
+        vec![(
+            "COMMENT",
+            "# internal comment\necho hello world\necho foo bar # trailing comment\n",
+            true,
+            false,
+            None,
+        )],
+        vec![("MOUNT", "echo hello\n", true, false, None)],
+        vec![
+            ("FILE1", "content 1\n", true, false, None),
+            ("FILE2", "content 2\n", true, false, None),
+        ],
+        vec![("EOF", "\"foo\"\n'bar'\n", true, false, None)],
+        vec![
+            ("X", "Y\n", true, false, None),
+            ("Y", "X\n", true, false, None),
+        ],
+        vec![("COMPLEX", "print('hello world')\n", true, false, None)],
+        vec![("file.txt", "hello world\n", true, false, None)],
+        vec![("eof", "echo foo\n", false, false, None)],
+        vec![("eo'f", "echo foo\n", true, false, None)],
+        vec![("eo'f", "echo foo\n", false, false, None)],
+        vec![("one two", "echo bar\n", false, false, None)],
+        vec![("$EOF", "", true, false, None)],
+        vec![("EOF", "", true, false, None)],
+        vec![("EOF", "", true, false, None)],
+    ];
+    let scanned = scan(text).unwrap();
+    assert_eq!(scanned.nodes.len(), expected.len() + 1);
+    for (node, rows) in scanned.nodes[1..].iter().zip(&expected) {
+        let actual: Vec<(String, String, bool, bool, Option<u32>)> = node
+            .heredocs
+            .iter()
+            .map(|h| (h.name.clone(), h.content.clone(), h.expand, h.chomp, h.fd))
+            .collect();
+        let rows: Vec<(String, String, bool, bool, Option<u32>)> = rows
+            .iter()
+            .map(|&(name, content, expand, chomp, fd)| {
+                (name.to_string(), content.to_string(), expand, chomp, fd)
+            })
+            .collect();
+        assert_eq!(
+            actual, rows,
+            "instruction {:?} {:?}",
+            node.keyword, node.args.text
+        );
+    }
+}
