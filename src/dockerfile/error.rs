@@ -106,29 +106,42 @@ fn allowed_flags(allowed: &[&str]) -> String {
     }
 }
 
-/// The candidate closest to `word` (case-insensitive), if it is close enough to be a typo.
+/// The candidate closest to `word` (case-insensitive), if it is close enough to be a
+/// typo: one edit for names of up to four letters, two for longer ones; swapping two
+/// neighbours counts as one edit (`FORM` → `FROM`).
 pub(crate) fn suggest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
     let word = word.to_ascii_lowercase();
     candidates
         .iter()
-        .map(|c| (levenshtein(&word, &c.to_ascii_lowercase()), *c))
-        .filter(|(distance, c)| *distance <= 2.min(c.len() / 2) && *distance > 0)
-        .min_by_key(|(distance, _)| *distance)
+        .map(|c| (edit_distance(&word, &c.to_ascii_lowercase()), *c))
+        .filter(|&(distance, c)| distance > 0 && distance <= if c.len() <= 4 { 1 } else { 2 })
+        .min_by_key(|&(distance, _)| distance)
         .map(|(_, c)| c)
 }
 
-fn levenshtein(a: &str, b: &str) -> usize {
+/// Optimal string alignment distance: insertions, deletions, substitutions and
+/// transpositions of neighbours.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b.len()]
+    d[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -141,6 +154,8 @@ mod tests {
         assert_eq!(suggest("form", &names), Some("from"));
         assert_eq!(suggest("COPPY", &names), Some("copy"));
         assert_eq!(suggest("xyz", &names), None);
+        assert_eq!(suggest("foo", &names), None);
+        assert_eq!(suggest("chmode", &["chown", "chmod"]), Some("chmod"));
         assert_eq!(suggest("run", &names), None);
     }
 }

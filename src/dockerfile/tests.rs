@@ -626,3 +626,71 @@ fn random_inputs_never_panic_and_spans_stay_in_bounds() {
         }
     }
 }
+
+/// The inputs of BuildKit's instructions/parse_test.go argument-count and error cases,
+/// with our messages.
+#[test]
+fn buildkit_instruction_error_cases() {
+    for keyword in ["MAINTAINER", "WORKDIR", "USER", "STOPSIGNAL"] {
+        check_body_err(keyword, &format!("{keyword} requires exactly one argument"));
+    }
+    for keyword in ["ENV", "LABEL", "EXPOSE", "VOLUME"] {
+        check_body_err(
+            keyword,
+            &format!("{keyword} requires at least one argument"),
+        );
+    }
+    check_body_err("ONBUILD", "ONBUILD requires an instruction to run later");
+    check_body_err(
+        "HEALTHCHECK",
+        "HEALTHCHECK requires NONE or CMD and a command",
+    );
+    for keyword in ["ADD", "COPY"] {
+        check_body_err(
+            &format!("{keyword} arg1"),
+            &format!(
+                "{keyword} requires at least two arguments: one or more sources and a destination"
+            ),
+        );
+    }
+    check_body_err(
+        "COPY\t\n",
+        "COPY requires at least two arguments: one or more sources and a destination",
+    );
+    check_body_err(
+        "ONBUILD FROM scratch",
+        "ONBUILD: FROM isn't allowed as an ONBUILD trigger",
+    );
+    check_body_err(
+        "MAINTAINER --boo joe@example.com",
+        "unknown flag --boo for MAINTAINER (it takes no flags)",
+    );
+    check_body_err(
+        "ONBUILD ONBUILD RUN touch foobar",
+        "ONBUILD: chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+    );
+    let unknown = |name: &str| {
+        format!(
+            "unknown instruction {name:?} (expected one of {})",
+            Keyword::ALL_NAMES.join(", ")
+        )
+    };
+    check_body_err("FOO bar", &unknown("FOO"));
+    check_body_err("foo bar", &unknown("foo"));
+    check_body(
+        "HEALTHCHECK CMD hello world",
+        "  HEALTHCHECK CMD shell \"hello world\"",
+    );
+    check_body_err(
+        "HEALTHCHECK --interval=50ns CMD x",
+        "HEALTHCHECK --interval: can't be less than 1ms",
+    );
+    check_body(
+        "HEALTHCHECK --interval=0ms CMD x",
+        "  HEALTHCHECK CMD shell \"x\"",
+    );
+    check_body(
+        "HEALTHCHECK --interval=1ms CMD x",
+        "  HEALTHCHECK CMD shell \"x\"\n    interval 1ms",
+    );
+}
