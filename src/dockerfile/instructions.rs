@@ -244,21 +244,21 @@ fn heredoc_texts(heredocs: &[Heredoc]) -> impl Iterator<Item = ExpandableText<'_
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    From(From),
-    Run(Run),
+    From(FromCommand),
+    Run(RunCommand),
     Cmd(CommandLine),
     Label(Vec<KeyValue>),
     Maintainer(Word),
     Expose(Vec<Word>),
     Env(Vec<KeyValue>),
-    Add(Add),
-    Copy(Copy),
+    Add(AddCommand),
+    Copy(CopyCommand),
     Entrypoint(CommandLine),
     Volume(Vec<Word>),
     User(Word),
     Workdir(Word),
     Arg(Vec<ArgDecl>),
-    Onbuild(Onbuild),
+    Onbuild(OnbuildCommand),
     StopSignal(Word),
     Healthcheck(Healthcheck),
     /// Always exec form.
@@ -292,7 +292,7 @@ impl Command {
 
 /// `FROM [--platform=p] image [AS name]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct From {
+pub struct FromCommand {
     pub image: Word,
     pub platform: Option<Word>,
     /// Lower-cased, as BuildKit stores stage names.
@@ -322,7 +322,7 @@ pub enum Security {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Run {
+pub struct RunCommand {
     pub command: CommandLine,
     /// Bodies of the `<<EOF` words in the command, in order.
     pub heredocs: Vec<Heredoc>,
@@ -357,7 +357,7 @@ pub struct Sources {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Add {
+pub struct AddCommand {
     pub sources: Sources,
     pub chown: Option<Word>,
     pub chmod: Option<Word>,
@@ -370,7 +370,7 @@ pub struct Add {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Copy {
+pub struct CopyCommand {
     pub sources: Sources,
     /// A stage name, stage index or image; never expanded.
     pub from: Option<Word>,
@@ -384,7 +384,7 @@ pub struct Copy {
 /// `ONBUILD <instruction>`: the trigger, checked now, and its text as it goes into the
 /// image config (BuildKit stores the line without `ONBUILD`, heredocs appended).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Onbuild {
+pub struct OnbuildCommand {
     pub trigger: Box<Instruction>,
     pub expression: String,
 }

@@ -51,7 +51,7 @@ pub(crate) fn parse_node(node: &Node, escape: char) -> Result<Instruction, Parse
         Keyword::Add | Keyword::Copy => {
             let sources = sources(keyword, node)?;
             if keyword == Keyword::Add {
-                Command::Add(Add {
+                Command::Add(AddCommand {
                     sources,
                     chown: flags.value("chown"),
                     chmod: flags.value("chmod"),
@@ -62,7 +62,7 @@ pub(crate) fn parse_node(node: &Node, escape: char) -> Result<Instruction, Parse
                     exclude: flags.values("exclude"),
                 })
             } else {
-                Command::Copy(Copy {
+                Command::Copy(CopyCommand {
                     sources,
                     from: flags.value("from"),
                     chown: flags.value("chown"),
@@ -146,7 +146,7 @@ fn not_strings(keyword: Keyword, args: &Logical) -> ParseError {
     )
 }
 
-fn parse_from(node: &Node, flags: &Flags) -> Result<From, ParseError> {
+fn parse_from(node: &Node, flags: &Flags) -> Result<FromCommand, ParseError> {
     let words = blank_separated(&node.args);
     let (image, name) = match words.as_slice() {
         [image] => (image.clone(), None),
@@ -182,14 +182,14 @@ fn parse_from(node: &Node, flags: &Flags) -> Result<From, ParseError> {
             ));
         }
     };
-    Ok(From {
+    Ok(FromCommand {
         image,
         platform: flags.value("platform"),
         name,
     })
 }
 
-fn parse_run(node: &Node, flags: &Flags) -> Result<Run, ParseError> {
+fn parse_run(node: &Node, flags: &Flags) -> Result<RunCommand, ParseError> {
     let mounts = flags
         .values("mount")
         .iter()
@@ -228,7 +228,7 @@ fn parse_run(node: &Node, flags: &Flags) -> Result<Run, ParseError> {
     if command == CommandLine::Shell(String::new()) {
         return Err(arguments(Keyword::Run, "a command", node.span));
     }
-    Ok(Run {
+    Ok(RunCommand {
         command,
         heredocs: node.heredocs.clone(),
         mounts,
@@ -498,7 +498,7 @@ fn parse_args(args: &Logical, escape: char, span: Span) -> Result<Vec<ArgDecl>, 
     Ok(decls)
 }
 
-fn parse_onbuild(node: &Node, escape: char) -> Result<Onbuild, ParseError> {
+fn parse_onbuild(node: &Node, escape: char) -> Result<OnbuildCommand, ParseError> {
     if node.args.text.is_empty() {
         return Err(arguments(
             Keyword::Onbuild,
@@ -547,7 +547,7 @@ fn parse_onbuild(node: &Node, escape: char) -> Result<Onbuild, ParseError> {
         expression.push_str(&heredoc.content);
         expression.push_str(&heredoc.name);
     }
-    Ok(Onbuild {
+    Ok(OnbuildCommand {
         trigger: Box::new(trigger),
         expression,
     })
