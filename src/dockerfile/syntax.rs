@@ -208,7 +208,7 @@ pub(crate) fn scan(text: &str) -> Result<Scanned, ParseError> {
             span: Span::new(start, end),
         };
         if can_contain_heredoc(&node, escape) && logical.text.contains("<<") {
-            for word in heredoc_words(&logical.text)? {
+            for word in heredoc_words(&logical.text) {
                 let word_span = logical
                     .text
                     .find(&word.source)
@@ -444,18 +444,15 @@ pub(crate) struct HeredocWord {
     pub(crate) source: String,
 }
 
-/// The heredoc words of a line, in order.
-fn heredoc_words(line: &str) -> Result<Vec<HeredocWord>, ParseError> {
-    let words = Lexer::for_heredoc_detection()
+/// The heredoc words of a line, in order. A line the lexer rejects (an unclosed quote)
+/// has none, as in BuildKit.
+fn heredoc_words(line: &str) -> Vec<HeredocWord> {
+    Lexer::for_heredoc_detection()
         .expand_words(line, |_| None)
-        .unwrap_or_default();
-    let mut found = Vec::new();
-    for word in words {
-        if let Some(heredoc) = parse_heredoc_word(&word) {
-            found.push(heredoc);
-        }
-    }
-    Ok(found)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|word| parse_heredoc_word(word))
+        .collect()
 }
 
 /// Parses one word as a heredoc marker (`^(\d*)<<(-?)\s*([^<]*)$` in BuildKit).
