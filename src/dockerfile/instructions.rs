@@ -104,7 +104,8 @@ impl Keyword {
     /// - ADD, COPY: sources, destination, `--chown`, `--chmod`, ADD `--checksum`;
     ///   heredoc bodies when their delimiter is unquoted. Not COPY `--from`.
     /// - ENV, LABEL: keys and values. ARG: names and defaults.
-    /// - EXPOSE, VOLUME: each word. USER, WORKDIR, STOPSIGNAL: the whole argument.
+    /// - EXPOSE: each word, split again after expansion ([`super::shell::Lexer::expand_words`]).
+    /// - VOLUME: each word. USER, WORKDIR, STOPSIGNAL: the whole argument.
     ///
     /// RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK and MAINTAINER are left to the shell or
     /// the image; ONBUILD triggers are expanded when they fire in a child build. RUN's
