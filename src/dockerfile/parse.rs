@@ -10,14 +10,9 @@ use crate::diag::Span;
 
 pub(crate) fn parse_node(node: &Node, escape: char) -> Result<Instruction, ParseError> {
     let Some(keyword) = Keyword::from_name(&node.keyword) else {
-        let lower: Vec<String> = Keyword::ALL_NAMES
-            .iter()
-            .map(|n| n.to_ascii_lowercase())
-            .collect();
-        let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
         return Err(ParseError::UnknownInstruction {
             name: node.keyword.clone(),
-            suggestion: suggest(&node.keyword, &lower).map(str::to_ascii_uppercase),
+            suggestion: suggest(&node.keyword, &Keyword::ALL_NAMES).map(String::from),
             span: node.keyword_span,
         });
     };
