@@ -66,6 +66,9 @@ pub enum ParseError {
 
     #[error("file with no instructions (expected at least FROM)")]
     Empty { span: Span },
+
+    #[error("no FROM instruction: a Dockerfile needs at least one stage")]
+    NoStages { span: Span },
 }
 
 impl ParseError {
@@ -80,7 +83,8 @@ impl ParseError {
             | ParseError::Arguments { span, .. }
             | ParseError::Invalid { span, .. }
             | ParseError::Directive { span, .. }
-            | ParseError::Empty { span } => *span,
+            | ParseError::Empty { span }
+            | ParseError::NoStages { span } => *span,
         }
     }
 

@@ -250,6 +250,7 @@ pub enum Command {
     Cmd(CommandLine),
     Label(Vec<KeyValue>),
     Maintainer(Word),
+    /// In source order (BuildKit sorts the ports when it builds the image config).
     Expose(Vec<Word>),
     Env(Vec<KeyValue>),
     Add(AddCommand),

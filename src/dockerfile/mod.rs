@@ -110,9 +110,7 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
         }
     }
     if stages.is_empty() {
-        return Err(ParseError::Arguments {
-            instruction: "Dockerfile",
-            expected: "at least one FROM".to_string(),
+        return Err(ParseError::NoStages {
             span: Span::new(text.len(), text.len()),
         });
     }

@@ -396,7 +396,7 @@ fn structure_errors() {
     );
     check_err(
         "ARG A\n",
-        "Dockerfile:2:1: Dockerfile requires at least one FROM\n   2 | \n     | ^",
+        "Dockerfile:2:1: no FROM instruction: a Dockerfile needs at least one stage\n   2 | \n     | ^",
     );
     check_err(
         "FROM a\nFORM b\n",
