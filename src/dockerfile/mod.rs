@@ -3,6 +3,12 @@
 //! and `shell` for word expansion, which later passes call with the variables in scope.
 //! Pure code: no I/O, no LLB.
 //!
+//! Where we are stricter than BuildKit, on purpose (each is an error here, accepted there):
+//! flags on STOPSIGNAL and HEALTHCHECK NONE (BuildKit ignores them); an ONBUILD trigger
+//! that would not parse (BuildKit finds out in the child build); `$VAR` in the `type`,
+//! `sharing`, `ro`/`rw` and `required` keys of `--mount` (BuildKit expands them); an empty
+//! `RUN`. Not supported: `RUN --device` (labs syntax only) and Windows-specific rules.
+//!
 //! ```
 //! let dockerfile = conveyor::dockerfile::parse("FROM alpine AS base\nRUN echo hi\n").unwrap();
 //! assert_eq!(dockerfile.stages[0].name.as_deref(), Some("base"));
