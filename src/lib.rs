@@ -5,5 +5,6 @@
 pub mod buildkit;
 pub mod context;
 pub mod diag;
+pub mod dockerfile;
 pub mod llb;
 pub mod proto;
