@@ -3,8 +3,10 @@
 //! See ARCHITECTURE.md for the module map and the import rules between modules.
 
 pub mod buildkit;
+pub mod cli;
 pub mod context;
 pub mod diag;
 pub mod dockerfile;
+pub mod gateway;
 pub mod llb;
 pub mod proto;

@@ -1,4 +1,9 @@
+use clap::Parser;
+
 fn main() {
-    eprintln!("conveyor: no command yet");
-    std::process::exit(2);
+    let args = conveyor::cli::Args::parse();
+    if let Err(failure) = conveyor::cli::run(args) {
+        eprintln!("conveyor: {}", failure.message);
+        std::process::exit(failure.code);
+    }
 }

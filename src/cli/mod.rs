@@ -1,0 +1,100 @@
+//! The command line: `conveyor frontend` (run by BuildKit as a `# syntax=` frontend)
+//! and `conveyor workers` (what the daemon offers).
+
+use clap::{Parser, Subcommand};
+
+use crate::buildkit::{Daemon, DaemonAddress};
+use crate::gateway;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "conveyor",
+    version,
+    about = "Builds Dockerfiles and werf stapel configs on BuildKit, storing every stage by its signature",
+    after_help = "Exit codes: 0 success, 1 build or daemon failure, 2 bad input or usage."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve BuildKit's LLBBridge over stdin/stdout: the entrypoint of conveyor's
+    /// frontend image, run by the daemon for `# syntax=<image>` build files.
+    Frontend,
+    /// List the daemon's workers and their platforms.
+    #[command(
+        after_help = "Examples:\n  conveyor workers --addr docker://\n  BUILDKIT_HOST=unix:///run/buildkit/buildkitd.sock conveyor workers"
+    )]
+    Workers {
+        /// The daemon: unix://PATH or tcp://HOST:PORT (buildkitd), docker:// (Docker
+        /// Engine at DOCKER_HOST), docker://unix:///PATH. Default: BUILDKIT_HOST, then
+        /// Docker Engine.
+        #[arg(long)]
+        addr: Option<String>,
+    },
+}
+
+/// A failure with the exit code it maps to.
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    fn input(message: impl ToString) -> Failure {
+        Failure {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+
+    fn build(message: impl ToString) -> Failure {
+        Failure {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::build(format!("cannot start the async runtime: {error}")))?;
+    runtime.block_on(async {
+        match args.command {
+            Command::Frontend => gateway::serve_stdio().await.map_err(Failure::build),
+            Command::Workers { addr } => workers(addr.as_deref()).await,
+        }
+    })
+}
+
+async fn workers(addr: Option<&str>) -> Result<(), Failure> {
+    let address = DaemonAddress::from_env(addr).map_err(Failure::input)?;
+    let daemon = Daemon::connect(address).await.map_err(Failure::build)?;
+    let workers = daemon.list_workers().await.map_err(Failure::build)?;
+    let rows: Vec<(String, String)> = workers
+        .iter()
+        .map(|worker| {
+            let platforms: Vec<String> = worker
+                .platforms
+                .iter()
+                .map(|p| crate::llb::Platform::new(&p.os, &p.architecture, &p.variant).id())
+                .collect();
+            (worker.id.clone(), platforms.join(","))
+        })
+        .collect();
+    let width = rows
+        .iter()
+        .map(|(id, _)| id.len())
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    println!("{:<width$}  PLATFORMS", "ID");
+    for (id, platforms) in rows {
+        println!("{id:<width$}  {platforms}");
+    }
+    Ok(())
+}

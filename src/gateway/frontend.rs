@@ -1,0 +1,135 @@
+//! The frontend itself: read the build file through the bridge, answer a subrequest
+//! or build, and return. The same code runs in the daemon (stdio bridge) and in the
+//! CLI (bridge on the daemon connection).
+
+use std::collections::BTreeMap;
+
+use crate::buildkit::BuildkitError;
+use crate::diag::Located;
+use crate::dockerfile;
+use crate::llb::{Definition, LocalSource, OpOptions};
+
+use super::bridge::Bridge;
+use super::opts::{FrontendOpts, OptsError};
+use super::subrequests;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrontendError {
+    #[error(transparent)]
+    Opts(#[from] OptsError),
+    #[error(transparent)]
+    Daemon(#[from] BuildkitError),
+    /// Bad input, rendered with file, line and column.
+    #[error("{0}")]
+    Input(Located),
+    #[error("failed to read {filename} from the build context: {reason}")]
+    ReadBuildFile { filename: String, reason: String },
+    #[error("unsupported request {0}")]
+    UnsupportedRequest(String),
+}
+
+/// What the frontend hands back to BuildKit.
+pub struct FrontendResult {
+    /// The solved ref of the image's filesystem; `None` for subrequests.
+    pub reference: Option<String>,
+    pub metadata: BTreeMap<String, Vec<u8>>,
+}
+
+/// The build file as the user wrote it.
+pub struct BuildFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// Reads the build file from the client's `dockerfile` local (with the
+/// Dockerfile-specific `.dockerignore` beside it, as the stock frontend does).
+pub async fn read_build_file(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+) -> Result<BuildFile, FrontendError> {
+    let local = LocalSource {
+        name: opts.dockerfile_local.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: opts.filename.clone(),
+        follow_paths: vec![
+            opts.filename.clone(),
+            format!("{}.dockerignore", opts.filename),
+        ],
+        differ: "none".into(),
+        options: OpOptions {
+            custom_name: Some(format!(
+                "[internal] load build definition from {}",
+                opts.filename
+            )),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+    let bytes = bridge
+        .read_file(&reference, &opts.filename)
+        .await
+        .map_err(|error| FrontendError::ReadBuildFile {
+            filename: opts.filename.clone(),
+            reason: error.to_string(),
+        })?;
+    let text = String::from_utf8(bytes).map_err(|_| FrontendError::ReadBuildFile {
+        filename: opts.filename.clone(),
+        reason: "it is not UTF-8 text".into(),
+    })?;
+    Ok(BuildFile {
+        name: opts.filename.clone(),
+        text,
+    })
+}
+
+fn parse(file: &BuildFile) -> Result<dockerfile::Dockerfile, FrontendError> {
+    dockerfile::parse(&file.text)
+        .map_err(|error| FrontendError::Input(error.located(&file.name, &file.text)))
+}
+
+/// Runs the frontend for one request.
+pub async fn run(bridge: &Bridge, opts: &FrontendOpts) -> Result<FrontendResult, FrontendError> {
+    if opts.request_id.as_deref() == Some(subrequests::DESCRIBE) {
+        return Ok(FrontendResult {
+            reference: None,
+            metadata: subrequests::describe(),
+        });
+    }
+    let file = read_build_file(bridge, opts).await?;
+    let dockerfile = parse(&file)?;
+    match opts.request_id.as_deref() {
+        Some(subrequests::TARGETS) => Ok(FrontendResult {
+            reference: None,
+            metadata: subrequests::targets(&dockerfile, &file.text),
+        }),
+        Some(other) => Err(FrontendError::UnsupportedRequest(other.to_string())),
+        None => Err(FrontendError::UnsupportedRequest("build".to_string())),
+    }
+}
+
+/// The frontend process: options from the environment, the bridge on stdio, one
+/// request, and its result or error returned to BuildKit.
+pub async fn serve_stdio() -> Result<(), FrontendError> {
+    let bridge = Bridge::stdio().await?;
+    let outcome = match FrontendOpts::from_env(std::env::vars()) {
+        Ok(opts) => run(&bridge, &opts).await,
+        Err(error) => Err(error.into()),
+    };
+    match outcome {
+        Ok(result) => {
+            bridge
+                .return_result(result.reference, result.metadata)
+                .await?
+        }
+        Err(error) => {
+            let code = match error {
+                FrontendError::UnsupportedRequest(_) => tonic::Code::Unimplemented,
+                FrontendError::Input(_) | FrontendError::Opts(_) => tonic::Code::InvalidArgument,
+                _ => tonic::Code::Unknown,
+            };
+            bridge.return_error(code, &error.to_string()).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Subrequests: answers to `requestid=frontend.*` instead of a build, what
+//! `docker buildx build --print=targets|outline` (buildx ≥ 0.15: `--call`) shows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::diag::LineIndex;
+use crate::dockerfile::Dockerfile;
+
+pub const DESCRIBE: &str = "frontend.subrequests.describe";
+pub const TARGETS: &str = "frontend.targets";
+
+const VERSION: &str = "1.0.0";
+
+/// One subrequest in the `describe` answer.
+#[derive(Serialize)]
+struct Request {
+    name: &'static str,
+    version: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    description: &'static str,
+    opts: Vec<Named>,
+    metadata: Vec<Named>,
+}
+
+#[derive(Serialize)]
+struct Named {
+    name: &'static str,
+}
+
+/// A location in the build file as the subrequest answers carry it: 1-based lines,
+/// zero fields left out (Go's omitempty).
+#[derive(Serialize)]
+pub struct Location {
+    #[serde(rename = "sourceIndex", skip_serializing_if = "is_zero")]
+    source_index: i32,
+    ranges: Vec<Range>,
+}
+
+#[derive(Serialize)]
+struct Range {
+    start: Position,
+    end: Position,
+}
+
+#[derive(Serialize)]
+struct Position {
+    #[serde(skip_serializing_if = "is_zero")]
+    line: i32,
+}
+
+fn is_zero(value: &i32) -> bool {
+    *value == 0
+}
+
+impl Location {
+    pub fn lines(start: usize, end: usize) -> Location {
+        Location {
+            source_index: 0,
+            ranges: vec![Range {
+                start: Position { line: start as i32 },
+                end: Position { line: end as i32 },
+            }],
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Target {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    name: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    default: bool,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    base: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    platform: String,
+    location: Location,
+}
+
+#[derive(Serialize)]
+struct TargetList {
+    targets: Vec<Target>,
+    /// The build files, base64 in JSON as Go writes `[][]byte`.
+    sources: Vec<String>,
+}
+
+/// The metadata of a subrequest's result: `result.json`, `result.txt`, `version`.
+fn result(json: Vec<u8>, text: String) -> BTreeMap<String, Vec<u8>> {
+    BTreeMap::from([
+        ("result.json".to_string(), json),
+        ("result.txt".to_string(), text.into_bytes()),
+        ("version".to_string(), VERSION.as_bytes().to_vec()),
+    ])
+}
+
+/// The subrequests this frontend answers.
+pub fn describe() -> BTreeMap<String, Vec<u8>> {
+    let metadata = || {
+        vec![
+            Named {
+                name: "result.json",
+            },
+            Named { name: "result.txt" },
+        ]
+    };
+    let requests = vec![
+        Request {
+            name: DESCRIBE,
+            version: VERSION,
+            kind: "rpc",
+            description: "List available subrequest types",
+            opts: Vec::new(),
+            metadata: metadata(),
+        },
+        Request {
+            name: TARGETS,
+            version: VERSION,
+            kind: "rpc",
+            description: "List all targets current build supports",
+            opts: Vec::new(),
+            metadata: metadata(),
+        },
+    ];
+    let json = serde_json::to_vec_pretty(&requests).expect("describe is JSON");
+    let rows: Vec<[String; 3]> = requests
+        .iter()
+        .map(|r| {
+            [
+                r.name.trim_start_matches("frontend.").to_string(),
+                r.version.to_string(),
+                r.description.to_string(),
+            ]
+        })
+        .collect();
+    let text = table(&["NAME", "VERSION", "DESCRIPTION"], &rows);
+    result(json, text)
+}
+
+/// Every stage as a target, the last one the default (what `--print=targets` lists).
+pub fn targets(dockerfile: &Dockerfile, source: &str) -> BTreeMap<String, Vec<u8>> {
+    let index = LineIndex::new(source);
+    let targets: Vec<Target> = dockerfile
+        .stages
+        .iter()
+        .map(|stage| {
+            let start = index.line_col(source, stage.from_span.start).line;
+            let end = index
+                .line_col(
+                    source,
+                    stage
+                        .from_span
+                        .end
+                        .saturating_sub(1)
+                        .max(stage.from_span.start),
+                )
+                .line;
+            Target {
+                name: stage.name.clone().unwrap_or_default(),
+                default: stage.index + 1 == dockerfile.stages.len(),
+                base: stage.from.text.clone(),
+                platform: stage
+                    .platform
+                    .as_ref()
+                    .map(|p| p.text.clone())
+                    .unwrap_or_default(),
+                location: Location::lines(start, end),
+            }
+        })
+        .collect();
+    let rows: Vec<[String; 2]> = targets
+        .iter()
+        .map(|t| {
+            let name = match (t.name.is_empty(), t.default) {
+                (true, true) => "(default)".to_string(),
+                (false, true) => format!("{} (default)", t.name),
+                _ => t.name.clone(),
+            };
+            [name, String::new()]
+        })
+        .collect();
+    let text = table(&["TARGET", "DESCRIPTION"], &rows);
+    let list = TargetList {
+        targets,
+        sources: vec![base64(source.as_bytes())],
+    };
+    result(
+        serde_json::to_vec_pretty(&list).expect("targets are JSON"),
+        text,
+    )
+}
+
+/// Columns padded to their widest cell plus one space, as Go's tabwriter does with
+/// padding 1 (every cell but the last of a row is padded).
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    let header_row: [String; N] = header.map(str::to_string);
+    for row in std::iter::once(&header_row).chain(rows) {
+        for (i, cell) in row.iter().enumerate() {
+            text.push_str(cell);
+            if i + 1 < N {
+                text.push_str(&" ".repeat(widths[i] + 1 - cell.chars().count()));
+            }
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// Standard base64 with padding, as Go's encoding/json writes `[]byte`. Written here
+/// because it is the one place conveyor needs it.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet_with_padding() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar\n"), "Zm9vYmFyCg==");
+    }
+
+    #[test]
+    fn targets_list_every_stage_with_the_last_as_default() {
+        let source = "ARG B=busybox\nFROM ${B} AS build\nRUN true\n\nFROM --platform=linux/amd64 build\nCMD x\n";
+        let dockerfile = crate::dockerfile::parse(source).unwrap();
+        let metadata = targets(&dockerfile, source);
+        let json: serde_json::Value = serde_json::from_slice(&metadata["result.json"]).unwrap();
+        assert_eq!(
+            json["targets"],
+            serde_json::json!([
+                {"name": "build", "base": "${B}", "location": {"ranges": [{"start": {"line": 2}, "end": {"line": 2}}]}},
+                {"default": true, "base": "build", "platform": "linux/amd64",
+                 "location": {"ranges": [{"start": {"line": 5}, "end": {"line": 5}}]}}
+            ])
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&metadata["result.txt"]),
+            "TARGET    DESCRIPTION\nbuild     \n(default) \n"
+        );
+        assert_eq!(metadata["version"], b"1.0.0");
+    }
+}
