@@ -3,3 +3,4 @@
 //! See ARCHITECTURE.md for the module map and the import rules between modules.
 
 pub mod diag;
+pub mod werf;

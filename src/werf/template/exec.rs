@@ -1,0 +1,551 @@
+//! Executes parse trees with Go's text/template semantics.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::TemplateEnv;
+use super::ast::{Arg, Command, Control, List, Node, Pipe, Tree};
+use super::error::TemplateError;
+use super::funcs::{self, FuncError};
+use super::parser;
+use super::value::{Value, format_value};
+use crate::diag::Span;
+
+/// Nested `template`, `include` and `tpl` calls allowed before giving up; Go allows
+/// 100000 but grows its stack, we must not overflow ours.
+pub const MAX_TEMPLATE_DEPTH: usize = 1000;
+
+/// One source text: a file, or the text given to `tpl`.
+pub struct Source {
+    pub file: String,
+    pub text: Arc<str>,
+}
+
+/// A named template: a file's body or a `define`, with the source it came from.
+pub struct Template {
+    pub source: Rc<Source>,
+    pub list: List,
+}
+
+/// Everything shared by one render: the templates, the parse caches and the data.
+pub struct Engine<'a> {
+    pub env: &'a TemplateEnv,
+    pub templates: RefCell<HashMap<String, Rc<Template>>>,
+    /// `tpl` texts already parsed, with their own `define`s.
+    pub tpl_cache: RefCell<HashMap<String, Rc<(Rc<Template>, Vec<(String, Rc<Template>)>)>>>,
+    /// Defines of the `tpl` texts being executed, innermost last.
+    pub overlays: RefCell<Vec<Vec<(String, Rc<Template>)>>>,
+    pub depth: Cell<usize>,
+}
+
+impl<'a> Engine<'a> {
+    pub fn new(env: &'a TemplateEnv) -> Engine<'a> {
+        Engine {
+            env,
+            templates: RefCell::default(),
+            tpl_cache: RefCell::default(),
+            overlays: RefCell::default(),
+            depth: Cell::new(0),
+        }
+    }
+
+    /// Parses a source and registers its body under `name` (if any) and its defines.
+    pub fn add_source(&self, name: Option<&str>, file: &str, text: &str) -> Result<Rc<Template>, TemplateError> {
+        let (body, defines) = parse_source(file, text)?;
+        let mut templates = self.templates.borrow_mut();
+        for (define, template) in defines {
+            templates.insert(define, template);
+        }
+        if let Some(name) = name {
+            templates.insert(name.to_string(), body.clone());
+        }
+        Ok(body)
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<Rc<Template>> {
+        for overlay in self.overlays.borrow().iter().rev() {
+            if let Some((_, template)) = overlay.iter().find(|(n, _)| n == name) {
+                return Some(template.clone());
+            }
+        }
+        self.templates.borrow().get(name).cloned()
+    }
+
+    /// Runs a template with `dot` and returns its output.
+    pub fn execute(&self, name: &str, template: &Rc<Template>, dot: Value) -> Result<String, TemplateError> {
+        let depth = self.depth.get();
+        if depth >= MAX_TEMPLATE_DEPTH {
+            return Err(TemplateError::new(
+                &template.source.file,
+                &template.source.text,
+                Span::default(),
+                Some(name),
+                format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"),
+            ));
+        }
+        self.depth.set(depth + 1);
+        let mut state = State {
+            engine: self,
+            source: template.source.clone(),
+            name: name.to_string(),
+            vars: vec![("$".to_string(), dot.clone())],
+            out: String::new(),
+        };
+        let result = state.walk_list(&dot, &template.list);
+        self.depth.set(depth);
+        match result {
+            Ok(()) => Ok(state.out),
+            Err(Flow::Error(error)) => Err(*error),
+            // The parser only allows break/continue inside range.
+            Err(Flow::Break | Flow::Continue) => Ok(state.out),
+        }
+    }
+}
+
+type Parsed = (Rc<Template>, Vec<(String, Rc<Template>)>);
+
+pub fn parse_source(file: &str, text: &str) -> Result<Parsed, TemplateError> {
+    let source = Rc::new(Source {
+        file: file.to_string(),
+        text: Arc::from(text),
+    });
+    let tree: Tree = parser::parse(text, &funcs::exists).map_err(|error| {
+        TemplateError::new(file, &source.text, error.span, None, error.message)
+    })?;
+    let defines = tree
+        .defines
+        .into_iter()
+        .map(|(name, list)| {
+            let template = Rc::new(Template {
+                source: source.clone(),
+                list,
+            });
+            (name, template)
+        })
+        .collect();
+    let body = Rc::new(Template {
+        source,
+        list: tree.root,
+    });
+    Ok((body, defines))
+}
+
+pub enum Flow {
+    Break,
+    Continue,
+    Error(Box<TemplateError>),
+}
+
+impl From<TemplateError> for Flow {
+    fn from(error: TemplateError) -> Flow {
+        Flow::Error(Box::new(error))
+    }
+}
+
+type Walk<T = ()> = Result<T, Flow>;
+
+/// The state of executing one template: its variables and output.
+pub struct State<'e, 'a> {
+    pub engine: &'e Engine<'a>,
+    source: Rc<Source>,
+    name: String,
+    vars: Vec<(String, Value)>,
+    out: String,
+}
+
+impl State<'_, '_> {
+    pub fn error(&self, span: Span, message: impl Into<String>) -> Flow {
+        Flow::from(TemplateError::new(
+            &self.source.file,
+            &self.source.text,
+            span,
+            Some(&self.name),
+            message,
+        ))
+    }
+
+    fn walk_list(&mut self, dot: &Value, list: &List) -> Walk {
+        for node in &list.nodes {
+            self.walk(dot, node)?;
+        }
+        Ok(())
+    }
+
+    fn walk(&mut self, dot: &Value, node: &Node) -> Walk {
+        match node {
+            Node::Text(_, text) => self.out.push_str(text),
+            Node::Action(_, pipe) => {
+                let value = self.eval_pipeline(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    self.print(&value, pipe.span)?;
+                }
+            }
+            Node::If(control) => self.walk_if_or_with(dot, control, false)?,
+            Node::With(control) => self.walk_if_or_with(dot, control, true)?,
+            Node::Range(control) => self.walk_range(dot, control)?,
+            Node::Template { span, name, pipe } => {
+                let value = match pipe {
+                    Some(pipe) => self.eval_pipeline(dot, pipe)?,
+                    None => Value::Nil,
+                };
+                let Some(template) = self.engine.lookup(name) else {
+                    return Err(self.error(*span, format!("no such template {name:?}")));
+                };
+                let output = self.engine.execute(name, &template, value)?;
+                self.out.push_str(&output);
+            }
+            Node::Break(_) => return Err(Flow::Break),
+            Node::Continue(_) => return Err(Flow::Continue),
+        }
+        Ok(())
+    }
+
+    fn print(&mut self, value: &Value, span: Span) -> Walk {
+        if let Value::Object(object) = value {
+            return Err(self.error(span, format!("can't print value of type {}", object.type_name())));
+        }
+        self.out.push_str(&format_value(value));
+        Ok(())
+    }
+
+    fn walk_if_or_with(&mut self, dot: &Value, control: &Control, is_with: bool) -> Walk {
+        let mark = self.vars.len();
+        let value = self.eval_pipeline(dot, &control.pipe)?;
+        let result = if value.truth() {
+            let dot = if is_with { &value } else { dot };
+            self.walk_list(dot, &control.list)
+        } else if let Some(else_list) = &control.else_list {
+            self.walk_list(dot, else_list)
+        } else {
+            Ok(())
+        };
+        self.vars.truncate(mark);
+        result
+    }
+
+    fn walk_range(&mut self, dot: &Value, control: &Control) -> Walk {
+        let mark = self.vars.len();
+        let value = self.eval_pipeline_value(dot, &control.pipe)?;
+        let decl = &control.pipe.decl;
+        let value_span = control.pipe.cmds.first().map_or(control.pipe.span, |c| c.span);
+        for (name, _) in decl {
+            self.vars.push((name.clone(), value.clone()));
+        }
+        let items: Vec<(Value, Value)> = match &value {
+            Value::Missing => Vec::new(),
+            Value::List(list) => list
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
+                .collect(),
+            Value::Map(map) => {
+                // Keys are taken now; values are read live, as Go does.
+                let keys: Vec<String> = map.borrow().keys().cloned().collect();
+                keys.into_iter()
+                    .map(|k| {
+                        let v = map.borrow().get(&k).cloned().unwrap_or_default();
+                        (Value::from(k), v)
+                    })
+                    .collect()
+            }
+            Value::Int(n) => {
+                if decl.len() > 1 {
+                    return Err(self.error(
+                        value_span,
+                        format!("can't use {n} to iterate over more than one variable"),
+                    ));
+                }
+                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
+            }
+            other => {
+                return Err(self.error(
+                    value_span,
+                    format!("range can't iterate over {}", format_value(other)),
+                ));
+            }
+        };
+        let result = self.range_items(control, items, mark);
+        self.vars.truncate(mark);
+        result
+    }
+
+    fn range_items(&mut self, control: &Control, items: Vec<(Value, Value)>, mark: usize) -> Walk {
+        if items.is_empty() {
+            if let Some(else_list) = &control.else_list {
+                return self.walk_list(&Value::Missing, else_list).or_else(|flow| match flow {
+                    Flow::Error(e) => Err(Flow::Error(e)),
+                    other => Err(other),
+                });
+            }
+            return Ok(());
+        }
+        let n_decl = control.pipe.decl.len();
+        for (key, elem) in items {
+            match n_decl {
+                1 => self.vars[mark].1 = elem.clone(),
+                2 => {
+                    self.vars[mark].1 = key;
+                    self.vars[mark + 1].1 = elem.clone();
+                }
+                _ => {}
+            }
+            let inner = self.vars.len();
+            let result = self.walk_list(&elem, &control.list);
+            self.vars.truncate(inner);
+            match result {
+                Ok(()) | Err(Flow::Continue) => {}
+                Err(Flow::Break) => break,
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    /// A pipeline's value, with its variables declared or assigned.
+    fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> Walk<Value> {
+        let value = self.eval_pipeline_value(dot, pipe)?;
+        for (name, span) in &pipe.decl {
+            if pipe.is_assign {
+                match self.vars.iter_mut().rev().find(|(n, _)| n == name) {
+                    Some(slot) => slot.1 = value.clone(),
+                    None => return Err(self.error(*span, format!("undefined variable: {name}"))),
+                }
+            } else {
+                self.vars.push((name.clone(), value.clone()));
+            }
+        }
+        Ok(value)
+    }
+
+    fn eval_pipeline_value(&mut self, dot: &Value, pipe: &Pipe) -> Walk<Value> {
+        let mut value: Option<Value> = None;
+        for command in &pipe.cmds {
+            let result = self.eval_command(dot, command, value.take())?;
+            // Go digs a nil interface out to "no value" between commands.
+            value = Some(match result {
+                Value::Nil => Value::Missing,
+                other => other,
+            });
+        }
+        Ok(value.unwrap_or_default())
+    }
+
+    fn eval_command(&mut self, dot: &Value, command: &Command, last: Option<Value>) -> Walk<Value> {
+        let first = &command.args[0];
+        match first {
+            Arg::Field(span, path) => self.eval_fields(dot, dot.clone(), path, *span, &command.args, last),
+            Arg::Chain(span, inner, path) => {
+                let receiver = self.eval_arg(dot, inner)?;
+                self.eval_fields(dot, receiver, path, *span, &command.args, last)
+            }
+            Arg::Variable(span, name, path) => {
+                let value = self.variable(name, *span)?;
+                if path.is_empty() {
+                    self.not_a_function(&command.args, &last)?;
+                    return Ok(value);
+                }
+                self.eval_fields(dot, value, path, *span, &command.args, last)
+            }
+            Arg::Identifier(span, name) => self.eval_function(dot, name, *span, &command.args[1..], last),
+            Arg::Pipe(_, pipe) => {
+                self.not_a_function(&command.args, &last)?;
+                self.eval_pipeline(dot, pipe)
+            }
+            Arg::Nil(span) => Err(self.error(*span, "nil is not a command")),
+            constant => {
+                self.not_a_function(&command.args, &last)?;
+                self.eval_arg(dot, constant)
+            }
+        }
+    }
+
+    fn not_a_function(&self, args: &[Arg], last: &Option<Value>) -> Walk {
+        if args.len() > 1 || last.is_some() {
+            let span = args[0].span();
+            let text = self.source.text.get(span.start..span.end).unwrap_or("");
+            return Err(self.error(span, format!("can't give argument to non-function {text}")));
+        }
+        Ok(())
+    }
+
+    fn variable(&self, name: &str, span: Span) -> Walk<Value> {
+        match self.vars.iter().rev().find(|(n, _)| n == name) {
+            Some((_, value)) => Ok(value.clone()),
+            None => Err(self.error(span, format!("undefined variable: {name}"))),
+        }
+    }
+
+    /// `receiver.A.B args…`: every field but the last takes no arguments.
+    fn eval_fields(
+        &mut self,
+        dot: &Value,
+        mut receiver: Value,
+        path: &[String],
+        span: Span,
+        args: &[Arg],
+        last: Option<Value>,
+    ) -> Walk<Value> {
+        let Some((final_name, init)) = path.split_last() else {
+            return Ok(receiver);
+        };
+        for name in init {
+            receiver = self.eval_field(dot, name, span, &[], None, receiver)?;
+        }
+        self.eval_field(dot, final_name, span, args, last, receiver)
+    }
+
+    fn eval_field(
+        &mut self,
+        dot: &Value,
+        name: &str,
+        span: Span,
+        args: &[Arg],
+        last: Option<Value>,
+        receiver: Value,
+    ) -> Walk<Value> {
+        let has_args = args.len() > 1 || last.is_some();
+        match &receiver {
+            Value::Missing => Ok(Value::Missing),
+            Value::Object(object) if object.has_method(name) => {
+                let mut values = Vec::new();
+                for arg in args.iter().skip(1) {
+                    values.push(self.eval_arg(dot, arg)?);
+                }
+                values.extend(last);
+                object
+                    .call(name, values)
+                    .map_err(|message| self.error(span, format!("error calling {name}: {message}")))
+            }
+            Value::Map(map) => {
+                if has_args {
+                    return Err(self.error(span, format!("{name} is not a method but has arguments")));
+                }
+                Ok(map.borrow().get(name).cloned().unwrap_or_default())
+            }
+            Value::Nil => Err(self.error(span, format!("nil pointer evaluating interface {{}}.{name}"))),
+            other => Err(self.error(
+                span,
+                format!("can't evaluate field {name} in type {}", other.type_name()),
+            )),
+        }
+    }
+
+    /// An argument's value (a function name here is a call without arguments).
+    fn eval_arg(&mut self, dot: &Value, arg: &Arg) -> Walk<Value> {
+        Ok(match arg {
+            Arg::Dot(_) => dot.clone(),
+            Arg::Nil(_) => Value::Nil,
+            Arg::Bool(_, b) => Value::Bool(*b),
+            Arg::Str(_, s) => Value::from(s.as_str()),
+            Arg::Int(_, i) => Value::Int(*i),
+            Arg::Float(_, f) => Value::Float(*f),
+            Arg::Field(span, path) => self.eval_fields(dot, dot.clone(), path, *span, std::slice::from_ref(arg), None)?,
+            Arg::Variable(span, name, path) => {
+                let value = self.variable(name, *span)?;
+                self.eval_fields(dot, value, path, *span, std::slice::from_ref(arg), None)?
+            }
+            Arg::Chain(span, inner, path) => {
+                let receiver = self.eval_arg(dot, inner)?;
+                self.eval_fields(dot, receiver, path, *span, std::slice::from_ref(arg), None)?
+            }
+            Arg::Identifier(span, name) => self.eval_function(dot, name, *span, &[], None)?,
+            Arg::Pipe(_, pipe) => self.eval_pipeline(dot, pipe)?,
+        })
+    }
+
+    fn eval_function(
+        &mut self,
+        dot: &Value,
+        name: &str,
+        span: Span,
+        args: &[Arg],
+        last: Option<Value>,
+    ) -> Walk<Value> {
+        if name == "and" || name == "or" {
+            return self.eval_and_or(dot, name, span, args, last);
+        }
+        let Some(func) = funcs::lookup(name) else {
+            return Err(self.error(span, format!("{name:?} is not a defined function")));
+        };
+        let mut values = Vec::with_capacity(args.len() + 1);
+        for arg in args {
+            values.push(self.eval_arg(dot, arg)?);
+        }
+        values.extend(last);
+        if values.len() < func.min_args || func.max_args.is_some_and(|max| values.len() > max) {
+            let want = match func.max_args {
+                Some(max) if max == func.min_args => format!("want {max}"),
+                _ => format!("want at least {}", func.min_args),
+            };
+            return Err(self.error(
+                span,
+                format!("wrong number of args for {name}: {want} got {}", values.len()),
+            ));
+        }
+        (func.call)(self, values).map_err(|error| match error {
+            FuncError::Call(message) => self.error(span, format!("error calling {name}: {message}")),
+            FuncError::Arg(message) => self.error(span, message),
+            FuncError::Nested(inner) => {
+                let mut outer = TemplateError::new(
+                    &self.source.file,
+                    &self.source.text,
+                    span,
+                    Some(&self.name),
+                    format!("error calling {name}"),
+                );
+                outer.cause = Some(inner);
+                Flow::from(outer)
+            }
+        })
+    }
+
+    /// Go 1.18's short-circuit `and`/`or`: the first deciding argument, else the last.
+    fn eval_and_or(&mut self, dot: &Value, name: &str, span: Span, args: &[Arg], last: Option<Value>) -> Walk<Value> {
+        if args.is_empty() && last.is_none() {
+            return Err(self.error(span, format!("wrong number of args for {name}: want at least 1 got 0")));
+        }
+        let stop_on = name == "or";
+        let mut value = Value::Missing;
+        for arg in args {
+            value = self.eval_arg(dot, arg)?;
+            if value.truth() == stop_on {
+                return Ok(value);
+            }
+        }
+        Ok(last.unwrap_or(value))
+    }
+
+    /// Runs a named template for `include`.
+    pub fn include(&mut self, name: &str, dot: Value) -> Result<String, FuncError> {
+        let Some(template) = self.engine.lookup(name) else {
+            return Err(FuncError::Call(format!("template {name:?} not found")));
+        };
+        self.engine
+            .execute(name, &template, dot)
+            .map_err(|error| FuncError::Nested(Box::new(error)))
+    }
+
+    /// Renders `text` for `tpl`; its parse is cached by text.
+    pub fn tpl(&mut self, text: &str, dot: Value) -> Result<String, FuncError> {
+        let cached = self.engine.tpl_cache.borrow().get(text).cloned();
+        let parsed = match cached {
+            Some(parsed) => parsed,
+            None => {
+                let parsed = Rc::new(
+                    parse_source("<tpl>", text).map_err(|error| FuncError::Nested(Box::new(error)))?,
+                );
+                self.engine
+                    .tpl_cache
+                    .borrow_mut()
+                    .insert(text.to_string(), parsed.clone());
+                parsed
+            }
+        };
+        self.engine.overlays.borrow_mut().push(parsed.1.clone());
+        let result = self.engine.execute("<tpl>", &parsed.0, dot);
+        self.engine.overlays.borrow_mut().pop();
+        result.map_err(|error| FuncError::Nested(Box::new(error)))
+    }
+}

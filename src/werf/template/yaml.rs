@@ -1,0 +1,283 @@
+//! `toYaml` and `fromYaml` as werf (like Helm) has them through sigs.k8s.io/yaml:
+//! values go through JSON, so numbers come back as float64, and the YAML is what
+//! go-yaml v2 emits: sorted keys, two-space indent, sequences flush under their
+//! key, literal blocks for multi-line strings, double quotes for strings that
+//! would read as another type, single quotes for strings plain style can't hold.
+//! The emitter is written by hand because serde-saphyr's style differs.
+
+use std::collections::BTreeMap;
+
+use super::value::{MAX_VALUE_DEPTH, Value, from_json_value, to_json};
+
+pub fn to_yaml(value: &Value) -> Result<String, String> {
+    let mut out = String::new();
+    emit(&mut out, value, 0, Context::Top, 0)?;
+    Ok(out.trim_end_matches('\n').to_string())
+}
+
+/// `fromYaml`: a document as a dict; a parse error becomes the dict `{Error: …}`.
+pub fn from_yaml(text: &str) -> Value {
+    if text.trim().is_empty() {
+        return Value::new_map();
+    }
+    let error = |message: String| {
+        let mut map = BTreeMap::new();
+        map.insert("Error".to_string(), Value::from(message));
+        Value::from(map)
+    };
+    match serde_saphyr::from_str::<serde_json::Value>(text) {
+        Ok(json @ serde_json::Value::Object(_)) => from_json_value(json),
+        Ok(serde_json::Value::Null) => Value::new_map(),
+        Ok(other) => error(format!(
+            "error unmarshaling JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            json_kind(&other)
+        )),
+        Err(e) => error(format!("error converting YAML to JSON: {e}")),
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::Bool(_) => "bool",
+        _ => "object",
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Context {
+    Top,
+    /// After `key:`.
+    MapValue,
+    /// After `- `.
+    ListItem,
+}
+
+fn emit(out: &mut String, value: &Value, indent: usize, context: Context, depth: usize) -> Result<(), String> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err("json: unsupported value: encountered a cycle".into());
+    }
+    let pad = " ".repeat(indent);
+    match value {
+        Value::Map(map) => {
+            let entries: Vec<(String, Value)> =
+                map.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            if entries.is_empty() {
+                out.push_str(if context == Context::Top { "{}\n" } else { " {}\n" });
+                return Ok(());
+            }
+            match context {
+                Context::MapValue => out.push('\n'),
+                Context::ListItem | Context::Top => {}
+            }
+            for (i, (key, item)) in entries.iter().enumerate() {
+                // The first key of a list item shares the `- ` line.
+                if !(context == Context::ListItem && i == 0) {
+                    out.push_str(&pad);
+                }
+                out.push_str(&scalar_string(key, indent));
+                out.push(':');
+                emit(out, item, indent + 2, Context::MapValue, depth + 1)?;
+            }
+        }
+        Value::List(list) => {
+            if list.is_empty() {
+                out.push_str(if context == Context::Top { "[]\n" } else { " []\n" });
+                return Ok(());
+            }
+            // go-yaml v2 puts a mapping's sequence at the key's own indent.
+            let item_indent = if context == Context::MapValue { indent - 2 } else { indent };
+            let item_pad = " ".repeat(item_indent);
+            match context {
+                Context::MapValue => out.push('\n'),
+                Context::ListItem | Context::Top => {}
+            }
+            for (i, item) in list.iter().enumerate() {
+                if !(context == Context::ListItem && i == 0) {
+                    out.push_str(&item_pad);
+                }
+                out.push('-');
+                match item {
+                    Value::Map(m) if !m.borrow().is_empty() => {
+                        out.push(' ');
+                        emit(out, item, item_indent + 2, Context::ListItem, depth + 1)?;
+                    }
+                    Value::List(l) if !l.is_empty() => {
+                        out.push(' ');
+                        emit(out, item, item_indent + 2, Context::ListItem, depth + 1)?;
+                    }
+                    _ => emit(out, item, item_indent + 2, Context::MapValue, depth + 1)?,
+                }
+            }
+        }
+        scalar => {
+            let text = match scalar {
+                Value::Str(s) => scalar_string(s, indent.saturating_sub(2)),
+                Value::Object(_) => "{}".to_string(),
+                other => to_json(other, None, false)?,
+            };
+            if context != Context::Top {
+                out.push(' ');
+            }
+            out.push_str(&text);
+            out.push('\n');
+        }
+    }
+    Ok(())
+}
+
+/// A string as go-yaml v2 writes it; `indent` is the indent of the line holding it.
+fn scalar_string(s: &str, indent: usize) -> String {
+    if s.contains('\n') {
+        return literal_block(s, indent + 2);
+    }
+    if reads_as_other_type(s) {
+        return double_quoted(s);
+    }
+    if s.chars().any(|c| c.is_control() && c != '\t' || c == '\u{FEFF}') {
+        return double_quoted(s);
+    }
+    if plain_allowed(s) {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn literal_block(s: &str, indent: usize) -> String {
+    let chomp = if !s.ends_with('\n') {
+        "-"
+    } else if s.ends_with("\n\n") {
+        "+"
+    } else {
+        ""
+    };
+    let indicator = if s.starts_with([' ', '\n']) { "2" } else { "" };
+    let pad = " ".repeat(indent);
+    let mut out = format!("|{indicator}{chomp}");
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    for line in body.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+fn double_quoted(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            '\x07' => out.push_str("\\a"),
+            '\x08' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\x0b' => out.push_str("\\v"),
+            '\x0c' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            '\x1b' => out.push_str("\\e"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{a0}' => out.push_str("\\_"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if c.is_control() || c == '\u{FEFF}' => {
+                let n = c as u32;
+                if n <= 0xff {
+                    out.push_str(&format!("\\x{n:02X}"));
+                } else {
+                    out.push_str(&format!("\\u{n:04X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Strings YAML 1.1 (go-yaml v2) would resolve to null, bool, int or float.
+fn reads_as_other_type(s: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y",
+        "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
+        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
+        ".NaN", ".NAN", "<<",
+    ];
+    if WORDS.contains(&s) {
+        return true;
+    }
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if body.is_empty() {
+        return false;
+    }
+    let clean: String = body.chars().filter(|&c| c != '_').collect();
+    let lower = clean.to_ascii_lowercase();
+    if let Some(hex) = lower.strip_prefix("0x") {
+        return !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    if let Some(bin) = lower.strip_prefix("0b") {
+        return !bin.is_empty() && bin.chars().all(|c| c == '0' || c == '1');
+    }
+    if !clean.is_empty() && clean.chars().all(|c| c.is_ascii_digit()) {
+        return true;
+    }
+    // Sexagesimal numbers such as 1:20 (YAML 1.1).
+    if clean.contains(':')
+        && clean.split(':').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        && clean.chars().next().is_some_and(|c| c.is_ascii_digit())
+    {
+        return true;
+    }
+    is_yaml_float(&clean)
+}
+
+fn is_yaml_float(s: &str) -> bool {
+    // [0-9]*\.?[0-9]+([eE][-+][0-9]+)? loosely, as go-yaml v2 accepts via ParseFloat.
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let digits = mantissa.replace('.', "");
+    let mantissa_ok = !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && mantissa.matches('.').count() <= 1;
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok && (mantissa.contains('.') || exponent.is_some())
+}
+
+/// go-yaml's emitter check for the plain style in block context.
+fn plain_allowed(s: &str) -> bool {
+    if s.starts_with(' ') || s.ends_with(' ') || s.starts_with("---") || s.starts_with("...") {
+        return false;
+    }
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let followed_by_blank = chars.get(i + 1).is_none_or(|n| *n == ' ' || *n == '\t');
+        let preceded_by_blank = i > 0 && (chars[i - 1] == ' ' || chars[i - 1] == '\t');
+        if i == 0 {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
+                    return false;
+                }
+                '?' | ':' | '-' if followed_by_blank => return false,
+                _ => {}
+            }
+        } else {
+            match c {
+                ':' if followed_by_blank => return false,
+                '#' if preceded_by_blank => return false,
+                _ => {}
+            }
+        }
+    }
+    true
+}
