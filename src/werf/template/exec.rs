@@ -188,7 +188,7 @@ impl State<'_, '_> {
             Node::Template { span, name, pipe } => {
                 let value = match pipe {
                     Some(pipe) => self.eval_pipeline(dot, pipe)?,
-                    None => Value::Nil,
+                    None => Value::Missing,
                 };
                 let Some(template) = self.engine.lookup(name) else {
                     return Err(self.error(*span, format!("no such template {name:?}")));
