@@ -12,6 +12,9 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// Deepest nesting of parentheses and blocks accepted.
+const MAX_NESTING: usize = 1000;
+
 type Result<T> = std::result::Result<T, ParseError>;
 
 /// Parses one source. `has_function` says whether a name is a known function.
@@ -22,6 +25,7 @@ pub fn parse(text: &str, has_function: &dyn Fn(&str) -> bool) -> Result<Tree> {
         pos: 0,
         vars: vec!["$".to_string()],
         range_depth: 0,
+        depth: 0,
         has_function,
         tree: Tree::default(),
     };
@@ -63,6 +67,7 @@ struct Parser<'f> {
     pos: usize,
     vars: Vec<String>,
     range_depth: usize,
+    depth: usize,
     has_function: &'f dyn Fn(&str) -> bool,
     tree: Tree,
 }
@@ -277,6 +282,13 @@ impl Parser<'_> {
     }
 
     fn control(&mut self, open: Span, context: &str) -> Result<Control> {
+        self.depth += 1;
+        let result = self.control_inner(open, context);
+        self.depth -= 1;
+        result
+    }
+
+    fn control_inner(&mut self, open: Span, context: &str) -> Result<Control> {
         let mark = self.vars.len();
         let pipe = self.pipeline(context, TokenKind::RightDelim)?;
         if context == "range" {
@@ -368,7 +380,20 @@ impl Parser<'_> {
         }))
     }
 
+    /// Nesting of parentheses and control blocks is bounded so a hostile input
+    /// cannot overflow the stack.
     fn pipeline(&mut self, context: &str, end: TokenKind) -> Result<Pipe> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            let span = self.peek().span;
+            return Err(error(span, format!("nested too deeply (more than {MAX_NESTING} levels)")));
+        }
+        let result = self.pipeline_inner(context, end);
+        self.depth -= 1;
+        result
+    }
+
+    fn pipeline_inner(&mut self, context: &str, end: TokenKind) -> Result<Pipe> {
         let start = self.peek_non_space().span;
         let mut pipe = Pipe {
             span: start,
