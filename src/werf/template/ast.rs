@@ -8,6 +8,9 @@ pub struct List {
     pub nodes: Vec<Node>,
 }
 
+// Execution reads only the spans it reports errors at; the rest serve the dump
+// and future tools (source maps into rendered output).
+#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Debug)]
 pub enum Node {
     Text(Span, String),
@@ -27,6 +30,7 @@ pub enum Node {
 }
 
 /// The shared shape of `if`, `range` and `with`.
+#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Debug)]
 pub struct Control {
     pub span: Span,
@@ -102,4 +106,100 @@ pub fn is_empty_list(list: &List) -> bool {
         Node::Text(_, text) => text.trim().is_empty(),
         _ => false,
     })
+}
+
+#[cfg(test)]
+impl Tree {
+    /// A readable dump of the body with byte spans, one node a line, for tests.
+    pub fn dump(&self) -> String {
+        let mut out = String::new();
+        dump_list(&mut out, &self.root, 0);
+        for (name, list) in &self.defines {
+            out.push_str(&format!("define {name:?}\n"));
+            dump_list(&mut out, list, 1);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+fn dump_list(out: &mut String, list: &List, depth: usize) {
+    let pad = "  ".repeat(depth);
+    for node in &list.nodes {
+        let line = match node {
+            Node::Text(span, text) => format!("Text {}..{} {text:?}", span.start, span.end),
+            Node::Action(span, pipe) => {
+                format!("Action {}..{} {}", span.start, span.end, dump_pipe(pipe))
+            }
+            Node::If(c) | Node::Range(c) | Node::With(c) => {
+                let word = match node {
+                    Node::If(_) => "If",
+                    Node::Range(_) => "Range",
+                    _ => "With",
+                };
+                out.push_str(&format!(
+                    "{pad}{word} {}..{} {}\n",
+                    c.span.start,
+                    c.span.end,
+                    dump_pipe(&c.pipe)
+                ));
+                dump_list(out, &c.list, depth + 1);
+                if let Some(else_list) = &c.else_list {
+                    out.push_str(&format!("{pad}Else\n"));
+                    dump_list(out, else_list, depth + 1);
+                }
+                continue;
+            }
+            Node::Template { span, name, pipe } => format!(
+                "Template {}..{} {name:?} {}",
+                span.start,
+                span.end,
+                pipe.as_ref().map(dump_pipe).unwrap_or_default()
+            ),
+            Node::Break(span) => format!("Break {}..{}", span.start, span.end),
+            Node::Continue(span) => format!("Continue {}..{}", span.start, span.end),
+        };
+        out.push_str(&pad);
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+fn dump_pipe(pipe: &Pipe) -> String {
+    let mut out = String::new();
+    if !pipe.decl.is_empty() {
+        let names: Vec<&str> = pipe.decl.iter().map(|(n, _)| n.as_str()).collect();
+        out.push_str(&names.join(", "));
+        out.push_str(if pipe.is_assign { " = " } else { " := " });
+    }
+    let commands: Vec<String> = pipe
+        .cmds
+        .iter()
+        .map(|c| c.args.iter().map(dump_arg).collect::<Vec<_>>().join(" "))
+        .collect();
+    out.push_str(&commands.join(" | "));
+    out
+}
+
+#[cfg(test)]
+fn dump_arg(arg: &Arg) -> String {
+    let span = arg.span();
+    let text = match arg {
+        Arg::Dot(_) => ".".to_string(),
+        Arg::Nil(_) => "nil".to_string(),
+        Arg::Bool(_, b) => b.to_string(),
+        Arg::Str(_, s) => format!("{s:?}"),
+        Arg::Int(_, i) => i.to_string(),
+        Arg::Float(_, f) => format!("{f:?}"),
+        Arg::Field(_, path) => format!(".{}", path.join(".")),
+        Arg::Variable(_, name, path) => std::iter::once(name.as_str())
+            .chain(path.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join("."),
+        Arg::Identifier(_, name) => name.clone(),
+        Arg::Chain(_, inner, path) => format!("{}.{}", dump_arg(inner), path.join(".")),
+        Arg::Pipe(_, pipe) => format!("({})", dump_pipe(pipe)),
+    };
+    format!("{text}@{}", span.start)
 }

@@ -1,136 +1,13 @@
 //! Executes parse trees with Go's text/template semantics.
 
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::Arc;
 
-use super::TemplateEnv;
-use super::ast::{Arg, Command, Control, List, Node, Pipe, Tree};
+use super::ast::{Arg, Command, Control, List, Node, Pipe};
+use super::engine::{Engine, Source};
 use super::error::TemplateError;
 use super::funcs::{self, FuncError};
-use super::parser;
 use super::value::{Value, format_value};
 use crate::diag::Span;
-
-/// Nested `template`, `include` and `tpl` calls allowed before giving up; Go allows
-/// 100000 but grows its stack, we must not overflow ours.
-pub const MAX_TEMPLATE_DEPTH: usize = 1000;
-
-/// One source text: a file, or the text given to `tpl`.
-pub struct Source {
-    pub file: String,
-    pub text: Arc<str>,
-}
-
-/// A named template: a file's body or a `define`, with the source it came from.
-pub struct Template {
-    pub source: Rc<Source>,
-    pub list: List,
-}
-
-/// Everything shared by one render: the templates, the parse caches and the data.
-pub struct Engine<'a> {
-    pub env: &'a TemplateEnv,
-    pub templates: RefCell<HashMap<String, Rc<Template>>>,
-    /// `tpl` texts already parsed, with their own `define`s.
-    pub tpl_cache: RefCell<HashMap<String, Rc<(Rc<Template>, Vec<(String, Rc<Template>)>)>>>,
-    /// Defines of the `tpl` texts being executed, innermost last.
-    pub overlays: RefCell<Vec<Vec<(String, Rc<Template>)>>>,
-    pub depth: Cell<usize>,
-}
-
-impl<'a> Engine<'a> {
-    pub fn new(env: &'a TemplateEnv) -> Engine<'a> {
-        Engine {
-            env,
-            templates: RefCell::default(),
-            tpl_cache: RefCell::default(),
-            overlays: RefCell::default(),
-            depth: Cell::new(0),
-        }
-    }
-
-    /// Parses a source and registers its body under `name` (if any) and its defines.
-    pub fn add_source(&self, name: Option<&str>, file: &str, text: &str) -> Result<Rc<Template>, TemplateError> {
-        let (body, defines) = parse_source(file, text)?;
-        let mut templates = self.templates.borrow_mut();
-        for (define, template) in defines {
-            templates.insert(define, template);
-        }
-        if let Some(name) = name {
-            templates.insert(name.to_string(), body.clone());
-        }
-        Ok(body)
-    }
-
-    pub fn lookup(&self, name: &str) -> Option<Rc<Template>> {
-        for overlay in self.overlays.borrow().iter().rev() {
-            if let Some((_, template)) = overlay.iter().find(|(n, _)| n == name) {
-                return Some(template.clone());
-            }
-        }
-        self.templates.borrow().get(name).cloned()
-    }
-
-    /// Runs a template with `dot` and returns its output.
-    pub fn execute(&self, name: &str, template: &Rc<Template>, dot: Value) -> Result<String, TemplateError> {
-        let depth = self.depth.get();
-        if depth >= MAX_TEMPLATE_DEPTH {
-            return Err(TemplateError::new(
-                &template.source.file,
-                &template.source.text,
-                Span::default(),
-                Some(name),
-                format!("exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"),
-            ));
-        }
-        self.depth.set(depth + 1);
-        let mut state = State {
-            engine: self,
-            source: template.source.clone(),
-            name: name.to_string(),
-            vars: vec![("$".to_string(), dot.clone())],
-            out: String::new(),
-        };
-        let result = state.walk_list(&dot, &template.list);
-        self.depth.set(depth);
-        match result {
-            Ok(()) => Ok(state.out),
-            Err(Flow::Error(error)) => Err(*error),
-            // The parser only allows break/continue inside range.
-            Err(Flow::Break | Flow::Continue) => Ok(state.out),
-        }
-    }
-}
-
-type Parsed = (Rc<Template>, Vec<(String, Rc<Template>)>);
-
-pub fn parse_source(file: &str, text: &str) -> Result<Parsed, TemplateError> {
-    let source = Rc::new(Source {
-        file: file.to_string(),
-        text: Arc::from(text),
-    });
-    let tree: Tree = parser::parse(text, &funcs::exists).map_err(|error| {
-        TemplateError::new(file, &source.text, error.span, None, error.message)
-    })?;
-    let defines = tree
-        .defines
-        .into_iter()
-        .map(|(name, list)| {
-            let template = Rc::new(Template {
-                source: source.clone(),
-                list,
-            });
-            (name, template)
-        })
-        .collect();
-    let body = Rc::new(Template {
-        source,
-        list: tree.root,
-    });
-    Ok((body, defines))
-}
 
 pub enum Flow {
     Break,
@@ -155,7 +32,26 @@ pub struct State<'e, 'a> {
     out: String,
 }
 
-impl State<'_, '_> {
+impl<'e, 'a> State<'e, 'a> {
+    pub fn new(
+        engine: &'e Engine<'a>,
+        source: Rc<Source>,
+        name: &str,
+        dot: &Value,
+    ) -> State<'e, 'a> {
+        State {
+            engine,
+            source,
+            name: name.to_string(),
+            vars: vec![("$".to_string(), dot.clone())],
+            out: String::new(),
+        }
+    }
+
+    pub fn into_output(self) -> String {
+        self.out
+    }
+
     pub fn error(&self, span: Span, message: impl Into<String>) -> Flow {
         Flow::from(TemplateError::new(
             &self.source.file,
@@ -166,7 +62,7 @@ impl State<'_, '_> {
         ))
     }
 
-    fn walk_list(&mut self, dot: &Value, list: &List) -> Walk {
+    pub fn walk_list(&mut self, dot: &Value, list: &List) -> Walk {
         for node in &list.nodes {
             self.walk(dot, node)?;
         }
@@ -204,7 +100,10 @@ impl State<'_, '_> {
 
     fn print(&mut self, value: &Value, span: Span) -> Walk {
         if let Value::Object(object) = value {
-            return Err(self.error(span, format!("can't print value of type {}", object.type_name())));
+            return Err(self.error(
+                span,
+                format!("can't print value of type {}", object.type_name()),
+            ));
         }
         self.out.push_str(&format_value(value));
         Ok(())
@@ -229,7 +128,11 @@ impl State<'_, '_> {
         let mark = self.vars.len();
         let value = self.eval_pipeline_value(dot, &control.pipe)?;
         let decl = &control.pipe.decl;
-        let value_span = control.pipe.cmds.first().map_or(control.pipe.span, |c| c.span);
+        let value_span = control
+            .pipe
+            .cmds
+            .first()
+            .map_or(control.pipe.span, |c| c.span);
         for (name, _) in decl {
             self.vars.push((name.clone(), value.clone()));
         }
@@ -266,18 +169,21 @@ impl State<'_, '_> {
                 ));
             }
         };
-        let result = self.range_items(control, items, mark);
+        let result = self.range_items(dot, control, items, mark);
         self.vars.truncate(mark);
         result
     }
 
-    fn range_items(&mut self, control: &Control, items: Vec<(Value, Value)>, mark: usize) -> Walk {
+    fn range_items(
+        &mut self,
+        dot: &Value,
+        control: &Control,
+        items: Vec<(Value, Value)>,
+        mark: usize,
+    ) -> Walk {
         if items.is_empty() {
             if let Some(else_list) = &control.else_list {
-                return self.walk_list(&Value::Missing, else_list).or_else(|flow| match flow {
-                    Flow::Error(e) => Err(Flow::Error(e)),
-                    other => Err(other),
-                });
+                return self.walk_list(dot, else_list);
             }
             return Ok(());
         }
@@ -335,7 +241,9 @@ impl State<'_, '_> {
     fn eval_command(&mut self, dot: &Value, command: &Command, last: Option<Value>) -> Walk<Value> {
         let first = &command.args[0];
         match first {
-            Arg::Field(span, path) => self.eval_fields(dot, dot.clone(), path, *span, &command.args, last),
+            Arg::Field(span, path) => {
+                self.eval_fields(dot, dot.clone(), path, *span, &command.args, last)
+            }
             Arg::Chain(span, inner, path) => {
                 let receiver = self.eval_arg(dot, inner)?;
                 self.eval_fields(dot, receiver, path, *span, &command.args, last)
@@ -348,7 +256,9 @@ impl State<'_, '_> {
                 }
                 self.eval_fields(dot, value, path, *span, &command.args, last)
             }
-            Arg::Identifier(span, name) => self.eval_function(dot, name, *span, &command.args[1..], last),
+            Arg::Identifier(span, name) => {
+                self.eval_function(dot, name, *span, &command.args[1..], last)
+            }
             Arg::Pipe(_, pipe) => {
                 self.not_a_function(&command.args, &last)?;
                 self.eval_pipeline(dot, pipe)
@@ -420,11 +330,16 @@ impl State<'_, '_> {
             }
             Value::Map(map) => {
                 if has_args {
-                    return Err(self.error(span, format!("{name} is not a method but has arguments")));
+                    return Err(
+                        self.error(span, format!("{name} is not a method but has arguments"))
+                    );
                 }
                 Ok(map.borrow().get(name).cloned().unwrap_or_default())
             }
-            Value::Nil => Err(self.error(span, format!("nil pointer evaluating interface {{}}.{name}"))),
+            Value::Nil => Err(self.error(
+                span,
+                format!("nil pointer evaluating interface {{}}.{name}"),
+            )),
             other => Err(self.error(
                 span,
                 format!("can't evaluate field {name} in type {}", other.type_name()),
@@ -441,7 +356,14 @@ impl State<'_, '_> {
             Arg::Str(_, s) => Value::from(s.as_str()),
             Arg::Int(_, i) => Value::Int(*i),
             Arg::Float(_, f) => Value::Float(*f),
-            Arg::Field(span, path) => self.eval_fields(dot, dot.clone(), path, *span, std::slice::from_ref(arg), None)?,
+            Arg::Field(span, path) => self.eval_fields(
+                dot,
+                dot.clone(),
+                path,
+                *span,
+                std::slice::from_ref(arg),
+                None,
+            )?,
             Arg::Variable(span, name, path) => {
                 let value = self.variable(name, *span)?;
                 self.eval_fields(dot, value, path, *span, std::slice::from_ref(arg), None)?
@@ -481,11 +403,16 @@ impl State<'_, '_> {
             };
             return Err(self.error(
                 span,
-                format!("wrong number of args for {name}: {want} got {}", values.len()),
+                format!(
+                    "wrong number of args for {name}: {want} got {}",
+                    values.len()
+                ),
             ));
         }
         (func.call)(self, values).map_err(|error| match error {
-            FuncError::Call(message) => self.error(span, format!("error calling {name}: {message}")),
+            FuncError::Call(message) => {
+                self.error(span, format!("error calling {name}: {message}"))
+            }
             FuncError::Arg(message) => self.error(span, message),
             FuncError::Nested(inner) => {
                 let mut outer = TemplateError::new(
@@ -502,9 +429,19 @@ impl State<'_, '_> {
     }
 
     /// Go 1.18's short-circuit `and`/`or`: the first deciding argument, else the last.
-    fn eval_and_or(&mut self, dot: &Value, name: &str, span: Span, args: &[Arg], last: Option<Value>) -> Walk<Value> {
+    fn eval_and_or(
+        &mut self,
+        dot: &Value,
+        name: &str,
+        span: Span,
+        args: &[Arg],
+        last: Option<Value>,
+    ) -> Walk<Value> {
         if args.is_empty() && last.is_none() {
-            return Err(self.error(span, format!("wrong number of args for {name}: want at least 1 got 0")));
+            return Err(self.error(
+                span,
+                format!("wrong number of args for {name}: want at least 1 got 0"),
+            ));
         }
         let stop_on = name == "or";
         let mut value = Value::Missing;
@@ -515,37 +452,5 @@ impl State<'_, '_> {
             }
         }
         Ok(last.unwrap_or(value))
-    }
-
-    /// Runs a named template for `include`.
-    pub fn include(&mut self, name: &str, dot: Value) -> Result<String, FuncError> {
-        let Some(template) = self.engine.lookup(name) else {
-            return Err(FuncError::Call(format!("template {name:?} not found")));
-        };
-        self.engine
-            .execute(name, &template, dot)
-            .map_err(|error| FuncError::Nested(Box::new(error)))
-    }
-
-    /// Renders `text` for `tpl`; its parse is cached by text.
-    pub fn tpl(&mut self, text: &str, dot: Value) -> Result<String, FuncError> {
-        let cached = self.engine.tpl_cache.borrow().get(text).cloned();
-        let parsed = match cached {
-            Some(parsed) => parsed,
-            None => {
-                let parsed = Rc::new(
-                    parse_source("<tpl>", text).map_err(|error| FuncError::Nested(Box::new(error)))?,
-                );
-                self.engine
-                    .tpl_cache
-                    .borrow_mut()
-                    .insert(text.to_string(), parsed.clone());
-                parsed
-            }
-        };
-        self.engine.overlays.borrow_mut().push(parsed.1.clone());
-        let result = self.engine.execute("<tpl>", &parsed.0, dot);
-        self.engine.overlays.borrow_mut().pop();
-        result.map_err(|error| FuncError::Nested(Box::new(error)))
     }
 }

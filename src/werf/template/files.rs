@@ -22,7 +22,9 @@ pub trait FileSource: Send + Sync {
 /// paths that climb out of the project.
 pub fn normalize(path: &str) -> Result<String, String> {
     if path.starts_with('/') || path.starts_with('\\') || Path::new(path).is_absolute() {
-        return Err(format!("path {path:?} is absolute; only paths inside the project directory can be read"));
+        return Err(format!(
+            "path {path:?} is absolute; only paths inside the project directory can be read"
+        ));
     }
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
@@ -57,13 +59,21 @@ impl ProjectDir {
         let joined = self.root.join(path);
         match joined.canonicalize() {
             Ok(real) if real.starts_with(&self.root) => Ok(Some(real)),
-            Ok(_) => Err(format!("path {path:?} leads outside the project directory through a symlink")),
+            Ok(_) => Err(format!(
+                "path {path:?} leads outside the project directory through a symlink"
+            )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(format!("{path}: {e}")),
         }
     }
 
-    fn walk(&self, dir: &Path, relative: &str, out: &mut Vec<String>, depth: usize) -> Result<(), String> {
+    fn walk(
+        &self,
+        dir: &Path,
+        relative: &str,
+        out: &mut Vec<String>,
+        depth: usize,
+    ) -> Result<(), String> {
         if depth > 64 {
             return Ok(());
         }
@@ -138,13 +148,26 @@ impl FileSource for MemoryFiles {
     }
 
     fn is_dir(&self, path: &str) -> Result<bool, String> {
-        let prefix = if path.is_empty() { String::new() } else { format!("{path}/") };
+        let prefix = if path.is_empty() {
+            String::new()
+        } else {
+            format!("{path}/")
+        };
         Ok(self.files.keys().any(|k| k.starts_with(&prefix)))
     }
 
     fn files_under(&self, dir: &str) -> Result<Vec<String>, String> {
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
-        Ok(self.files.keys().filter(|k| k.starts_with(&prefix)).cloned().collect())
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        Ok(self
+            .files
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect())
     }
 }
 
@@ -165,7 +188,10 @@ impl Object for Files {
     fn call(&self, name: &str, args: Vec<Value>) -> Result<Value, String> {
         let [Value::Str(arg)] = args.as_slice() else {
             return Err(match args.len() {
-                1 => format!("wrong type for value; expected string; got {}", args[0].type_name()),
+                1 => format!(
+                    "wrong type for value; expected string; got {}",
+                    args[0].type_name()
+                ),
                 n => format!("wrong number of args for {name}: want 1 got {n}"),
             });
         };
@@ -175,7 +201,9 @@ impl Object for Files {
                 Some(text) => Ok(Value::from(text)),
                 None => Err(format!("file {arg:?} not found")),
             },
-            "Exists" => Ok(Value::Bool(self.source.read(&path)?.is_some() || self.source.is_dir(&path)?)),
+            "Exists" => Ok(Value::Bool(
+                self.source.read(&path)?.is_some() || self.source.is_dir(&path)?,
+            )),
             "IsDir" => Ok(Value::Bool(self.source.is_dir(&path)?)),
             _ => self.glob(&path),
         }
@@ -241,7 +269,9 @@ fn match_components(pattern: &[&str], path: &[&str]) -> bool {
         None => path.is_empty(),
         Some((&"**", rest)) => (0..=path.len()).any(|skip| match_components(rest, &path[skip..])),
         Some((first, rest)) => {
-            !path.is_empty() && match_component(first.as_bytes(), path[0].as_bytes()) && match_components(rest, &path[1..])
+            !path.is_empty()
+                && match_component(first.as_bytes(), path[0].as_bytes())
+                && match_components(rest, &path[1..])
         }
     }
 }

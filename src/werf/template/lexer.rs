@@ -2,6 +2,7 @@
 //! actions, and inside `{{ }}` the words of pipelines. Trim markers (`{{- `, ` -}}`)
 //! and comments are resolved here, so the parser sees trimmed text and no comments.
 
+use super::literals::{unicode_name, unquote};
 use crate::diag::Span;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -104,7 +105,11 @@ pub fn lex(text: &str) -> Vec<Token> {
         trim_next_text: false,
     };
     if let Err(error) = lexer.run() {
-        lexer.push(TokenKind::Error(error.message), error.span.start, error.span.end);
+        lexer.push(
+            TokenKind::Error(error.message),
+            error.span.start,
+            error.span.end,
+        );
     }
     lexer.tokens
 }
@@ -126,7 +131,12 @@ impl Lexer<'_> {
         });
     }
 
-    fn error<T>(&self, start: usize, end: usize, message: impl Into<String>) -> Result<T, LexError> {
+    fn error<T>(
+        &self,
+        start: usize,
+        end: usize,
+        message: impl Into<String>,
+    ) -> Result<T, LexError> {
         Err(LexError {
             span: Span::new(start, end.max(start)),
             message: message.into(),
@@ -457,11 +467,10 @@ impl Lexer<'_> {
             }
         }
         let end = pos + 1;
-        let value = unquote(&self.text[start + 1..pos], '"')
-            .map_err(|message| LexError {
-                span: Span::new(start, end),
-                message,
-            })?;
+        let value = unquote(&self.text[start + 1..pos], '"').map_err(|message| LexError {
+            span: Span::new(start, end),
+            message,
+        })?;
         self.push(TokenKind::Str(value), start, end);
         self.pos = end;
         Ok(())
@@ -503,7 +512,10 @@ impl Lexer<'_> {
             return self.error(
                 start,
                 end,
-                format!("malformed character constant: {}", self.text.get(start..end).unwrap_or("")),
+                format!(
+                    "malformed character constant: {}",
+                    self.text.get(start..end).unwrap_or("")
+                ),
             );
         };
         self.push(TokenKind::Char(c as i64), start, end);
@@ -517,66 +529,4 @@ fn floor_boundary(text: &str, mut pos: usize) -> usize {
         pos -= 1;
     }
     pos
-}
-
-/// Go's `%#U` rendering of a character, as used in its lexer messages.
-pub fn unicode_name(c: char) -> String {
-    if c.is_control() {
-        format!("U+{:04X}", c as u32)
-    } else {
-        format!("U+{:04X} '{c}'", c as u32)
-    }
-}
-
-/// Go's string unquoting for the body of a `"…"` or `'…'` literal.
-pub fn unquote(body: &str, quote: char) -> Result<String, String> {
-    let mut out = String::with_capacity(body.len());
-    let mut chars = body.chars().peekable();
-    let bad = || "invalid syntax".to_string();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            if c == quote {
-                return Err(bad());
-            }
-            out.push(c);
-            continue;
-        }
-        let e = chars.next().ok_or_else(bad)?;
-        let mut hex = |n: usize| -> Result<u32, String> {
-            let mut v = 0u32;
-            for _ in 0..n {
-                let d = chars.next().and_then(|c| c.to_digit(16)).ok_or_else(bad)?;
-                v = v * 16 + d;
-            }
-            Ok(v)
-        };
-        match e {
-            'a' => out.push('\x07'),
-            'b' => out.push('\x08'),
-            'f' => out.push('\x0c'),
-            'n' => out.push('\n'),
-            'r' => out.push('\r'),
-            't' => out.push('\t'),
-            'v' => out.push('\x0b'),
-            '\\' => out.push('\\'),
-            '"' | '\'' if e == quote => out.push(e),
-            'x' => {
-                let v = hex(2)?;
-                // A byte escape; only ASCII is representable in a Rust String.
-                out.push(char::from_u32(v).filter(|_| v < 0x80).ok_or_else(bad)?);
-            }
-            'u' => out.push(char::from_u32(hex(4)?).ok_or_else(bad)?),
-            'U' => out.push(char::from_u32(hex(8)?).ok_or_else(bad)?),
-            '0'..='7' => {
-                let mut v = e.to_digit(8).unwrap_or(0);
-                for _ in 0..2 {
-                    let d = chars.next().and_then(|c| c.to_digit(8)).ok_or_else(bad)?;
-                    v = v * 8 + d;
-                }
-                out.push(char::from_u32(v).filter(|c| c.is_ascii()).ok_or_else(bad)?);
-            }
-            _ => return Err(bad()),
-        }
-    }
-    Ok(out)
 }

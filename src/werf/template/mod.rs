@@ -9,11 +9,13 @@
 //! Go's parse-time checks) → `exec` (Go's evaluation rules) with `funcs`.
 
 mod ast;
+mod engine;
 mod error;
 mod exec;
 mod files;
 mod funcs;
 mod lexer;
+mod literals;
 mod parser;
 mod value;
 mod yaml;
@@ -28,7 +30,7 @@ use std::sync::Arc;
 pub use error::TemplateError;
 pub use files::{FileSource, MemoryFiles, ProjectDir, normalize};
 
-use exec::Engine;
+use engine::Engine;
 use value::Value;
 
 /// Where werf looks for partials: every `.werf/**/*.tmpl`, named by the path
@@ -93,11 +95,14 @@ fn diag_span() -> crate::diag::Span {
 fn render_here(file_name: &str, text: &str, env: &TemplateEnv) -> Result<String, TemplateError> {
     let engine = Engine::new(env);
     let text_arc: Arc<str> = Arc::from(text);
-    let at_top = |message: String| TemplateError::new(file_name, &text_arc, diag_span(), None, message);
+    let at_top =
+        |message: String| TemplateError::new(file_name, &text_arc, diag_span(), None, message);
     let partials = env.files.files_under(PARTIALS_DIR).map_err(at_top)?;
     for path in partials.iter().filter(|p| p.ends_with(".tmpl")) {
         let partial = env.files.read(path).map_err(at_top)?.unwrap_or_default();
-        let name = path.strip_prefix(&format!("{PARTIALS_DIR}/")).unwrap_or(path);
+        let name = path
+            .strip_prefix(&format!("{PARTIALS_DIR}/"))
+            .unwrap_or(path);
         engine.add_source(Some(name), path, &partial)?;
     }
     let main = engine.add_source(Some(file_name), file_name, text)?;

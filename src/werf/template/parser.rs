@@ -4,6 +4,7 @@
 
 use super::ast::{Arg, Command, Control, List, Node, Pipe, Tree};
 use super::lexer::{Keyword, Token, TokenKind, lex};
+use super::literals::number;
 use crate::diag::Span;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -15,7 +16,7 @@ pub struct ParseError {
 /// Deepest nesting of parentheses and blocks accepted.
 const MAX_NESTING: usize = 1000;
 
-type Result<T> = std::result::Result<T, ParseError>;
+pub(super) type Result<T> = std::result::Result<T, ParseError>;
 
 /// Parses one source. `has_function` says whether a name is a known function.
 pub fn parse(text: &str, has_function: &dyn Fn(&str) -> bool) -> Result<Tree> {
@@ -54,7 +55,7 @@ pub fn parse(text: &str, has_function: &dyn Fn(&str) -> bool) -> Result<Tree> {
     Ok(parser.tree)
 }
 
-fn error(span: Span, message: impl Into<String>) -> ParseError {
+pub(super) fn error(span: Span, message: impl Into<String>) -> ParseError {
     ParseError {
         span,
         message: message.into(),
@@ -194,7 +195,8 @@ impl Parser<'_> {
         let mut list = List::default();
         loop {
             if let TokenKind::LeftDelim = self.peek().kind
-                && let TokenKind::Keyword(Keyword::Define) = self.peek_non_space_at(self.pos + 1).kind
+                && let TokenKind::Keyword(Keyword::Define) =
+                    self.peek_non_space_at(self.pos + 1).kind
             {
                 let token = self.peek_non_space_at(self.pos + 1).clone();
                 return Err(error(token.span, "unexpected <define> in command"));
@@ -242,7 +244,8 @@ impl Parser<'_> {
                 Err(error(token.span, "unexpected <define> in command"))
             }
             _ => {
-                self.pos -= usize::from(!matches!(token.kind, TokenKind::Eof | TokenKind::Error(_)));
+                self.pos -=
+                    usize::from(!matches!(token.kind, TokenKind::Eof | TokenKind::Error(_)));
                 let pipe = self.pipeline("command", TokenKind::RightDelim)?;
                 let span = open.cover(self.tokens[self.pos - 1].span);
                 Ok(Item::Node(Node::Action(span, pipe)))
@@ -257,7 +260,10 @@ impl Parser<'_> {
             return self.unexpected(&close, &format!("{{{{{word}}}}}"));
         }
         if self.range_depth == 0 {
-            return Err(error(token.span, format!("{{{{{word}}}}} outside {{{{range}}}}")));
+            return Err(error(
+                token.span,
+                format!("{{{{{word}}}}} outside {{{{range}}}}"),
+            ));
         }
         let span = open.cover(close.span);
         Ok(Item::Node(if is_break {
@@ -386,7 +392,10 @@ impl Parser<'_> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
             let span = self.peek().span;
-            return Err(error(span, format!("nested too deeply (more than {MAX_NESTING} levels)")));
+            return Err(error(
+                span,
+                format!("nested too deeply (more than {MAX_NESTING} levels)"),
+            ));
         }
         let result = self.pipeline_inner(context, end);
         self.depth -= 1;
@@ -548,7 +557,12 @@ impl Parser<'_> {
                 path.extend(fields);
                 Arg::Variable(s.cover(span), name, path)
             }
-            Arg::Bool(..) | Arg::Str(..) | Arg::Int(..) | Arg::Float(..) | Arg::Nil(_) | Arg::Dot(_) => {
+            Arg::Bool(..)
+            | Arg::Str(..)
+            | Arg::Int(..)
+            | Arg::Float(..)
+            | Arg::Nil(_)
+            | Arg::Dot(_) => {
                 return Err(error(
                     span,
                     format!("unexpected . after term {:?}", self.source_of(term.span())),
@@ -559,7 +573,10 @@ impl Parser<'_> {
     }
 
     fn source_of(&self, span: Span) -> String {
-        self.text.get(span.start..span.end).unwrap_or("").to_string()
+        self.text
+            .get(span.start..span.end)
+            .unwrap_or("")
+            .to_string()
     }
 
     fn term(&mut self) -> Result<Option<Arg>> {
@@ -598,43 +615,5 @@ impl Parser<'_> {
                 return Ok(None);
             }
         }))
-    }
-}
-
-/// Go's number constants: integers (decimal, 0x, 0o, 0b, leading-0 octal, `_`)
-/// print as ints; anything with a fraction or exponent is a float64.
-fn number(span: Span, text: &str) -> Result<Arg> {
-    let bad = || error(span, format!("illegal number syntax: {text:?}"));
-    let clean: String = text.chars().filter(|&c| c != '_').collect();
-    let (negative, digits) = match clean.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, clean.strip_prefix('+').unwrap_or(&clean)),
-    };
-    let lower = digits.to_ascii_lowercase();
-    let radix_int = if let Some(hex) = lower.strip_prefix("0x") {
-        (!hex.contains('p')).then(|| i64::from_str_radix(hex, 16))
-    } else if let Some(oct) = lower.strip_prefix("0o") {
-        Some(i64::from_str_radix(oct, 8))
-    } else if let Some(bin) = lower.strip_prefix("0b") {
-        Some(i64::from_str_radix(bin, 2))
-    } else if !lower.contains(['.', 'e']) {
-        if lower.len() > 1 && lower.starts_with('0') {
-            Some(i64::from_str_radix(&lower[1..], 8))
-        } else {
-            Some(lower.parse::<i64>())
-        }
-    } else {
-        None
-    };
-    match radix_int {
-        Some(Ok(v)) => Ok(Arg::Int(span, if negative { -v } else { v })),
-        Some(Err(_)) if lower.chars().all(|c| c.is_ascii_digit()) => {
-            Err(error(span, format!("integer overflow: {text:?}")))
-        }
-        Some(Err(_)) => Err(bad()),
-        None => {
-            let v: f64 = lower.parse().map_err(|_| bad())?;
-            Ok(Arg::Float(span, if negative { -v } else { v }))
-        }
     }
 }

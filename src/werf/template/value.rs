@@ -123,13 +123,6 @@ impl Value {
             other => other.kind_name().into(),
         }
     }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
-    }
 }
 
 /// Go's `fmt.Sprint` of one value (`%v`).
@@ -266,10 +259,8 @@ fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
             }
             let (x, y) = (x.borrow(), y.borrow());
             x.len() == y.len()
-                && x.iter().all(|(k, v)| {
-                    y.get(k)
-                        .is_some_and(|w| deep_equal_at(v, w, depth + 1))
-                })
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal_at(v, w, depth + 1)))
         }
         (Value::Object(x), Value::Object(y)) => Rc::ptr_eq(x, y),
         _ => false,
@@ -307,7 +298,10 @@ pub fn deep_copy(value: &Value, depth: usize) -> Result<Value, String> {
 /// writes them. `indent` is `None` for compact output.
 pub fn to_json(value: &Value, indent: Option<&str>, escape_html: bool) -> Result<String, String> {
     let mut out = String::new();
-    let style = JsonStyle { indent, escape_html };
+    let style = JsonStyle {
+        indent,
+        escape_html,
+    };
     write_json(&mut out, value, &style, 0)?;
     Ok(out)
 }
@@ -317,7 +311,12 @@ struct JsonStyle<'i> {
     escape_html: bool,
 }
 
-fn write_json(out: &mut String, value: &Value, style: &JsonStyle, depth: usize) -> Result<(), String> {
+fn write_json(
+    out: &mut String,
+    value: &Value,
+    style: &JsonStyle,
+    depth: usize,
+) -> Result<(), String> {
     let indent = style.indent;
     if depth > MAX_VALUE_DEPTH {
         return Err("json: unsupported value: encountered a cycle".into());

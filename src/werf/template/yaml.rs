@@ -55,17 +55,30 @@ enum Context {
     ListItem,
 }
 
-fn emit(out: &mut String, value: &Value, indent: usize, context: Context, depth: usize) -> Result<(), String> {
+fn emit(
+    out: &mut String,
+    value: &Value,
+    indent: usize,
+    context: Context,
+    depth: usize,
+) -> Result<(), String> {
     if depth > MAX_VALUE_DEPTH {
         return Err("json: unsupported value: encountered a cycle".into());
     }
     let pad = " ".repeat(indent);
     match value {
         Value::Map(map) => {
-            let entries: Vec<(String, Value)> =
-                map.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let entries: Vec<(String, Value)> = map
+                .borrow()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             if entries.is_empty() {
-                out.push_str(if context == Context::Top { "{}\n" } else { " {}\n" });
+                out.push_str(if context == Context::Top {
+                    "{}\n"
+                } else {
+                    " {}\n"
+                });
                 return Ok(());
             }
             match context {
@@ -84,11 +97,19 @@ fn emit(out: &mut String, value: &Value, indent: usize, context: Context, depth:
         }
         Value::List(list) => {
             if list.is_empty() {
-                out.push_str(if context == Context::Top { "[]\n" } else { " []\n" });
+                out.push_str(if context == Context::Top {
+                    "[]\n"
+                } else {
+                    " []\n"
+                });
                 return Ok(());
             }
             // go-yaml v2 puts a mapping's sequence at the key's own indent.
-            let item_indent = if context == Context::MapValue { indent - 2 } else { indent };
+            let item_indent = if context == Context::MapValue {
+                indent - 2
+            } else {
+                indent
+            };
             let item_pad = " ".repeat(item_indent);
             match context {
                 Context::MapValue => out.push('\n'),
@@ -136,7 +157,9 @@ fn scalar_string(s: &str, indent: usize) -> String {
     if reads_as_other_type(s) {
         return double_quoted(s);
     }
-    if s.chars().any(|c| c.is_control() && c != '\t' || c == '\u{FEFF}') {
+    if s.chars()
+        .any(|c| c.is_control() && c != '\t' || c == '\u{FEFF}')
+    {
         return double_quoted(s);
     }
     if plain_allowed(s) {
@@ -204,10 +227,10 @@ fn double_quoted(s: &str) -> String {
 /// Strings YAML 1.1 (go-yaml v2) would resolve to null, bool, int or float.
 fn reads_as_other_type(s: &str) -> bool {
     const WORDS: &[&str] = &[
-        "", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "y", "Y",
-        "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF",
-        ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
-        ".NaN", ".NAN", "<<",
+        "", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "y",
+        "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+        "OFF", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+        ".nan", ".NaN", ".NAN", "<<",
     ];
     if WORDS.contains(&s) {
         return true;
@@ -229,7 +252,9 @@ fn reads_as_other_type(s: &str) -> bool {
     }
     // Sexagesimal numbers such as 1:20 (YAML 1.1).
     if clean.contains(':')
-        && clean.split(':').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        && clean
+            .split(':')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit() || c == '.'))
         && clean.chars().next().is_some_and(|c| c.is_ascii_digit())
     {
         return true;
@@ -265,7 +290,8 @@ fn plain_allowed(s: &str) -> bool {
         let preceded_by_blank = i > 0 && (chars[i - 1] == ' ' || chars[i - 1] == '\t');
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => {
                     return false;
                 }
                 '?' | ':' | '-' if followed_by_blank => return false,

@@ -108,11 +108,15 @@ fn lt(_: &mut State, args: Vec<Value>) -> FuncResult {
 }
 
 fn le(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Bool(less(&args[0], &args[1])? || equal(&args[0], &args[1])?))
+    Ok(Value::Bool(
+        less(&args[0], &args[1])? || equal(&args[0], &args[1])?,
+    ))
 }
 
 fn gt(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Bool(!(less(&args[0], &args[1])? || equal(&args[0], &args[1])?)))
+    Ok(Value::Bool(
+        !(less(&args[0], &args[1])? || equal(&args[0], &args[1])?),
+    ))
 }
 
 fn ge(_: &mut State, args: Vec<Value>) -> FuncResult {
@@ -138,7 +142,10 @@ fn index_arg(index: &Value, len: usize, what: &str) -> Result<usize, FuncError> 
         Value::Int(i) => *i,
         Value::Missing | Value::Nil => return call_error(format!("cannot index {what} with nil")),
         other => {
-            return call_error(format!("cannot index {what} with type {}", other.type_name()));
+            return call_error(format!(
+                "cannot index {what} with type {}",
+                other.type_name()
+            ));
         }
     };
     if i < 0 || i as usize >= len {
@@ -156,14 +163,19 @@ fn index(_: &mut State, args: Vec<Value>) -> FuncResult {
         item = match &item {
             Value::Missing | Value::Nil => return call_error("index of nil pointer"),
             Value::List(list) => list[index_arg(index, list.len(), "slice/array")?].clone(),
-            Value::Str(s) => Value::Int(i64::from(s.as_bytes()[index_arg(index, s.len(), "slice/array")?])),
+            Value::Str(s) => Value::Int(i64::from(
+                s.as_bytes()[index_arg(index, s.len(), "slice/array")?],
+            )),
             Value::Map(map) => match index {
                 Value::Str(key) => map.borrow().get(&**key).cloned().unwrap_or(Value::Nil),
                 Value::Missing | Value::Nil => {
                     return call_error("value is nil; should be of type string");
                 }
                 other => {
-                    return call_error(format!("value has type {}; should be string", other.type_name()));
+                    return call_error(format!(
+                        "value has type {}; should be string",
+                        other.type_name()
+                    ));
                 }
             },
             other => return call_error(format!("can't index item of type {}", other.type_name())),
@@ -186,7 +198,10 @@ fn slice(_: &mut State, args: Vec<Value>) -> FuncResult {
     let mut bounds = [0usize, len, len];
     for (i, index) in args[1..].iter().enumerate() {
         let Value::Int(x) = index else {
-            return call_error(format!("cannot index slice/array with type {}", index.type_name()));
+            return call_error(format!(
+                "cannot index slice/array with type {}",
+                index.type_name()
+            ));
         };
         if *x < 0 || *x as usize > len {
             return call_error(format!("index out of range: {x}"));
@@ -194,7 +209,10 @@ fn slice(_: &mut State, args: Vec<Value>) -> FuncResult {
         bounds[i] = *x as usize;
     }
     if bounds[0] > bounds[1] {
-        return call_error(format!("invalid slice index: {} > {}", bounds[0], bounds[1]));
+        return call_error(format!(
+            "invalid slice index: {} > {}",
+            bounds[0], bounds[1]
+        ));
     }
     Ok(match item {
         Value::Str(s) => match s.get(bounds[0]..bounds[1]) {
@@ -287,7 +305,9 @@ fn urlquery(_: &mut State, args: Vec<Value>) -> FuncResult {
     let mut out = String::new();
     for b in escaper_input(&args).bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             b => out.push_str(&format!("%{b:02X}")),
         }

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{Entry, FuncError, FuncResult, call_error, int_arg, is_empty, list_arg, map_arg, string_arg, to_string};
+use super::{
+    Entry, FuncError, FuncResult, call_error, int_arg, is_empty, list_arg, map_arg, string_arg,
+    to_string,
+};
 use crate::werf::template::exec::State;
 use crate::werf::template::value::{MAX_VALUE_DEPTH, Map, Value, deep_copy, deep_equal};
 
@@ -45,7 +48,9 @@ pub const FUNCS: &[Entry] = &[
 const MAX_RANGE_ITEMS: i64 = 1 << 20;
 
 fn list(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::from(args.into_iter().map(Value::or_nil).collect::<Vec<_>>()))
+    Ok(Value::from(
+        args.into_iter().map(Value::or_nil).collect::<Vec<_>>(),
+    ))
 }
 
 fn push(_: &mut State, mut args: Vec<Value>) -> FuncResult {
@@ -69,11 +74,17 @@ fn concat(_: &mut State, args: Vec<Value>) -> FuncResult {
 }
 
 fn first(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(list_arg(&args[0], "find first")?.first().cloned().unwrap_or(Value::Nil))
+    Ok(list_arg(&args[0], "find first")?
+        .first()
+        .cloned()
+        .unwrap_or(Value::Nil))
 }
 
 fn last(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(list_arg(&args[0], "find last")?.last().cloned().unwrap_or(Value::Nil))
+    Ok(list_arg(&args[0], "find last")?
+        .last()
+        .cloned()
+        .unwrap_or(Value::Nil))
 }
 
 fn rest(_: &mut State, args: Vec<Value>) -> FuncResult {
@@ -114,7 +125,9 @@ fn has(_: &mut State, args: Vec<Value>) -> FuncResult {
         return Ok(Value::Bool(false));
     }
     let items = list_arg(&args[1], "find has")?;
-    Ok(Value::Bool(items.iter().any(|item| deep_equal(item, &args[0]))))
+    Ok(Value::Bool(
+        items.iter().any(|item| deep_equal(item, &args[0])),
+    ))
 }
 
 fn without(_: &mut State, args: Vec<Value>) -> FuncResult {
@@ -131,7 +144,13 @@ fn without(_: &mut State, args: Vec<Value>) -> FuncResult {
 
 fn compact(_: &mut State, args: Vec<Value>) -> FuncResult {
     let items = list_arg(&args[0], "compact")?;
-    Ok(Value::from(items.iter().filter(|item| !is_empty(item)).cloned().collect::<Vec<_>>()))
+    Ok(Value::from(
+        items
+            .iter()
+            .filter(|item| !is_empty(item))
+            .cloned()
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn int_range(start: i64, stop: i64, step: i64) -> FuncResult {
@@ -164,7 +183,10 @@ fn dict(_: &mut State, args: Vec<Value>) -> FuncResult {
     let mut map = BTreeMap::new();
     let mut pairs = args.into_iter();
     while let Some(key) = pairs.next() {
-        let value = pairs.next().map(Value::or_nil).unwrap_or_else(|| Value::from(""));
+        let value = pairs
+            .next()
+            .map(Value::or_nil)
+            .unwrap_or_else(|| Value::from(""));
         map.insert(to_string(&key), value);
     }
     Ok(Value::from(map))
@@ -194,7 +216,11 @@ fn has_key(_: &mut State, args: Vec<Value>) -> FuncResult {
 fn get(_: &mut State, args: Vec<Value>) -> FuncResult {
     let map = map_arg(&args[0])?;
     let key = string_arg(&args[1])?;
-    Ok(map.borrow().get(&key).cloned().unwrap_or_else(|| Value::from("")))
+    Ok(map
+        .borrow()
+        .get(&key)
+        .cloned()
+        .unwrap_or_else(|| Value::from("")))
 }
 
 fn maps(args: &[Value]) -> Result<Vec<Map>, FuncError> {
@@ -259,7 +285,11 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
     if depth > MAX_VALUE_DEPTH || std::rc::Rc::ptr_eq(dst, src) {
         return Ok(());
     }
-    let entries: Vec<(String, Value)> = src.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = src
+        .borrow()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (key, value) in entries {
         let existing = dst.borrow().get(&key).cloned();
         match (existing, &value) {
@@ -305,7 +335,10 @@ fn dig(_: &mut State, args: Vec<Value>) -> FuncResult {
     let n = args.len();
     let mut current = map_arg(&args[n - 1])?;
     let default = args[n - 2].clone();
-    let keys: Vec<String> = args[..n - 2].iter().map(string_arg).collect::<Result<_, _>>()?;
+    let keys: Vec<String> = args[..n - 2]
+        .iter()
+        .map(string_arg)
+        .collect::<Result<_, _>>()?;
     for (i, key) in keys.iter().enumerate() {
         let Some(step) = current.borrow().get(key).cloned() else {
             return Ok(default);

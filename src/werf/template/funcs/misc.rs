@@ -95,15 +95,21 @@ fn deep_equal_fn(_: &mut State, args: Vec<Value>) -> FuncResult {
 
 /// Like sprig, an encoding error gives "" rather than failing.
 fn to_json_fn(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::from(to_json(&args[0], None, true).unwrap_or_default()))
+    Ok(Value::from(
+        to_json(&args[0], None, true).unwrap_or_default(),
+    ))
 }
 
 fn to_pretty_json(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::from(to_json(&args[0], Some("  "), true).unwrap_or_default()))
+    Ok(Value::from(
+        to_json(&args[0], Some("  "), true).unwrap_or_default(),
+    ))
 }
 
 fn to_raw_json(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::from(to_json(&args[0], None, false).unwrap_or_default()))
+    Ok(Value::from(
+        to_json(&args[0], None, false).unwrap_or_default(),
+    ))
 }
 
 /// Invalid JSON gives nil, as sprig's `fromJson` does.
@@ -131,11 +137,17 @@ fn atoi(_: &mut State, args: Vec<Value>) -> FuncResult {
             .unwrap_or(&text)
             .chars()
             .all(|c| c.is_ascii_digit());
-    Ok(Value::Int(if valid { parse_go_int(&text).unwrap_or(0) } else { 0 }))
+    Ok(Value::Int(if valid {
+        parse_go_int(&text).unwrap_or(0)
+    } else {
+        0
+    }))
 }
 
 fn add(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Int(args.iter().map(to_int64).fold(0i64, i64::wrapping_add)))
+    Ok(Value::Int(
+        args.iter().map(to_int64).fold(0i64, i64::wrapping_add),
+    ))
 }
 
 fn add1(_: &mut State, args: Vec<Value>) -> FuncResult {
@@ -143,11 +155,15 @@ fn add1(_: &mut State, args: Vec<Value>) -> FuncResult {
 }
 
 fn sub(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Int(to_int64(&args[0]).wrapping_sub(to_int64(&args[1]))))
+    Ok(Value::Int(
+        to_int64(&args[0]).wrapping_sub(to_int64(&args[1])),
+    ))
 }
 
 fn mul(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Int(args.iter().map(to_int64).fold(1i64, i64::wrapping_mul)))
+    Ok(Value::Int(
+        args.iter().map(to_int64).fold(1i64, i64::wrapping_mul),
+    ))
 }
 
 fn div(_: &mut State, args: Vec<Value>) -> FuncResult {
@@ -237,11 +253,13 @@ impl Version {
     }
 
     fn cmp(&self, other: &Version) -> std::cmp::Ordering {
-        self.parts.cmp(&other.parts).then_with(|| match (self.pre.is_empty(), other.pre.is_empty()) {
-            (true, true) => std::cmp::Ordering::Equal,
-            (true, false) => std::cmp::Ordering::Greater,
-            (false, true) => std::cmp::Ordering::Less,
-            (false, false) => compare_pre(&self.pre, &other.pre),
+        self.parts.cmp(&other.parts).then_with(|| {
+            match (self.pre.is_empty(), other.pre.is_empty()) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => std::cmp::Ordering::Greater,
+                (false, true) => std::cmp::Ordering::Less,
+                (false, false) => compare_pre(&self.pre, &other.pre),
+            }
         })
     }
 }
@@ -271,7 +289,10 @@ fn compare_pre(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// Splits one alternative into `op version` conditions; `A - B` becomes two.
 fn conditions(alternative: &str) -> Vec<String> {
-    let words: Vec<&str> = alternative.split([',', ' ']).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = alternative
+        .split([',', ' '])
+        .filter(|w| !w.is_empty())
+        .collect();
     let mut out = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -294,7 +315,9 @@ fn conditions(alternative: &str) -> Vec<String> {
 }
 
 fn check(condition: &str, version: &Version) -> Option<bool> {
-    let op_len = condition.find(|c: char| !"=!<>~^".contains(c)).unwrap_or(condition.len());
+    let op_len = condition
+        .find(|c: char| !"=!<>~^".contains(c))
+        .unwrap_or(condition.len());
     let (op, rest) = condition.split_at(op_len);
     let bound = Version::parse(rest)?;
     // A pre-release version only satisfies constraints that name a pre-release.
@@ -307,9 +330,16 @@ fn check(condition: &str, version: &Version) -> Option<bool> {
         if level > 0 {
             parts[level - 1] += 1;
         }
-        Version { parts, given: 3, pre: String::new() }
+        Version {
+            parts,
+            given: 3,
+            pre: String::new(),
+        }
     };
-    let lower = Version { given: 3, ..bound.clone() };
+    let lower = Version {
+        given: 3,
+        ..bound.clone()
+    };
     let cmp = version.cmp(&lower);
     use std::cmp::Ordering::{Greater, Less};
     Some(match op {

@@ -35,7 +35,12 @@ pub struct Func {
     pub call: fn(&mut State, Vec<Value>) -> FuncResult,
 }
 
-type Entry = (&'static str, usize, Option<usize>, fn(&mut State, Vec<Value>) -> FuncResult);
+type Entry = (
+    &'static str,
+    usize,
+    Option<usize>,
+    fn(&mut State, Vec<Value>) -> FuncResult,
+);
 
 fn table() -> &'static HashMap<&'static str, Func> {
     static TABLE: OnceLock<HashMap<&'static str, Func>> = OnceLock::new();

@@ -2,7 +2,7 @@
 //! %f %e %g %T %%, with flags `-+# 0`, width and precision. Mismatches print Go's
 //! `%!d(string=x)` forms instead of failing, as Go does.
 
-use crate::werf::template::value::{Value, format_float_e, format_float_v, format_value};
+use crate::werf::template::value::{Value, format_float_v, format_value};
 
 #[derive(Default)]
 struct Spec {
@@ -55,7 +55,11 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         };
         next_arg += 1;
         let text = format_one(verb, &spec, arg);
-        out.push_str(&pad(&spec, text, matches!(arg, Value::Int(_) | Value::Float(_))));
+        out.push_str(&pad(
+            &spec,
+            text,
+            matches!(arg, Value::Int(_) | Value::Float(_)),
+        ));
     }
     if next_arg < args.len() {
         out.push_str("%!(EXTRA ");
@@ -72,7 +76,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
 fn number(chars: &mut std::iter::Peekable<std::str::Chars>) -> Option<usize> {
     let mut n: Option<usize> = None;
     while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-        n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize).min(1 << 16));
+        n = Some(
+            n.unwrap_or(0)
+                .saturating_mul(10)
+                .saturating_add(d as usize)
+                .min(1 << 16),
+        );
         chars.next();
     }
     n
@@ -124,13 +133,41 @@ fn format_one(verb: char, spec: &Spec, value: &Value) -> String {
         ('s', v @ (Value::Map(_) | Value::Bool(_))) if !matches!(v, Value::Bool(_)) => plain(v),
         ('t', Value::Bool(b)) => b.to_string(),
         ('d', Value::Int(i)) => sign(spec, *i < 0, i.unsigned_abs().to_string()),
-        ('o', Value::Int(i)) => sign(spec, *i < 0, format!("{}{:o}", if spec.sharp { "0" } else { "" }, i.unsigned_abs())),
+        ('o', Value::Int(i)) => sign(
+            spec,
+            *i < 0,
+            format!(
+                "{}{:o}",
+                if spec.sharp { "0" } else { "" },
+                i.unsigned_abs()
+            ),
+        ),
         ('b', Value::Int(i)) => sign(spec, *i < 0, format!("{:b}", i.unsigned_abs())),
-        ('x', Value::Int(i)) => sign(spec, *i < 0, format!("{}{:x}", if spec.sharp { "0x" } else { "" }, i.unsigned_abs())),
-        ('X', Value::Int(i)) => sign(spec, *i < 0, format!("{}{:X}", if spec.sharp { "0X" } else { "" }, i.unsigned_abs())),
+        ('x', Value::Int(i)) => sign(
+            spec,
+            *i < 0,
+            format!(
+                "{}{:x}",
+                if spec.sharp { "0x" } else { "" },
+                i.unsigned_abs()
+            ),
+        ),
+        ('X', Value::Int(i)) => sign(
+            spec,
+            *i < 0,
+            format!(
+                "{}{:X}",
+                if spec.sharp { "0X" } else { "" },
+                i.unsigned_abs()
+            ),
+        ),
         ('x', Value::Str(s)) => s.bytes().map(|b| format!("{b:02x}")).collect(),
         ('X', Value::Str(s)) => s.bytes().map(|b| format!("{b:02X}")).collect(),
-        ('c', Value::Int(i)) => u32::try_from(*i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}').to_string(),
+        ('c', Value::Int(i)) => u32::try_from(*i)
+            .ok()
+            .and_then(char::from_u32)
+            .unwrap_or('\u{FFFD}')
+            .to_string(),
         ('q', Value::Str(s)) => {
             if spec.sharp && !s.contains('`') {
                 format!("`{s}`")
@@ -139,12 +176,23 @@ fn format_one(verb: char, spec: &Spec, value: &Value) -> String {
             }
         }
         ('q', Value::Int(i)) => {
-            let c = u32::try_from(*i).ok().and_then(char::from_u32).unwrap_or('\u{FFFD}');
+            let c = u32::try_from(*i)
+                .ok()
+                .and_then(char::from_u32)
+                .unwrap_or('\u{FFFD}');
             go_quote(&c.to_string(), '\'')
         }
-        ('f' | 'F', Value::Float(f)) => sign(spec, f.is_sign_negative() && *f != 0.0, format!("{:.*}", spec.precision.unwrap_or(6), f.abs())),
+        ('f' | 'F', Value::Float(f)) => sign(
+            spec,
+            f.is_sign_negative() && *f != 0.0,
+            format!("{:.*}", spec.precision.unwrap_or(6), f.abs()),
+        ),
         ('f' | 'F', Value::Int(i)) => bad(verb, &Value::Int(*i)),
-        ('e', Value::Float(f)) => sign(spec, *f < 0.0, exp_form(f.abs(), spec.precision.unwrap_or(6))),
+        ('e', Value::Float(f)) => sign(
+            spec,
+            *f < 0.0,
+            exp_form(f.abs(), spec.precision.unwrap_or(6)),
+        ),
         ('g', Value::Float(f)) => format_g(*f, spec),
         (verb, v) => bad(verb, v),
     }
@@ -155,7 +203,11 @@ fn exp_form(f: f64, precision: usize) -> String {
     let s = format!("{f:.precision$e}");
     let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    format!("{mantissa}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    format!(
+        "{mantissa}e{}{:02}",
+        if exp < 0 { '-' } else { '+' },
+        exp.abs()
+    )
 }
 
 fn format_g(f: f64, spec: &Spec) -> String {
@@ -173,7 +225,11 @@ fn format_g(f: f64, spec: &Spec) -> String {
             let s = if exp < -4 || exp >= p as i32 {
                 let e = exp_form(f.abs(), p - 1);
                 let (m, rest) = e.split_once('e').unwrap_or((&e, ""));
-                let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
+                let m = if m.contains('.') {
+                    m.trim_end_matches('0').trim_end_matches('.')
+                } else {
+                    m
+                };
                 format!("{m}e{rest}")
             } else {
                 let decimals = (p as i32 - 1 - exp).max(0) as usize;
@@ -242,9 +298,4 @@ pub fn go_quote(s: &str, quote: char) -> String {
     }
     out.push(quote);
     out
-}
-
-/// For `%e`-style helpers elsewhere.
-pub fn shortest_e(f: f64) -> String {
-    format_float_e(f)
 }

@@ -50,7 +50,12 @@ pub const FUNCS: &[Entry] = &[
     ("regexFind", 2, Some(2), regex_find),
     ("regexFindAll", 3, Some(3), regex_find_all),
     ("regexReplaceAll", 3, Some(3), regex_replace_all),
-    ("regexReplaceAllLiteral", 3, Some(3), regex_replace_all_literal),
+    (
+        "regexReplaceAllLiteral",
+        3,
+        Some(3),
+        regex_replace_all_literal,
+    ),
     ("regexSplit", 3, Some(3), regex_split),
 ];
 
@@ -92,7 +97,10 @@ fn indent(_: &mut State, args: Vec<Value>) -> FuncResult {
 }
 
 fn nindent(_: &mut State, args: Vec<Value>) -> FuncResult {
-    s(format!("\n{}", indent_text(int_arg(&args[0])?, &string_arg(&args[1])?)))
+    s(format!(
+        "\n{}",
+        indent_text(int_arg(&args[0])?, &string_arg(&args[1])?)
+    ))
 }
 
 fn trim(_: &mut State, args: Vec<Value>) -> FuncResult {
@@ -101,34 +109,52 @@ fn trim(_: &mut State, args: Vec<Value>) -> FuncResult {
 
 fn trim_all(_: &mut State, args: Vec<Value>) -> FuncResult {
     let cutset: Vec<char> = string_arg(&args[0])?.chars().collect();
-    s(string_arg(&args[1])?.trim_matches(cutset.as_slice()).to_string())
+    s(string_arg(&args[1])?
+        .trim_matches(cutset.as_slice())
+        .to_string())
 }
 
 fn trim_prefix(_: &mut State, args: Vec<Value>) -> FuncResult {
     let (prefix, text) = (string_arg(&args[0])?, string_arg(&args[1])?);
-    s(text.strip_prefix(prefix.as_str()).unwrap_or(&text).to_string())
+    s(text
+        .strip_prefix(prefix.as_str())
+        .unwrap_or(&text)
+        .to_string())
 }
 
 fn trim_suffix(_: &mut State, args: Vec<Value>) -> FuncResult {
     let (suffix, text) = (string_arg(&args[0])?, string_arg(&args[1])?);
-    s(text.strip_suffix(suffix.as_str()).unwrap_or(&text).to_string())
+    s(text
+        .strip_suffix(suffix.as_str())
+        .unwrap_or(&text)
+        .to_string())
 }
 
 fn has_prefix(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Bool(string_arg(&args[1])?.starts_with(&string_arg(&args[0])?)))
+    Ok(Value::Bool(
+        string_arg(&args[1])?.starts_with(&string_arg(&args[0])?),
+    ))
 }
 
 fn has_suffix(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Bool(string_arg(&args[1])?.ends_with(&string_arg(&args[0])?)))
+    Ok(Value::Bool(
+        string_arg(&args[1])?.ends_with(&string_arg(&args[0])?),
+    ))
 }
 
 fn contains(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Bool(string_arg(&args[1])?.contains(&string_arg(&args[0])?)))
+    Ok(Value::Bool(
+        string_arg(&args[1])?.contains(&string_arg(&args[0])?),
+    ))
 }
 
 /// `replace OLD NEW SRC`.
 fn replace(_: &mut State, args: Vec<Value>) -> FuncResult {
-    let (old, new, src) = (string_arg(&args[0])?, string_arg(&args[1])?, string_arg(&args[2])?);
+    let (old, new, src) = (
+        string_arg(&args[0])?,
+        string_arg(&args[1])?,
+        string_arg(&args[2])?,
+    );
     if old.is_empty() {
         // Go inserts NEW around every character when OLD is empty.
         let mut out = new.clone();
@@ -196,7 +222,10 @@ fn words(text: &str) -> Vec<String> {
         if c.is_uppercase() && !word.is_empty() {
             let previous = chars[i - 1];
             let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if previous.is_lowercase() || previous.is_ascii_digit() || (previous.is_uppercase() && next_is_lower) {
+            if previous.is_lowercase()
+                || previous.is_ascii_digit()
+                || (previous.is_uppercase() && next_is_lower)
+            {
                 words.push(std::mem::take(&mut word));
             }
         }
@@ -222,12 +251,18 @@ fn camelcase(_: &mut State, args: Vec<Value>) -> FuncResult {
 }
 
 fn snakecase(_: &mut State, args: Vec<Value>) -> FuncResult {
-    let words: Vec<String> = words(&string_arg(&args[0])?).iter().map(|w| w.to_lowercase()).collect();
+    let words: Vec<String> = words(&string_arg(&args[0])?)
+        .iter()
+        .map(|w| w.to_lowercase())
+        .collect();
     s(words.join("_"))
 }
 
 fn kebabcase(_: &mut State, args: Vec<Value>) -> FuncResult {
-    let words: Vec<String> = words(&string_arg(&args[0])?).iter().map(|w| w.to_lowercase()).collect();
+    let words: Vec<String> = words(&string_arg(&args[0])?)
+        .iter()
+        .map(|w| w.to_lowercase())
+        .collect();
     s(words.join("-"))
 }
 
@@ -255,7 +290,11 @@ fn byte_slice(text: &str, start: usize, end: usize) -> Result<String, super::Fun
 
 /// `substr START END S` on bytes, as sprig does.
 fn substr(_: &mut State, args: Vec<Value>) -> FuncResult {
-    let (start, end, text) = (int_arg(&args[0])?, int_arg(&args[1])?, string_arg(&args[2])?);
+    let (start, end, text) = (
+        int_arg(&args[0])?,
+        int_arg(&args[1])?,
+        string_arg(&args[2])?,
+    );
     let len = text.len() as i64;
     let (from, to) = if start < 0 {
         (0, end)
@@ -283,7 +322,10 @@ fn trunc(_: &mut State, args: Vec<Value>) -> FuncResult {
 }
 
 fn nospace(_: &mut State, args: Vec<Value>) -> FuncResult {
-    s(string_arg(&args[0])?.chars().filter(|c| !c.is_whitespace()).collect())
+    s(string_arg(&args[0])?
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect())
 }
 
 /// Go's `strings.SplitN` (n < 0: all).
@@ -317,17 +359,27 @@ fn parts_map(parts: Vec<String>) -> Value {
 
 /// `split SEP S` gives a dict `_0`, `_1`, …
 fn split(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(parts_map(go_split(&string_arg(&args[1])?, &string_arg(&args[0])?, -1)))
+    Ok(parts_map(go_split(
+        &string_arg(&args[1])?,
+        &string_arg(&args[0])?,
+        -1,
+    )))
 }
 
 fn splitn(_: &mut State, args: Vec<Value>) -> FuncResult {
     let n = int_arg(&args[1])?;
-    Ok(parts_map(go_split(&string_arg(&args[2])?, &string_arg(&args[0])?, n)))
+    Ok(parts_map(go_split(
+        &string_arg(&args[2])?,
+        &string_arg(&args[0])?,
+        n,
+    )))
 }
 
 fn split_list(_: &mut State, args: Vec<Value>) -> FuncResult {
     let parts = go_split(&string_arg(&args[1])?, &string_arg(&args[0])?, -1);
-    Ok(Value::from(parts.into_iter().map(Value::from).collect::<Vec<_>>()))
+    Ok(Value::from(
+        parts.into_iter().map(Value::from).collect::<Vec<_>>(),
+    ))
 }
 
 /// sprig's `strslice`: a list's non-nil items as strings; anything else is one item.
@@ -349,7 +401,9 @@ fn sort_alpha(_: &mut State, args: Vec<Value>) -> FuncResult {
         other => vec![to_string(other)],
     };
     items.sort();
-    Ok(Value::from(items.into_iter().map(Value::from).collect::<Vec<_>>()))
+    Ok(Value::from(
+        items.into_iter().map(Value::from).collect::<Vec<_>>(),
+    ))
 }
 
 fn to_string_fn(_: &mut State, args: Vec<Value>) -> FuncResult {
@@ -357,7 +411,12 @@ fn to_string_fn(_: &mut State, args: Vec<Value>) -> FuncResult {
 }
 
 fn to_strings(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::from(strslice(&args[0]).into_iter().map(Value::from).collect::<Vec<_>>()))
+    Ok(Value::from(
+        strslice(&args[0])
+            .into_iter()
+            .map(Value::from)
+            .collect::<Vec<_>>(),
+    ))
 }
 
 fn sha256sum(_: &mut State, args: Vec<Value>) -> FuncResult {
@@ -382,35 +441,59 @@ fn regex(pattern: &str) -> Result<regex::Regex, super::FuncError> {
 }
 
 fn regex_match(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Bool(regex(&string_arg(&args[0])?)?.is_match(&string_arg(&args[1])?)))
+    Ok(Value::Bool(
+        regex(&string_arg(&args[0])?)?.is_match(&string_arg(&args[1])?),
+    ))
 }
 
 fn regex_find(_: &mut State, args: Vec<Value>) -> FuncResult {
     let text = string_arg(&args[1])?;
-    let found = regex(&string_arg(&args[0])?)?.find(&text).map(|m| m.as_str().to_string());
+    let found = regex(&string_arg(&args[0])?)?
+        .find(&text)
+        .map(|m| m.as_str().to_string());
     s(found.unwrap_or_default())
 }
 
 fn regex_find_all(_: &mut State, args: Vec<Value>) -> FuncResult {
-    let (re, text, n) = (regex(&string_arg(&args[0])?)?, string_arg(&args[1])?, int_arg(&args[2])?);
+    let (re, text, n) = (
+        regex(&string_arg(&args[0])?)?,
+        string_arg(&args[1])?,
+        int_arg(&args[2])?,
+    );
     let limit = if n < 0 { usize::MAX } else { n as usize };
-    let found: Vec<Value> = re.find_iter(&text).take(limit).map(|m| Value::from(m.as_str())).collect();
+    let found: Vec<Value> = re
+        .find_iter(&text)
+        .take(limit)
+        .map(|m| Value::from(m.as_str()))
+        .collect();
     Ok(Value::from(found))
 }
 
 /// Go's `$1`/`${name}` expansion matches the regex crate's.
 fn regex_replace_all(_: &mut State, args: Vec<Value>) -> FuncResult {
-    let (re, text, with) = (regex(&string_arg(&args[0])?)?, string_arg(&args[1])?, string_arg(&args[2])?);
+    let (re, text, with) = (
+        regex(&string_arg(&args[0])?)?,
+        string_arg(&args[1])?,
+        string_arg(&args[2])?,
+    );
     s(re.replace_all(&text, with.as_str()).into_owned())
 }
 
 fn regex_replace_all_literal(_: &mut State, args: Vec<Value>) -> FuncResult {
-    let (re, text, with) = (regex(&string_arg(&args[0])?)?, string_arg(&args[1])?, string_arg(&args[2])?);
+    let (re, text, with) = (
+        regex(&string_arg(&args[0])?)?,
+        string_arg(&args[1])?,
+        string_arg(&args[2])?,
+    );
     s(re.replace_all(&text, regex::NoExpand(&with)).into_owned())
 }
 
 fn regex_split(_: &mut State, args: Vec<Value>) -> FuncResult {
-    let (re, text, n) = (regex(&string_arg(&args[0])?)?, string_arg(&args[1])?, int_arg(&args[2])?);
+    let (re, text, n) = (
+        regex(&string_arg(&args[0])?)?,
+        string_arg(&args[1])?,
+        int_arg(&args[2])?,
+    );
     if n == 0 {
         return Ok(Value::from(Vec::new()));
     }

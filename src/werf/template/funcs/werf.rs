@@ -17,7 +17,11 @@ pub const FUNCS: &[Entry] = &[
 
 /// Go runs a template on `nil` data with an invalid dot: fields on it are "no value".
 fn data(value: &Value) -> Value {
-    if value.is_nil() { Value::Missing } else { value.clone() }
+    if value.is_nil() {
+        Value::Missing
+    } else {
+        value.clone()
+    }
 }
 
 /// `include NAME DATA`: a partial (path under `.werf/`) or a `define`d template.

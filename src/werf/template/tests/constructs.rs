@@ -51,14 +51,20 @@ fn numbers_and_constants() {
 fn fields_variables_and_no_value() {
     check_table(&[
         ("{{ .Env }}", "production"),
-        ("{{ .Commit.Hash }} {{ .Commit.Date.Unix }}", "0123abcd 1714557600"),
+        (
+            "{{ .Commit.Hash }} {{ .Commit.Date.Unix }}",
+            "0123abcd 1714557600",
+        ),
         ("{{ .Commit.Date.Human }}", "2024-05-01 10:00:00 +0000 UTC"),
         ("{{ .missing }}", "<no value>"),
         ("{{ .missing.deeper.still }}", "<no value>"),
         ("{{ $x := .missing }}{{ $x }}", "<no value>"),
         ("{{ $x := 1 }}{{ $x }}", "1"),
         ("{{ $x := 1 }}{{ $x = 2 }}{{ $x }}", "2"),
-        ("{{ $ }}", "map[Commit:map[Date:map[Human:2024-05-01 10:00:00 +0000 UTC Unix:1714557600] Hash:0123abcd] Env:production Files:{config.files}]"),
+        (
+            "{{ $ }}",
+            "map[Commit:map[Date:map[Human:2024-05-01 10:00:00 +0000 UTC Unix:1714557600] Hash:0123abcd] Env:production Files:{config.files}]",
+        ),
         ("{{ $.Env }}", "production"),
         ("{{ $d := dict \"a\" (dict \"b\" 1) }}{{ $d.a.b }}", "1"),
         ("{{ (dict \"a\" 2).a }}", "2"),
@@ -69,9 +75,15 @@ fn fields_variables_and_no_value() {
         ("{{ . | printf \"%T\" }}", "map[string]interface {}"),
         ("{{ with $x := 5 }}{{ $x }}{{ end }}", "5"),
         // A variable declared inside a block is gone after it.
-        ("{{ $x := 1 }}{{ if true }}{{ $x := 2 }}{{ $x }}{{ end }}{{ $x }}", "21"),
+        (
+            "{{ $x := 1 }}{{ if true }}{{ $x := 2 }}{{ $x }}{{ end }}{{ $x }}",
+            "21",
+        ),
         // `=` reaches the outer variable from inside a block.
-        ("{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", "2"),
+        (
+            "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}",
+            "2",
+        ),
     ]);
 }
 
@@ -93,7 +105,10 @@ fn if_else_with() {
     check_table(&[
         ("{{ if true }}y{{ end }}", "y"),
         ("{{ if false }}y{{ else }}n{{ end }}", "n"),
-        ("{{ if 0 }}a{{ else if \"\" }}b{{ else if list 1 }}c{{ else }}d{{ end }}", "c"),
+        (
+            "{{ if 0 }}a{{ else if \"\" }}b{{ else if list 1 }}c{{ else }}d{{ end }}",
+            "c",
+        ),
         ("{{ if .missing }}a{{ else }}b{{ end }}", "b"),
         ("{{ if (dict) }}a{{ else }}b{{ end }}", "b"),
         ("{{ if 0.0 }}a{{ else }}b{{ end }}", "b"),
@@ -113,7 +128,10 @@ fn and_or_short_circuit_and_return_operands() {
         ("{{ or 0 \"\" \"x\" }}", "x"),
         ("{{ or 0 \"\" }}", ""),
         // The second operand would fail: nil pointer evaluating interface {}.b.
-        ("{{ $m := dict \"a\" nil }}{{ and $m.a $m.a.b }}", "<no value>"),
+        (
+            "{{ $m := dict \"a\" nil }}{{ and $m.a $m.a.b }}",
+            "<no value>",
+        ),
         ("{{ $m := dict }}{{ or 1 (fail \"no\") }}", "1"),
         ("{{ 0 | and 1 }}", "0"),
         ("{{ not 0 }} {{ not 1 }}", "true false"),
@@ -128,15 +146,30 @@ fn comparisons_follow_go_types() {
         ("{{ eq \"a\" \"b\" \"c\" }}", "false"),
         ("{{ eq .missing \"a\" }}", "false"),
         ("{{ ne \"a\" \"b\" }}", "true"),
-        ("{{ lt 1 2 }} {{ le 2 2 }} {{ gt 1 2 }} {{ ge 2 3 }}", "true true false false"),
+        (
+            "{{ lt 1 2 }} {{ le 2 2 }} {{ gt 1 2 }} {{ ge 2 3 }}",
+            "true true false false",
+        ),
         ("{{ lt \"a\" \"b\" }}", "true"),
         ("{{ lt 1.5 2.5 }}", "true"),
         ("{{ eq (add 1 1) 2 }}", "true"),
         ("{{ eq (len \"ab\") 2 }}", "true"),
-        ("{{ eq 1 \"1\" }}", "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling eq: incompatible types for comparison"),
-        ("{{ lt 1 1.5 }}", "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling lt: incompatible types for comparison"),
-        ("{{ lt true false }}", "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling lt: invalid type for comparison"),
-        ("{{ eq 1 }}", "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling eq: missing argument for comparison"),
+        (
+            "{{ eq 1 \"1\" }}",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling eq: incompatible types for comparison",
+        ),
+        (
+            "{{ lt 1 1.5 }}",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling lt: incompatible types for comparison",
+        ),
+        (
+            "{{ lt true false }}",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling lt: invalid type for comparison",
+        ),
+        (
+            "{{ eq 1 }}",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling eq: missing argument for comparison",
+        ),
     ]);
 }
 
@@ -144,40 +177,96 @@ fn comparisons_follow_go_types() {
 fn range_over_lists_maps_and_integers() {
     check_table(&[
         ("{{ range list 1 2 3 }}{{ . }},{{ end }}", "1,2,3,"),
-        ("{{ range $i, $v := list \"a\" \"b\" }}{{ $i }}={{ $v }} {{ end }}", "0=a 1=b "),
+        (
+            "{{ range $i, $v := list \"a\" \"b\" }}{{ $i }}={{ $v }} {{ end }}",
+            "0=a 1=b ",
+        ),
         ("{{ range $v := list \"a\" \"b\" }}{{ $v }}{{ end }}", "ab"),
-        ("{{ range $k, $v := dict \"b\" 2 \"a\" 1 \"c\" 3 }}{{ $k }}{{ $v }}{{ end }}", "a1b2c3"),
+        (
+            "{{ range $k, $v := dict \"b\" 2 \"a\" 1 \"c\" 3 }}{{ $k }}{{ $v }}{{ end }}",
+            "a1b2c3",
+        ),
         ("{{ range dict \"b\" 2 \"a\" 1 }}{{ . }}{{ end }}", "12"),
         ("{{ range 3 }}{{ . }}{{ end }}", "012"),
         ("{{ range $i := 3 }}{{ $i }}{{ end }}", "012"),
         ("{{ range 0 }}x{{ else }}none{{ end }}", "none"),
         ("{{ range list }}x{{ else }}empty{{ end }}", "empty"),
         ("{{ range .missing }}x{{ else }}nothing{{ end }}", "nothing"),
-        ("{{ range list 1 2 3 4 }}{{ if eq . 3 }}{{ break }}{{ end }}{{ . }}{{ end }}", "12"),
-        ("{{ range list 1 2 3 4 }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ . }}{{ end }}", "134"),
-        ("{{ range $i, $e := list 1 2 }}{{ range list \"a\" \"b\" }}{{ if eq . \"b\" }}{{ break }}{{ end }}{{ $i }}{{ . }}{{ end }}{{ end }}", "0a1a"),
-        ("{{ $n := 0 }}{{ range list 1 2 3 }}{{ $n = add $n . }}{{ end }}{{ $n }}", "6"),
-        ("{{ range $i, $c := \"ab\" }}{{ end }}", "ERR:werf.yaml:1:20: executing \"werf.yaml\": range can't iterate over ab"),
-        ("{{ range $a, $b := 3 }}{{ end }}", "ERR:werf.yaml:1:20: executing \"werf.yaml\": can't use 3 to iterate over more than one variable"),
+        // The else branch keeps the outer dot.
+        (
+            "{{ with \"d\" }}{{ range list }}x{{ else }}{{ . }}{{ end }}{{ end }}",
+            "d",
+        ),
+        (
+            "{{ range list 1 2 3 4 }}{{ if eq . 3 }}{{ break }}{{ end }}{{ . }}{{ end }}",
+            "12",
+        ),
+        (
+            "{{ range list 1 2 3 4 }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ . }}{{ end }}",
+            "134",
+        ),
+        (
+            "{{ range $i, $e := list 1 2 }}{{ range list \"a\" \"b\" }}{{ if eq . \"b\" }}{{ break }}{{ end }}{{ $i }}{{ . }}{{ end }}{{ end }}",
+            "0a1a",
+        ),
+        (
+            "{{ $n := 0 }}{{ range list 1 2 3 }}{{ $n = add $n . }}{{ end }}{{ $n }}",
+            "6",
+        ),
+        (
+            "{{ range $i, $c := \"ab\" }}{{ end }}",
+            "ERR:werf.yaml:1:20: executing \"werf.yaml\": range can't iterate over ab",
+        ),
+        (
+            "{{ range $a, $b := 3 }}{{ end }}",
+            "ERR:werf.yaml:1:20: executing \"werf.yaml\": can't use 3 to iterate over more than one variable",
+        ),
         // Setting a key while ranging over the same map is allowed.
-        ("{{ $m := dict \"a\" 1 }}{{ range $k, $v := $m }}{{ $_ := set $m \"z\" 2 }}{{ $k }}{{ end }}{{ len $m }}", "a2"),
+        (
+            "{{ $m := dict \"a\" 1 }}{{ range $k, $v := $m }}{{ $_ := set $m \"z\" 2 }}{{ $k }}{{ end }}{{ len $m }}",
+            "a2",
+        ),
     ]);
 }
 
 #[test]
 fn define_template_block() {
     check_table(&[
-        ("{{ define \"x\" }}[{{ . }}]{{ end }}{{ template \"x\" 5 }}", "[5]"),
-        ("{{ template \"x\" \"a\" }}{{ define \"x\" }}<{{ . }}>{{ end }}", "<a>"),
-        ("{{ define \"x\" }}{{ .missing }}{{ end }}{{ template \"x\" }}", "<no value>"),
+        (
+            "{{ define \"x\" }}[{{ . }}]{{ end }}{{ template \"x\" 5 }}",
+            "[5]",
+        ),
+        (
+            "{{ template \"x\" \"a\" }}{{ define \"x\" }}<{{ . }}>{{ end }}",
+            "<a>",
+        ),
+        (
+            "{{ define \"x\" }}{{ .missing }}{{ end }}{{ template \"x\" }}",
+            "<no value>",
+        ),
         ("{{ block \"b\" \"v\" }}({{ . }}){{ end }}", "(v)"),
         // A later definition wins, as when a base's block is overridden.
-        ("{{ define \"b\" }}new{{ end }}{{ block \"b\" . }}old{{ end }}", "old"),
-        ("{{ block \"b\" . }}old{{ end }}{{ define \"b\" }}new{{ end }}", "new"),
-        ("{{ define \"x\" }}{{ $ }}{{ end }}{{ template \"x\" 7 }}", "7"),
-        ("{{ define \"r\" }}{{ if gt . 0 }}{{ . }}{{ template \"r\" sub . 1 }}{{ end }}{{ end }}{{ template \"r\" 3 }}", "321"),
+        (
+            "{{ define \"b\" }}new{{ end }}{{ block \"b\" . }}old{{ end }}",
+            "old",
+        ),
+        (
+            "{{ block \"b\" . }}old{{ end }}{{ define \"b\" }}new{{ end }}",
+            "new",
+        ),
+        (
+            "{{ define \"x\" }}{{ $ }}{{ end }}{{ template \"x\" 7 }}",
+            "7",
+        ),
+        (
+            "{{ define \"r\" }}{{ if gt . 0 }}{{ . }}{{ template \"r\" sub . 1 }}{{ end }}{{ end }}{{ template \"r\" 3 }}",
+            "321",
+        ),
         ("{{ define \"x\" }}X{{ end }}{{ include \"x\" . }}", "X"),
-        ("{{ define \"x\" }}X{{ end }}{{ include \"x\" . | lower }}", "x"),
+        (
+            "{{ define \"x\" }}X{{ end }}{{ include \"x\" . | lower }}",
+            "x",
+        ),
     ]);
 }
 
@@ -191,13 +280,31 @@ fn methods_with_arguments_on_data() {
     let cases = [
         ("{{ .Files.Get \"config/db.yaml\" }}", "name: db\n"),
         ("{{ $.Files.Get \"config/db.yaml\" | trim }}", "name: db"),
-        ("{{ $ctx := . }}{{ $ctx.Files.Exists \"config/app.yaml\" }}", "true"),
-        ("{{ .Files.Exists \"nope\" }} {{ .Files.IsDir \"config\" }} {{ .Files.IsDir \"config/db.yaml\" }}", "false true false"),
-        ("{{ range $path, $content := .Files.Glob \"config/*.yaml\" }}{{ $path }}:{{ len $content }};{{ end }}", "config/app.yaml:21;config/db.yaml:9;"),
-        ("{{ range $path, $_ := .Files.Glob \"config/**\" }}{{ $path }};{{ end }}", "config/app.yaml;config/db.yaml;config/sub/x.txt;"),
-        ("{{ range $path, $_ := .Files.Glob \"**/*.txt\" }}{{ $path }};{{ end }}", "config/sub/x.txt;"),
+        (
+            "{{ $ctx := . }}{{ $ctx.Files.Exists \"config/app.yaml\" }}",
+            "true",
+        ),
+        (
+            "{{ .Files.Exists \"nope\" }} {{ .Files.IsDir \"config\" }} {{ .Files.IsDir \"config/db.yaml\" }}",
+            "false true false",
+        ),
+        (
+            "{{ range $path, $content := .Files.Glob \"config/*.yaml\" }}{{ $path }}:{{ len $content }};{{ end }}",
+            "config/app.yaml:21;config/db.yaml:9;",
+        ),
+        (
+            "{{ range $path, $_ := .Files.Glob \"config/**\" }}{{ $path }};{{ end }}",
+            "config/app.yaml;config/db.yaml;config/sub/x.txt;",
+        ),
+        (
+            "{{ range $path, $_ := .Files.Glob \"**/*.txt\" }}{{ $path }};{{ end }}",
+            "config/sub/x.txt;",
+        ),
         ("{{ .Files.Get \"config/./sub/../db.yaml\" }}", "name: db\n"),
-        ("{{ (fromYaml (.Files.Get \"config/app.yaml\")).port }}", "8080"),
+        (
+            "{{ (fromYaml (.Files.Get \"config/app.yaml\")).port }}",
+            "8080",
+        ),
     ];
     for (text, expected) in cases {
         assert_eq!(run_with(text, &files).as_deref(), Ok(expected), "{text}");
@@ -222,7 +329,10 @@ fn files_outside_the_project_are_refused() {
 
 #[test]
 fn set_on_root_is_seen_by_a_later_include_and_tpl() {
-    let files = [(".werf/partials/show.tmpl", "{{ .Values.name }}/{{ .Extra }}")];
+    let files = [(
+        ".werf/partials/show.tmpl",
+        "{{ .Values.name }}/{{ .Extra }}",
+    )];
     let text = "{{ $_ := set . \"Values\" (dict \"name\" \"app\") }}{{ $_ := set . \"Extra\" 1 }}{{ include \"partials/show.tmpl\" . }} {{ tpl \"{{ .Extra }}\" . }}";
     assert_eq!(run_with(text, &files).as_deref(), Ok("app/1 1"));
     // A dict built in one include and mutated by set in another.
@@ -241,11 +351,36 @@ fn tpl_sees_defines_and_is_cached() {
 fn deep_recursion_is_an_error_not_a_crash() {
     let text = "{{ define \"loop\" }}{{ template \"loop\" . }}{{ end }}{{ template \"loop\" . }}";
     let error = run(text).unwrap_err();
-    assert!(error.contains("exceeded maximum template depth (1000)"), "{error}");
+    assert!(
+        error.contains("exceeded maximum template depth (1000)"),
+        "{error}"
+    );
     let text = "{{ define \"loop\" }}{{ include \"loop\" . }}{{ end }}{{ include \"loop\" . }}";
     let error = run(text).unwrap_err();
-    assert!(error.contains("exceeded maximum template depth (1000)"), "{}", &error[..200]);
+    assert!(
+        error.contains("exceeded maximum template depth (1000)"),
+        "{}",
+        &error[..200]
+    );
     // A map containing itself prints without overflowing.
     let out = run("{{ $m := dict }}{{ $_ := set $m \"self\" $m }}{{ toJson $m }}").unwrap();
     assert_eq!(out, "");
+}
+
+#[test]
+fn parse_tree_keeps_spans() {
+    let text = "a {{- $x := .b.c | f 1 -}}\n{{ if $x }}{{ (g).h }}{{ else }}{{ break }}{{ end }}";
+    let has_function = |name: &str| name == "f" || name == "g";
+    let text = text.replace("{{ break }}", "{{ range . }}{{ break }}{{ end }}");
+    let tree = crate::werf::template::parser::parse(&text, &has_function).expect("parses");
+    assert_eq!(
+        tree.dump(),
+        "Text 0..1 \"a\"\n\
+         Action 2..26 $x := .b.c@12 | f@19 1@21\n\
+         If 27..101 $x@33\n\
+         \x20 Action 38..49 (g@42)@41.h@41\n\
+         Else\n\
+         \x20 Range 59..92 .@68\n\
+         \x20   Break 72..83\n"
+    );
 }

@@ -21,7 +21,10 @@ fn unclosed_action_points_at_its_opening() {
         error_of("image: app\nfrom: {{ .Values.base\nshell: {}\n", &[]),
         "werf.yaml:3:1: function \"shell\" not defined"
     );
-    assert_eq!(error_of("{{ if true }}x", &[]), "werf.yaml:1:15: unexpected EOF");
+    assert_eq!(
+        error_of("{{ if true }}x", &[]),
+        "werf.yaml:1:15: unexpected EOF"
+    );
     // A comment must follow `{{` (or `{{- `) directly, as in Go.
     assert_eq!(
         error_of("a\n{{ /* c */ }}", &[]),
@@ -40,7 +43,10 @@ fn unknown_function_points_at_its_name() {
 #[test]
 fn missing_partial_reports_the_include() {
     assert_eq!(
-        error_of("a: 1\nb: 2\nc: {{ include \"partials/missing.tmpl\" . }}\n", &[]),
+        error_of(
+            "a: 1\nb: 2\nc: {{ include \"partials/missing.tmpl\" . }}\n",
+            &[]
+        ),
         "werf.yaml:3:7: executing \"werf.yaml\": error calling include: template \"partials/missing.tmpl\" not found"
     );
 }
@@ -70,7 +76,10 @@ fn fail_in_a_partial_reports_both_places() {
 fn nested_include_and_tpl_stack() {
     let files = [
         (".werf/outer.tmpl", "{{ include \"inner.tmpl\" . }}"),
-        (".werf/inner.tmpl", "\n\n{{ tpl \"{{ .nope.deeper }}{{ index 1 2 }}\" . }}"),
+        (
+            ".werf/inner.tmpl",
+            "\n\n{{ tpl \"{{ .nope.deeper }}{{ index 1 2 }}\" . }}",
+        ),
     ];
     assert_eq!(
         error_of("{{ include \"outer.tmpl\" . }}", &files),
@@ -106,12 +115,27 @@ fn parse_errors() {
         ("{{ ) }}", "werf.yaml:1:4: unexpected right paren"),
         ("{{ (1 }}", "werf.yaml:1:7: unclosed left paren"),
         ("{{ if }}{{ end }}", "werf.yaml:1:7: missing value for if"),
-        ("{{ 1 | 2 }}", "werf.yaml:1:8: non executable command in pipeline stage 2"),
-        ("{{ range $a, $b, $c := . }}{{ end }}", "werf.yaml:1:16: too many declarations in range"),
-        ("{{ template x }}", "werf.yaml:1:13: unexpected \"x\" in template clause"),
-        ("{{ if true }}{{ define \"x\" }}{{ end }}{{ end }}", "werf.yaml:1:17: unexpected <define> in command"),
+        (
+            "{{ 1 | 2 }}",
+            "werf.yaml:1:8: non executable command in pipeline stage 2",
+        ),
+        (
+            "{{ range $a, $b, $c := . }}{{ end }}",
+            "werf.yaml:1:16: too many declarations in range",
+        ),
+        (
+            "{{ template x }}",
+            "werf.yaml:1:13: unexpected \"x\" in template clause",
+        ),
+        (
+            "{{ if true }}{{ define \"x\" }}{{ end }}{{ end }}",
+            "werf.yaml:1:17: unexpected <define> in command",
+        ),
         ("{{/* open", "werf.yaml:1:1: unclosed comment"),
-        ("{{/* c */ x }}", "werf.yaml:1:1: comment ends before closing delimiter"),
+        (
+            "{{/* c */ x }}",
+            "werf.yaml:1:1: comment ends before closing delimiter",
+        ),
     ];
     let mut failures = Vec::new();
     for (text, want) in cases {
@@ -126,17 +150,50 @@ fn parse_errors() {
 #[test]
 fn execution_errors() {
     let cases = [
-        ("{{ nil }}", "werf.yaml:1:4: executing \"werf.yaml\": nil is not a command"),
-        ("{{ 1 2 }}", "werf.yaml:1:4: executing \"werf.yaml\": can't give argument to non-function 1"),
-        ("{{ \"s\".x }}", "werf.yaml:1:4: unexpected . after term \"\\\"s\\\"\""),
-        ("{{ $m := dict \"a\" 1 }}{{ $m.a.b }}", "werf.yaml:1:26: executing \"werf.yaml\": can't evaluate field b in type int"),
-        ("{{ $m := dict \"a\" nil }}{{ $m.a.b }}", "werf.yaml:1:28: executing \"werf.yaml\": nil pointer evaluating interface {}.b"),
-        ("{{ .Env.x }}", "werf.yaml:1:4: executing \"werf.yaml\": can't evaluate field x in type string"),
-        ("{{ .Files }}", "werf.yaml:1:4: executing \"werf.yaml\": can't print value of type config.files"),
-        ("{{ .Env 1 }}", "werf.yaml:1:4: executing \"werf.yaml\": Env is not a method but has arguments"),
-        ("{{ template \"none\" }}", "werf.yaml:1:1: executing \"werf.yaml\": no such template \"none\""),
-        ("{{ define \"d\" }}\n {{ fail \"in define\" }}{{ end }}{{ template \"d\" }}", "werf.yaml:2:5: executing \"d\": error calling fail: in define"),
-        ("{{ range 1.5 }}{{ end }}", "werf.yaml:1:10: executing \"werf.yaml\": range can't iterate over 1.5"),
+        (
+            "{{ nil }}",
+            "werf.yaml:1:4: executing \"werf.yaml\": nil is not a command",
+        ),
+        (
+            "{{ 1 2 }}",
+            "werf.yaml:1:4: executing \"werf.yaml\": can't give argument to non-function 1",
+        ),
+        (
+            "{{ \"s\".x }}",
+            "werf.yaml:1:4: unexpected . after term \"\\\"s\\\"\"",
+        ),
+        (
+            "{{ $m := dict \"a\" 1 }}{{ $m.a.b }}",
+            "werf.yaml:1:26: executing \"werf.yaml\": can't evaluate field b in type int",
+        ),
+        (
+            "{{ $m := dict \"a\" nil }}{{ $m.a.b }}",
+            "werf.yaml:1:28: executing \"werf.yaml\": nil pointer evaluating interface {}.b",
+        ),
+        (
+            "{{ .Env.x }}",
+            "werf.yaml:1:4: executing \"werf.yaml\": can't evaluate field x in type string",
+        ),
+        (
+            "{{ .Files }}",
+            "werf.yaml:1:4: executing \"werf.yaml\": can't print value of type config.files",
+        ),
+        (
+            "{{ .Env 1 }}",
+            "werf.yaml:1:4: executing \"werf.yaml\": Env is not a method but has arguments",
+        ),
+        (
+            "{{ template \"none\" }}",
+            "werf.yaml:1:1: executing \"werf.yaml\": no such template \"none\"",
+        ),
+        (
+            "{{ define \"d\" }}\n {{ fail \"in define\" }}{{ end }}{{ template \"d\" }}",
+            "werf.yaml:2:5: executing \"d\": error calling fail: in define",
+        ),
+        (
+            "{{ range 1.5 }}{{ end }}",
+            "werf.yaml:1:10: executing \"werf.yaml\": range can't iterate over 1.5",
+        ),
     ];
     let mut failures = Vec::new();
     for (text, want) in cases {

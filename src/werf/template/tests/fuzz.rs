@@ -21,9 +21,50 @@ const SEEDS: &[&str] = &[
 ];
 
 const FRAGMENTS: &[&str] = &[
-    "{{", "}}", "{{-", "-}}", " ", "(", ")", "|", "$", "$x", ".", ".a", "\"", "`", "'", "/*", "*/", "end", "if",
-    "else", "range", "with", "define", "template", "block", "break", "continue", ":=", "=", ",", "nil", "1",
-    "-", "x", "\n", "é", "\\", "0x", "1e", "include", "tpl", "{{ end }}", "{{ else }}", "printf \"%",
+    "{{",
+    "}}",
+    "{{-",
+    "-}}",
+    " ",
+    "(",
+    ")",
+    "|",
+    "$",
+    "$x",
+    ".",
+    ".a",
+    "\"",
+    "`",
+    "'",
+    "/*",
+    "*/",
+    "end",
+    "if",
+    "else",
+    "range",
+    "with",
+    "define",
+    "template",
+    "block",
+    "break",
+    "continue",
+    ":=",
+    "=",
+    ",",
+    "nil",
+    "1",
+    "-",
+    "x",
+    "\n",
+    "é",
+    "\\",
+    "0x",
+    "1e",
+    "include",
+    "tpl",
+    "{{ end }}",
+    "{{ else }}",
+    "printf \"%",
 ];
 
 /// xorshift64*: deterministic, no crate needed.
@@ -58,7 +99,7 @@ fn mutate(rng: &mut Rng, text: &str) -> String {
             2 if at < bytes.len() => {
                 let alphabet = b"{}()|$.\"' -x9";
                 bytes[at] = alphabet[rng.below(alphabet.len())];
-            },
+            }
             3 => bytes.truncate(at),
             _ => {
                 let other = SEEDS[rng.below(SEEDS.len())].as_bytes();

@@ -26,7 +26,10 @@ fn golden_configs() {
         env.files = Arc::new(ProjectDir::new(case).expect("case dir"));
         match render("werf.yaml", &text, &env) {
             Ok(got) if got == expected => {}
-            Ok(got) => failures.push(format!("{}:\n--- want\n{expected}\n--- got\n{got}", case.display())),
+            Ok(got) => failures.push(format!(
+                "{}:\n--- want\n{expected}\n--- got\n{got}",
+                case.display()
+            )),
             Err(e) => failures.push(format!("{}: {e}", case.display())),
         }
     }
@@ -47,7 +50,10 @@ fn project_dir_refuses_symlinks_out_of_the_project() {
     let mut env = env_with(&[]);
     env.files = Arc::new(ProjectDir::new(&project).expect("project dir"));
     let render_text = |text: &str| render("werf.yaml", text, &env).map_err(|e| e.to_string());
-    assert_eq!(render_text("{{ .Files.Get \"ok.txt\" }}"), Ok("fine".to_string()));
+    assert_eq!(
+        render_text("{{ .Files.Get \"ok.txt\" }}"),
+        Ok("fine".to_string())
+    );
     #[cfg(unix)]
     assert_eq!(
         render_text("{{ .Files.Get \"escape.txt\" }}"),

@@ -15,7 +15,10 @@ use super::{CommitInfo, MemoryFiles, TemplateEnv, render};
 
 pub fn env_with(files: &[(&str, &str)]) -> TemplateEnv {
     let files = MemoryFiles {
-        files: files.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        files: files
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
     let mut env_vars = BTreeMap::new();
     env_vars.insert("HOME_DIR".to_string(), "/home/u".to_string());
@@ -50,8 +53,15 @@ pub fn check_table(cases: &[(&str, &str)]) {
             Err(e) => format!("ERR:{e}"),
         };
         if got != *expected {
-            failures.push(format!("template: {text:?}\n   want: {expected:?}\n    got: {got:?}"));
+            failures.push(format!(
+                "template: {text:?}\n   want: {expected:?}\n    got: {got:?}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
