@@ -121,7 +121,11 @@ fn root_data(env: &TemplateEnv) -> Value {
     if let Some(commit) = &env.commit {
         let mut date = BTreeMap::new();
         date.insert("Human".to_string(), Value::from(commit.date_human.as_str()));
-        date.insert("Unix".to_string(), Value::Int(commit.date_unix));
+        // werf passes the Unix time as a string; sprig's math converts it.
+        date.insert(
+            "Unix".to_string(),
+            Value::from(commit.date_unix.to_string()),
+        );
         let mut info = BTreeMap::new();
         info.insert("Hash".to_string(), Value::from(commit.hash.as_str()));
         info.insert("Date".to_string(), Value::from(date));

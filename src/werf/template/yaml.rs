@@ -1,13 +1,13 @@
-//! `toYaml` and `fromYaml` as werf (like Helm) has them through sigs.k8s.io/yaml:
-//! values go through JSON, so numbers come back as float64, and the YAML is what
-//! go-yaml v2 emits: sorted keys, two-space indent, sequences flush under their
-//! key, literal blocks for multi-line strings, double quotes for strings that
-//! would read as another type, single quotes for strings plain style can't hold.
-//! The emitter is written by hand because serde-saphyr's style differs.
+//! `toYaml` and `fromYaml` as werf has them: gopkg.in/yaml.v2 directly (not
+//! Helm's JSON round trip), so integers stay integers. The YAML is what go-yaml
+//! v2 emits: keys in its "natural" order, two-space indent, sequences flush under
+//! their key, literal blocks for multi-line strings, double quotes for strings
+//! that would read as another type, single quotes for strings plain style can't
+//! hold. The emitter is written by hand because serde-saphyr's style differs.
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 
-use super::value::{MAX_VALUE_DEPTH, Value, from_json_value, to_json};
+use super::value::{MAX_VALUE_DEPTH, Value, format_float_v};
 
 pub fn to_yaml(value: &Value) -> Result<String, String> {
     let mut out = String::new();
@@ -15,34 +15,52 @@ pub fn to_yaml(value: &Value) -> Result<String, String> {
     Ok(out.trim_end_matches('\n').to_string())
 }
 
-/// `fromYaml`: a document as a dict; a parse error becomes the dict `{Error: …}`.
-pub fn from_yaml(text: &str) -> Value {
+/// `fromYaml`: a document as a dict (yaml.v2 into `map[string]interface{}`).
+pub fn from_yaml(text: &str) -> Result<Value, String> {
     if text.trim().is_empty() {
-        return Value::new_map();
+        return Ok(Value::new_map());
     }
-    let error = |message: String| {
-        let mut map = BTreeMap::new();
-        map.insert("Error".to_string(), Value::from(message));
-        Value::from(map)
-    };
     match serde_saphyr::from_str::<serde_json::Value>(text) {
-        Ok(json @ serde_json::Value::Object(_)) => from_json_value(json),
-        Ok(serde_json::Value::Null) => Value::new_map(),
-        Ok(other) => error(format!(
-            "error unmarshaling JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+        Ok(json @ serde_json::Value::Object(_)) => Ok(from_yaml_value(json)),
+        Ok(serde_json::Value::Null) => Ok(Value::new_map()),
+        Ok(other) => Err(format!(
+            "yaml: unmarshal errors: cannot unmarshal {} into map[string]interface {{}}",
             json_kind(&other)
         )),
-        Err(e) => error(format!("error converting YAML to JSON: {e}")),
+        Err(e) => Err(format!("yaml: {e}")),
+    }
+}
+
+/// yaml.v2's types: integers as int, other numbers as float64.
+fn from_yaml_value(json: serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        serde_json::Value::String(s) => Value::from(s),
+        serde_json::Value::Array(items) => {
+            Value::from(items.into_iter().map(from_yaml_value).collect::<Vec<_>>())
+        }
+        serde_json::Value::Object(entries) => Value::from(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, from_yaml_value(v)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ),
     }
 }
 
 fn json_kind(value: &serde_json::Value) -> &'static str {
     match value {
-        serde_json::Value::Array(_) => "array",
-        serde_json::Value::String(_) => "string",
-        serde_json::Value::Number(_) => "number",
-        serde_json::Value::Bool(_) => "bool",
-        _ => "object",
+        serde_json::Value::Array(_) => "!!seq",
+        serde_json::Value::String(_) => "!!str",
+        serde_json::Value::Number(n) if n.is_i64() => "!!int",
+        serde_json::Value::Number(_) => "!!float",
+        serde_json::Value::Bool(_) => "!!bool",
+        _ => "!!map",
     }
 }
 
@@ -68,11 +86,12 @@ fn emit(
     let pad = " ".repeat(indent);
     match value {
         Value::Map(map) => {
-            let entries: Vec<(String, Value)> = map
+            let mut entries: Vec<(String, Value)> = map
                 .borrow()
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
+            entries.sort_by(|(a, _), (b, _)| natural_order(a, b));
             if entries.is_empty() {
                 out.push_str(if context == Context::Top {
                     "{}\n"
@@ -137,7 +156,16 @@ fn emit(
             let text = match scalar {
                 Value::Str(s) => scalar_string(s, indent.saturating_sub(2)),
                 Value::Object(_) => "{}".to_string(),
-                other => to_json(other, None, false)?,
+                Value::Missing | Value::Nil => "null".to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Int(i) => i.to_string(),
+                Value::Float(f) => match format_float_v(*f).as_str() {
+                    "+Inf" => ".inf".to_string(),
+                    "-Inf" => "-.inf".to_string(),
+                    "NaN" => ".nan".to_string(),
+                    other => other.to_string(),
+                },
+                Value::Map(_) | Value::List(_) => unreachable_scalar(),
             };
             if context != Context::Top {
                 out.push(' ');
@@ -306,4 +334,67 @@ fn plain_allowed(s: &str) -> bool {
         }
     }
     true
+}
+
+fn unreachable_scalar() -> String {
+    // Maps and lists are handled above; keep a harmless value rather than panic.
+    "null".to_string()
+}
+
+/// go-yaml v2's key order: runs of digits compare as numbers, and a non-letter
+/// sorts before a letter (`a2` < `a10`, `_x` < `B`).
+fn natural_order(a: &str, b: &str) -> Ordering {
+    let (ar, br): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    for i in 0..ar.len().min(br.len()) {
+        if ar[i] == br[i] {
+            continue;
+        }
+        let (a_letter, b_letter) = (ar[i].is_alphabetic(), br[i].is_alphabetic());
+        if a_letter && b_letter {
+            return ar[i].cmp(&br[i]);
+        }
+        if a_letter || b_letter {
+            return if b_letter {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
+        }
+        let (mut an, mut bn) = (0i64, 0i64);
+        if ar[i] == '0' || br[i] == '0' {
+            // Inside a number that did not start with 0, leading zeros count.
+            for j in (0..i).rev() {
+                if !ar[j].is_ascii_digit() {
+                    break;
+                }
+                if ar[j] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && ar[ai].is_ascii_digit() {
+            an = an
+                .saturating_mul(10)
+                .saturating_add(i64::from(ar[ai] as u8 - b'0'));
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && br[bi].is_ascii_digit() {
+            bn = bn
+                .saturating_mul(10)
+                .saturating_add(i64::from(br[bi] as u8 - b'0'));
+            bi += 1;
+        }
+        if an != bn {
+            return an.cmp(&bn);
+        }
+        if ai != bi {
+            return ai.cmp(&bi);
+        }
+        return ar[i].cmp(&br[i]);
+    }
+    ar.len().cmp(&br.len())
 }

@@ -1,7 +1,7 @@
 //! werf's own template functions: `include`, `tpl`, `required`, `env`,
 //! `fromYaml`, `toYaml`.
 
-use super::{Entry, FuncResult, call_error, string_arg};
+use super::{Entry, FuncResult, call_error, string_arg, to_string};
 use crate::werf::template::exec::State;
 use crate::werf::template::value::Value;
 use crate::werf::template::yaml;
@@ -49,7 +49,8 @@ fn required(_: &mut State, args: Vec<Value>) -> FuncResult {
 /// `env NAME [DEFAULT]`: the variable, or DEFAULT when it is unset or empty;
 /// unset without a default is "" (werf's non-strict mode).
 fn env(state: &mut State, args: Vec<Value>) -> FuncResult {
-    let name = string_arg(&args[0])?;
+    // werf takes any value as the name and prints it.
+    let name = to_string(&args[0]);
     let value = state.engine.env.env_vars.get(&name).cloned();
     match (value, args.get(1)) {
         (Some(v), _) if !v.is_empty() => Ok(Value::from(v)),
@@ -60,7 +61,7 @@ fn env(state: &mut State, args: Vec<Value>) -> FuncResult {
 }
 
 fn from_yaml(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(yaml::from_yaml(&string_arg(&args[0])?))
+    yaml::from_yaml(&string_arg(&args[0])?).or_else(call_error)
 }
 
 /// Like werf and Helm, a value that can't be encoded gives "".

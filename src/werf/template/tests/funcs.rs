@@ -356,12 +356,23 @@ fn werf_functions() {
         // YAML 1.1 as in go-yaml v2: a bare `y` is true (the "Norway problem").
         (
             "{{ $c := fromYaml \"a: 1\\nb: [x, y]\\nc: {d: true}\\ne: ~\" }}{{ $c.a }} {{ $c.b }} {{ $c.c.d }} {{ typeOf $c.a }}",
-            "1 [x true] true float64",
+            "1 [x true] true int",
         ),
         (
-            "{{ (fromYaml \"- a\").Error }}",
-            "error unmarshaling JSON: json: cannot unmarshal array into Go value of type map[string]interface {}",
+            "{{ fromYaml \"- a\" }}",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling fromYaml: yaml: unmarshal errors: cannot unmarshal !!seq into map[string]interface {}",
         ),
+        // go-yaml v2 orders keys naturally: digit runs as numbers, non-letters first.
+        (
+            "{{ toYaml (dict \"a10\" 1 \"a2\" 2 \"B\" 3 \"_x\" 4 \"b\" 5) }}",
+            "_x: 4\nB: 3\na2: 2\na10: 1\nb: 5",
+        ),
+        (
+            "{{ toYaml (dict \"f\" 1000000.0 \"g\" 2.5 \"i\" 1000000) }}",
+            "f: 1e+06\ng: 2.5\ni: 1000000",
+        ),
+        // werf passes the commit time as a string.
+        ("{{ typeOf .Commit.Date.Unix }}", "string"),
         // go-yaml v2 quotes keys that YAML 1.1 reads as bools, such as `n`.
         (
             "{{ toYaml (dict \"b\" (list 1 \"x\" (dict \"k\" \"v\" \"l\" 2)) \"a\" (dict \"n\" (dict \"m\" true)) \"e\" (list) \"f\" (dict)) }}",
