@@ -23,6 +23,35 @@ impl From<TemplateError> for Flow {
 
 type Walk<T = ()> = Result<T, Flow>;
 
+/// What a `range` walks, without copying it (an integer range may be huge).
+enum RangeItems {
+    List(Rc<Vec<Value>>),
+    Map(super::value::Map, Vec<String>),
+    Int(i64),
+}
+
+impl RangeItems {
+    fn len(&self) -> usize {
+        match self {
+            RangeItems::List(list) => list.len(),
+            RangeItems::Map(_, keys) => keys.len(),
+            RangeItems::Int(n) => usize::try_from(*n).unwrap_or(0),
+        }
+    }
+
+    /// The key (index) and element of item `i`.
+    fn get(&self, i: usize) -> (Value, Value) {
+        match self {
+            RangeItems::List(list) => (Value::Int(i as i64), list[i].clone()),
+            RangeItems::Map(map, keys) => {
+                let value = map.borrow().get(&keys[i]).cloned().unwrap_or_default();
+                (Value::from(keys[i].as_str()), value)
+            }
+            RangeItems::Int(_) => (Value::Int(i as i64), Value::Int(i as i64)),
+        }
+    }
+}
+
 /// The state of executing one template: its variables and output.
 pub struct State<'e, 'a> {
     pub engine: &'e Engine<'a>,
@@ -136,23 +165,11 @@ impl<'e, 'a> State<'e, 'a> {
         for (name, _) in decl {
             self.vars.push((name.clone(), value.clone()));
         }
-        let items: Vec<(Value, Value)> = match &value {
-            Value::Missing => Vec::new(),
-            Value::List(list) => list
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (Value::Int(i as i64), v.clone()))
-                .collect(),
-            Value::Map(map) => {
-                // Keys are taken now; values are read live, as Go does.
-                let keys: Vec<String> = map.borrow().keys().cloned().collect();
-                keys.into_iter()
-                    .map(|k| {
-                        let v = map.borrow().get(&k).cloned().unwrap_or_default();
-                        (Value::from(k), v)
-                    })
-                    .collect()
-            }
+        let items = match &value {
+            Value::Missing => RangeItems::Int(0),
+            Value::List(list) => RangeItems::List(list.clone()),
+            // Keys are taken now; values are read live, as Go does.
+            Value::Map(map) => RangeItems::Map(map.clone(), map.borrow().keys().cloned().collect()),
             Value::Int(n) => {
                 if decl.len() > 1 {
                     return Err(self.error(
@@ -160,7 +177,7 @@ impl<'e, 'a> State<'e, 'a> {
                         format!("can't use {n} to iterate over more than one variable"),
                     ));
                 }
-                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
+                RangeItems::Int(*n)
             }
             other => {
                 return Err(self.error(
@@ -178,17 +195,18 @@ impl<'e, 'a> State<'e, 'a> {
         &mut self,
         dot: &Value,
         control: &Control,
-        items: Vec<(Value, Value)>,
+        items: RangeItems,
         mark: usize,
     ) -> Walk {
-        if items.is_empty() {
+        if items.len() == 0 {
             if let Some(else_list) = &control.else_list {
                 return self.walk_list(dot, else_list);
             }
             return Ok(());
         }
         let n_decl = control.pipe.decl.len();
-        for (key, elem) in items {
+        for i in 0..items.len() {
+            let (key, elem) = items.get(i);
             match n_decl {
                 1 => self.vars[mark].1 = elem.clone(),
                 2 => {

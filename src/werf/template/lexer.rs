@@ -41,6 +41,36 @@ pub enum TokenKind {
     Eof,
 }
 
+impl TokenKind {
+    /// How Go's parser names a token in messages.
+    pub fn describe(&self) -> String {
+        match self {
+            TokenKind::Text(_) => "text".into(),
+            TokenKind::LeftDelim => "<left delim>".into(),
+            TokenKind::RightDelim => "<right delim>".into(),
+            TokenKind::Space => "space".into(),
+            TokenKind::Assign => "\"=\"".into(),
+            TokenKind::Declare => "\":=\"".into(),
+            TokenKind::Pipe => "\"|\"".into(),
+            TokenKind::LeftParen => "\"(\"".into(),
+            TokenKind::RightParen => "\")\"".into(),
+            TokenKind::Str(s) => format!("{s:?}"),
+            TokenKind::Char(c) => format!("'{}'", char::from_u32(*c as u32).unwrap_or('?')),
+            TokenKind::Number(n) => format!("{n:?}"),
+            TokenKind::Bool(b) => format!("\"{b}\""),
+            TokenKind::Nil => "\"nil\"".into(),
+            TokenKind::Dot => "\".\"".into(),
+            TokenKind::Field(f) => format!("\".{f}\""),
+            TokenKind::Variable(v) => format!("{v:?}"),
+            TokenKind::Identifier(i) => format!("{i:?}"),
+            TokenKind::Keyword(k) => format!("<{}>", k.name()),
+            TokenKind::Comma => "\",\"".into(),
+            TokenKind::Error(e) => e.clone(),
+            TokenKind::Eof => "EOF".into(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Keyword {
     Block,

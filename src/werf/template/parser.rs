@@ -80,33 +80,6 @@ enum Item {
     Else(Span, Option<Keyword>),
 }
 
-fn describe(kind: &TokenKind) -> String {
-    match kind {
-        TokenKind::Text(_) => "text".into(),
-        TokenKind::LeftDelim => "<left delim>".into(),
-        TokenKind::RightDelim => "<right delim>".into(),
-        TokenKind::Space => "space".into(),
-        TokenKind::Assign => "\"=\"".into(),
-        TokenKind::Declare => "\":=\"".into(),
-        TokenKind::Pipe => "\"|\"".into(),
-        TokenKind::LeftParen => "\"(\"".into(),
-        TokenKind::RightParen => "\")\"".into(),
-        TokenKind::Str(s) => format!("{s:?}"),
-        TokenKind::Char(c) => format!("'{}'", char::from_u32(*c as u32).unwrap_or('?')),
-        TokenKind::Number(n) => format!("{n:?}"),
-        TokenKind::Bool(b) => format!("\"{b}\""),
-        TokenKind::Nil => "\"nil\"".into(),
-        TokenKind::Dot => "\".\"".into(),
-        TokenKind::Field(f) => format!("\".{f}\""),
-        TokenKind::Variable(v) => format!("{v:?}"),
-        TokenKind::Identifier(i) => format!("{i:?}"),
-        TokenKind::Keyword(k) => format!("<{}>", k.name()),
-        TokenKind::Comma => "\",\"".into(),
-        TokenKind::Error(e) => e.clone(),
-        TokenKind::Eof => "EOF".into(),
-    }
-}
-
 impl Parser<'_> {
     fn peek(&self) -> &Token {
         // The lexer always ends with Eof or Error, which the parser never steps over.
@@ -151,7 +124,7 @@ impl Parser<'_> {
         }
         Err(error(
             token.span,
-            format!("unexpected {} in {context}", describe(&token.kind)),
+            format!("unexpected {} in {context}", token.kind.describe()),
         ))
     }
 
