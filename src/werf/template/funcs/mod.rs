@@ -124,8 +124,20 @@ pub fn to_int64(value: &Value) -> i64 {
         Value::Int(i) => *i,
         Value::Float(f) => *f as i64,
         Value::Bool(b) => i64::from(*b),
-        Value::Str(s) => parse_go_int(s.trim()).unwrap_or(0),
+        Value::Str(s) => parse_go_int(trim_zero_decimal(s.trim())).unwrap_or(0),
         _ => 0,
+    }
+}
+
+/// cast's `trimZeroDecimal`: `"3.00"` → `"3"`, so such strings convert to ints.
+fn trim_zero_decimal(s: &str) -> &str {
+    match s.split_once('.') {
+        Some((int, fraction))
+            if !int.is_empty() && !fraction.is_empty() && fraction.bytes().all(|b| b == b'0') =>
+        {
+            int
+        }
+        _ => s,
     }
 }
 

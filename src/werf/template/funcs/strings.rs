@@ -175,8 +175,8 @@ fn lower(_: &mut State, args: Vec<Value>) -> FuncResult {
     s(string_arg(&args[0])?.to_lowercase())
 }
 
-/// Go's `strings.Title`: upper-case the first letter of every word; letters,
-/// digits, `_` and `'` belong to words.
+/// Go's `strings.Title`: upper-case the first letter of every word; ASCII
+/// letters, digits and `_` (and any non-ASCII letter or digit) belong to words.
 fn title(_: &mut State, args: Vec<Value>) -> FuncResult {
     let mut out = String::new();
     let mut previous_is_separator = true;
@@ -186,7 +186,7 @@ fn title(_: &mut State, args: Vec<Value>) -> FuncResult {
         } else {
             out.push(c);
         }
-        previous_is_separator = !(c.is_alphanumeric() || c == '_' || c == '\'');
+        previous_is_separator = !(c.is_alphanumeric() || c == '_');
     }
     s(out)
 }

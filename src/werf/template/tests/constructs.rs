@@ -191,7 +191,10 @@ fn range_over_lists_maps_and_integers() {
         ("{{ range $i := 3 }}{{ $i }}{{ end }}", "012"),
         ("{{ range 0 }}x{{ else }}none{{ end }}", "none"),
         // An integer range is walked, never materialised.
-        ("{{ range $i := 100000000000 }}{{ if eq $i 2 }}{{ break }}{{ end }}{{ $i }}{{ end }}", "01"),
+        (
+            "{{ range $i := 100000000000 }}{{ if eq $i 2 }}{{ break }}{{ end }}{{ $i }}{{ end }}",
+            "01",
+        ),
         ("{{ range list }}x{{ else }}empty{{ end }}", "empty"),
         ("{{ range .missing }}x{{ else }}nothing{{ end }}", "nothing"),
         // The else branch keeps the outer dot.

@@ -98,8 +98,8 @@ fn sprig_strings() {
         ),
         ("{{ \"a-b-c\" | replace \"-\" \"+\" }}", "a+b+c"),
         (
-            "{{ upper \"abc\" }} {{ lower \"ABC\" }} {{ title \"hello wide-world\" }} {{ untitle \"Hello World\" }}",
-            "ABC abc Hello Wide-World hello world",
+            "{{ upper \"abc\" }} {{ lower \"ABC\" }} {{ title \"hello wide-world it's\" }} {{ untitle \"Hello World\" }}",
+            "ABC abc Hello Wide-World It'S hello world",
         ),
         (
             "{{ camelcase \"http_server\" }} {{ camelcase \"foo-bar baz\" }}",
@@ -310,8 +310,8 @@ fn sprig_defaults_types_json_math() {
         ),
         ("{{ fromJson \"not json\" }}", "<no value>"),
         (
-            "{{ int \"42\" }} {{ int 3.9 }} {{ int \"x\" }} {{ int64 \"0x10\" }} {{ float64 \"1.5\" }} {{ atoi \"12\" }} {{ atoi \"1x\" }}",
-            "42 3 0 16 1.5 12 0",
+            "{{ int \"42\" }} {{ int \"3.00\" }} {{ int 3.9 }} {{ int \"x\" }} {{ int64 \"0x10\" }} {{ float64 \"1.5\" }} {{ atoi \"12\" }} {{ atoi \"1x\" }}",
+            "42 3 3 0 16 1.5 12 0",
         ),
         (
             "{{ add 1 2 \"3\" }} {{ add1 5 }} {{ sub 5 7 }} {{ mul 2 3 4 }} {{ div 7 2 }} {{ mod 7 3 }} {{ max 1 5 3 }} {{ min 4 2 8 }}",
