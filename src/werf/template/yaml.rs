@@ -27,7 +27,11 @@ pub fn from_yaml(text: &str) -> Result<Value, String> {
             "yaml: unmarshal errors: cannot unmarshal {} into map[string]interface {{}}",
             json_kind(&other)
         )),
-        Err(e) => Err(format!("yaml: {e}")),
+        // serde-saphyr appends a source excerpt; the first line is the message.
+        Err(e) => Err(format!(
+            "yaml: {}",
+            e.to_string().lines().next().unwrap_or_default()
+        )),
     }
 }
 

@@ -362,6 +362,10 @@ fn werf_functions() {
             "{{ fromYaml \"- a\" }}",
             "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling fromYaml: yaml: unmarshal errors: cannot unmarshal !!seq into map[string]interface {}",
         ),
+        (
+            "{{ fromYaml \"a: [1\" }}",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling fromYaml: yaml: error: line 1 column 4: unclosed bracket '['",
+        ),
         // go-yaml v2 orders keys naturally: digit runs as numbers, non-letters first.
         (
             "{{ toYaml (dict \"a10\" 1 \"a2\" 2 \"B\" 3 \"_x\" 4 \"b\" 5) }}",

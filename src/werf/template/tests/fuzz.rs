@@ -143,3 +143,12 @@ fn deep_nesting_is_refused_not_overflowed() {
     let error = run(&ifs).unwrap_err();
     assert!(error.contains("nested too deeply"), "{error}");
 }
+
+#[test]
+fn deeply_nested_documents_are_refused_not_overflowed() {
+    let deep_yaml = format!("{{{{ fromYaml \"a: {}\" }}}}", "[".repeat(100_000));
+    let result = run(&deep_yaml);
+    assert!(result.is_err(), "{:?}", result.map(|s| s.len()));
+    let deep_json = format!("{{{{ fromJson \"{}\" }}}}", "[".repeat(100_000));
+    assert_eq!(run(&deep_json).as_deref(), Ok("<no value>"));
+}
