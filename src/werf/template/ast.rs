@@ -8,9 +8,6 @@ pub struct List {
     pub nodes: Vec<Node>,
 }
 
-// Execution reads only the spans it reports errors at; the rest serve the dump
-// and future tools (source maps into rendered output).
-#[cfg_attr(not(test), allow(dead_code))]
 #[derive(Clone, Debug)]
 pub enum Node {
     Text(Span, String),
@@ -25,7 +22,11 @@ pub enum Node {
         name: String,
         pipe: Option<Pipe>,
     },
+    // Execution reads only the spans it reports errors at; these serve the dump
+    // and future tools (source maps into rendered output).
+    #[cfg_attr(not(test), allow(dead_code))]
     Break(Span),
+    #[cfg_attr(not(test), allow(dead_code))]
     Continue(Span),
 }
 

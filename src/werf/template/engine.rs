@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::TemplateEnv;
-use super::ast::{List, Tree};
+use super::ast::{List, Tree, is_empty_list};
 use super::error::TemplateError;
 use super::exec::{Flow, State};
 use super::funcs::{self, FuncError};
@@ -53,21 +53,23 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Parses a source and registers its body under `name` (if any) and its defines.
+    /// Parses a source and registers its body under `name`, and its defines. As in
+    /// Go, a later definition replaces an earlier one unless it is empty.
     pub fn add_source(
         &self,
-        name: Option<&str>,
+        name: &str,
         file: &str,
         text: &str,
     ) -> Result<Rc<Template>, TemplateError> {
         let (body, defines) = parse_source(file, text)?;
         let mut templates = self.templates.borrow_mut();
         for (define, template) in defines {
+            if is_empty_list(&template.list) && templates.contains_key(&define) {
+                continue;
+            }
             templates.insert(define, template);
         }
-        if let Some(name) = name {
-            templates.insert(name.to_string(), body.clone());
-        }
+        templates.insert(name.to_string(), body.clone());
         Ok(body)
     }
 

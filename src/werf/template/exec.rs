@@ -23,6 +23,9 @@ impl From<TemplateError> for Flow {
 
 type Walk<T = ()> = Result<T, Flow>;
 
+/// The most one template may print: a runaway loop fails instead of exhausting memory.
+pub const MAX_OUTPUT: usize = 256 << 20;
+
 /// What a `range` walks, without copying it (an integer range may be huge).
 enum RangeItems {
     List(Rc<Vec<Value>>),
@@ -100,11 +103,12 @@ impl<'e, 'a> State<'e, 'a> {
 
     fn walk(&mut self, dot: &Value, node: &Node) -> Walk {
         match node {
-            Node::Text(_, text) => self.out.push_str(text),
-            Node::Action(_, pipe) => {
+            Node::Text(span, text) => self.write(text, *span)?,
+            Node::Action(span, pipe) => {
                 let value = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
-                    self.print(&value, pipe.span)?;
+                    let text = self.printable(&value, pipe.span)?;
+                    self.write(&text, *span)?;
                 }
             }
             Node::If(control) => self.walk_if_or_with(dot, control, false)?,
@@ -119,7 +123,7 @@ impl<'e, 'a> State<'e, 'a> {
                     return Err(self.error(*span, format!("no such template {name:?}")));
                 };
                 let output = self.engine.execute(name, &template, value)?;
-                self.out.push_str(&output);
+                self.write(&output, *span)?;
             }
             Node::Break(_) => return Err(Flow::Break),
             Node::Continue(_) => return Err(Flow::Continue),
@@ -127,14 +131,22 @@ impl<'e, 'a> State<'e, 'a> {
         Ok(())
     }
 
-    fn print(&mut self, value: &Value, span: Span) -> Walk {
+    fn printable(&self, value: &Value, span: Span) -> Walk<String> {
         if let Value::Object(object) = value {
             return Err(self.error(
                 span,
                 format!("can't print value of type {}", object.type_name()),
             ));
         }
-        self.out.push_str(&format_value(value));
+        Ok(format_value(value))
+    }
+
+    /// Appends to the output, refusing to grow it past [`MAX_OUTPUT`].
+    fn write(&mut self, text: &str, span: Span) -> Walk {
+        if self.out.len() + text.len() > MAX_OUTPUT {
+            return Err(self.error(span, format!("output larger than {} MiB", MAX_OUTPUT >> 20)));
+        }
+        self.out.push_str(text);
         Ok(())
     }
 

@@ -103,9 +103,9 @@ fn render_here(file_name: &str, text: &str, env: &TemplateEnv) -> Result<String,
         let name = path
             .strip_prefix(&format!("{PARTIALS_DIR}/"))
             .unwrap_or(path);
-        engine.add_source(Some(name), path, &partial)?;
+        engine.add_source(name, path, &partial)?;
     }
-    let main = engine.add_source(Some(file_name), file_name, text)?;
+    let main = engine.add_source(file_name, file_name, text)?;
     engine.execute(file_name, &main, root_data(env))
 }
 
