@@ -389,3 +389,100 @@ fn parse_tree_keeps_spans() {
          \x20   Break 72..83\n"
     );
 }
+
+/// Cases from Go's own text/template exec tests, with dicts in place of structs.
+#[test]
+fn cases_from_go_exec_tests() {
+    check_table(&[
+        (
+            "{{and false 0}} {{and 1 0}} {{and 0 true}} {{and 1 1}}",
+            "false 0 0 1",
+        ),
+        (
+            "{{or 0 0}} {{or 1 0}} {{or 0 true}} {{or 1 1}}",
+            "0 1 true 1",
+        ),
+        (
+            "{{if and true 1 `hi` | not}}TRUE{{else}}FALSE{{end}}",
+            "FALSE",
+        ),
+        (
+            "{{if eq 1 3}}1{{else if eq 2 3}}2{{else if eq 3 3}}3{{end}}",
+            "3",
+        ),
+        (
+            "{{if $x := true}}{{with $x := 17}}{{$x}},{{end}}{{$x}}{{end}}",
+            "17,true",
+        ),
+        (
+            "{{printf `%d %d %d` (1) (2 | add 3) (add 4 (add 5 6))}}",
+            "1 5 15",
+        ),
+        ("{{($).Env}}", "production"),
+        (
+            "{{(dict \"up\" \"down\" \"left\" \"right\").left}}",
+            "right",
+        ),
+        ("{{printf \"%04x\" 127}}", "007f"),
+        ("{{printf \"%g\" 3.5}}", "3.5"),
+        ("{{printf `%T` 0xef}} {{printf `%T` 0XEE}}", "int int"),
+        (
+            "{{html \"<script>alert(\\\"XSS\\\");</script>\"}}",
+            "&lt;script&gt;alert(&#34;XSS&#34;);&lt;/script&gt;",
+        ),
+        (
+            "{{printf \"<script>alert(\\\"XSS\\\");</script>\" | html}}",
+            "&lt;script&gt;alert(&#34;XSS&#34;);&lt;/script&gt;",
+        ),
+        (
+            "{{\"http://www.example.org/\"|urlquery}}",
+            "http%3A%2F%2Fwww.example.org%2F",
+        ),
+        ("{{js \"It'd be nice.\"}}", "It\\'d be nice."),
+        ("{{\"aaa\"|printf}}", "aaa"),
+        ("{{with $x := $}}{{$y := $.Env}}{{$y}}{{end}}", "production"),
+        (
+            "{{range $x := list 21 22 23}}<{{$foo:=$x}}{{$x}}>{{end}}",
+            "<21><22><23>",
+        ),
+        ("{{with 1.5}}{{.}}{{else}}ZERO{{end}}", "1.5"),
+        ("{{with list 3 4 5}}{{.}}{{else}}EMPTY{{end}}", "[3 4 5]"),
+        ("{{or (list) \"slice is empty\"}}", "slice is empty"),
+        (
+            "{{dict.three}}-{{(dict \"three\" 3).three}}",
+            "<no value>-3",
+        ),
+        (
+            "{{list.three}}",
+            "ERR:werf.yaml:1:3: executing \"werf.yaml\": can't evaluate field three in type []interface {}",
+        ),
+        (
+            "{{if nil}}TRUE{{end}}",
+            "ERR:werf.yaml:1:6: executing \"werf.yaml\": nil is not a command",
+        ),
+        (
+            "{{true|printf}}",
+            "ERR:werf.yaml:1:8: executing \"werf.yaml\": wrong type for value; expected string; got bool",
+        ),
+        (
+            "{{index (dict) nil}}",
+            "ERR:werf.yaml:1:3: executing \"werf.yaml\": error calling index: value is nil; should be of type string",
+        ),
+        (
+            "{{index nil 1}}",
+            "ERR:werf.yaml:1:3: executing \"werf.yaml\": error calling index: index of untyped nil",
+        ),
+        (
+            "{{$x := (1.0)}}{{$x.anything}}",
+            "ERR:werf.yaml:1:18: executing \"werf.yaml\": can't evaluate field anything in type float64",
+        ),
+        (
+            "{{3 2}}",
+            "ERR:werf.yaml:1:3: executing \"werf.yaml\": can't give argument to non-function 3",
+        ),
+        (
+            "{{$x := 1}}{{3 | $x}}",
+            "ERR:werf.yaml:1:18: executing \"werf.yaml\": can't give argument to non-function $x",
+        ),
+    ]);
+}

@@ -157,5 +157,8 @@ fn deeply_nested_documents_are_refused_not_overflowed() {
 fn runaway_output_is_refused() {
     let text = "{{ $s := repeat 1048576 \"x\" }}{{ range 300 }}{{ $s }}{{ end }}";
     let error = run(text).unwrap_err();
-    assert_eq!(error, "werf.yaml:1:46: executing \"werf.yaml\": output larger than 256 MiB");
+    assert_eq!(
+        error,
+        "werf.yaml:1:46: executing \"werf.yaml\": output larger than 256 MiB"
+    );
 }
