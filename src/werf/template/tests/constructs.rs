@@ -5,6 +5,16 @@ use super::*;
 #[test]
 fn text_comments_and_trim_markers() {
     check_table(&[
+        // From Go's parse tests.
+        ("x \r\n\t{{- 3}}", "x3"),
+        ("{{3 -}}\n\n\ty", "3y"),
+        ("x\n{{-  3   -}}\ny", "x3y"),
+        ("x \r\n\t{{- /* hi */}}", "x"),
+        ("{{/* hi */ -}}\n\n\ty", "y"),
+        ("{{-\n/*\nhello\n*/\n-}}", ""),
+        ("{{ $x \n := \n 1 \n }}{{ $x }}", "1"),
+        ("{{\n\"x\"\n|\nprintf\n}}", "x"),
+        ("{{\n}}", "ERR:werf.yaml:2:1: missing value for command"),
         ("plain text", "plain text"),
         ("", ""),
         ("a{{/* comment */}}b", "ab"),
