@@ -42,6 +42,23 @@ pub const FUNCS: &[Entry] = &[
     ("mergeOverwrite", 1, None, merge_overwrite),
     ("deepCopy", 1, Some(1), deep_copy_fn),
     ("dig", 3, None, dig),
+    // The must* forms differ from the plain ones only where sprig's plain form
+    // panics; ours return errors in both, so they are the same functions.
+    ("mustAppend", 2, Some(2), push),
+    ("mustPush", 2, Some(2), push),
+    ("mustPrepend", 2, Some(2), prepend),
+    ("mustFirst", 1, Some(1), first),
+    ("mustLast", 1, Some(1), last),
+    ("mustRest", 1, Some(1), rest),
+    ("mustInitial", 1, Some(1), initial),
+    ("mustReverse", 1, Some(1), reverse),
+    ("mustUniq", 1, Some(1), uniq),
+    ("mustHas", 2, Some(2), has),
+    ("mustWithout", 1, None, without),
+    ("mustCompact", 1, Some(1), compact),
+    ("mustMerge", 1, None, merge),
+    ("mustMergeOverwrite", 1, None, merge_overwrite),
+    ("mustDeepCopy", 1, Some(1), deep_copy_fn),
 ];
 
 /// The most items `until`/`untilStep` will make.

@@ -20,6 +20,10 @@ pub const FUNCS: &[Entry] = &[
     ("toPrettyJson", 1, Some(1), to_pretty_json),
     ("toRawJson", 1, Some(1), to_raw_json),
     ("fromJson", 1, Some(1), from_json),
+    ("mustToJson", 1, Some(1), must_to_json),
+    ("mustToPrettyJson", 1, Some(1), must_to_pretty_json),
+    ("mustToRawJson", 1, Some(1), must_to_raw_json),
+    ("mustFromJson", 1, Some(1), must_from_json),
     ("int", 1, Some(1), int),
     ("int64", 1, Some(1), int),
     ("float64", 1, Some(1), float64),
@@ -118,6 +122,31 @@ fn from_json(_: &mut State, args: Vec<Value>) -> FuncResult {
     Ok(serde_json::from_str::<serde_json::Value>(&text)
         .map(from_json_value)
         .unwrap_or(Value::Nil))
+}
+
+fn must_to_json(_: &mut State, args: Vec<Value>) -> FuncResult {
+    to_json(&args[0], None, true)
+        .map(Value::from)
+        .or_else(call_error)
+}
+
+fn must_to_pretty_json(_: &mut State, args: Vec<Value>) -> FuncResult {
+    to_json(&args[0], Some("  "), true)
+        .map(Value::from)
+        .or_else(call_error)
+}
+
+fn must_to_raw_json(_: &mut State, args: Vec<Value>) -> FuncResult {
+    to_json(&args[0], None, false)
+        .map(Value::from)
+        .or_else(call_error)
+}
+
+fn must_from_json(_: &mut State, args: Vec<Value>) -> FuncResult {
+    let text = string_arg(&args[0])?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .map(from_json_value)
+        .or_else(|e| call_error(e.to_string()))
 }
 
 fn int(_: &mut State, args: Vec<Value>) -> FuncResult {

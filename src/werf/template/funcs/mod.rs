@@ -5,6 +5,7 @@
 mod builtin;
 mod lists;
 mod misc;
+mod paths;
 mod printf;
 mod strings;
 mod werf;
@@ -51,6 +52,7 @@ fn table() -> &'static HashMap<&'static str, Func> {
             strings::FUNCS,
             lists::FUNCS,
             misc::FUNCS,
+            paths::FUNCS,
             werf::FUNCS,
         ] {
             for &(name, min_args, max_args, call) in entries {

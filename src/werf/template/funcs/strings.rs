@@ -57,6 +57,17 @@ pub const FUNCS: &[Entry] = &[
         regex_replace_all_literal,
     ),
     ("regexSplit", 3, Some(3), regex_split),
+    ("mustRegexMatch", 2, Some(2), regex_match),
+    ("mustRegexFind", 2, Some(2), regex_find),
+    ("mustRegexFindAll", 3, Some(3), regex_find_all),
+    ("mustRegexReplaceAll", 3, Some(3), regex_replace_all),
+    (
+        "mustRegexReplaceAllLiteral",
+        3,
+        Some(3),
+        regex_replace_all_literal,
+    ),
+    ("mustRegexSplit", 3, Some(3), regex_split),
 ];
 
 fn s(value: String) -> FuncResult {

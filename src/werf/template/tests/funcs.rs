@@ -338,6 +338,38 @@ fn sprig_defaults_types_json_math() {
 }
 
 #[test]
+fn sprig_paths_and_must_forms() {
+    check_table(&[
+        (
+            "{{ base \"a/b/c.txt\" }} {{ base \"a/b/\" }} {{ base \"\" }} {{ base \"/\" }}",
+            "c.txt b . /",
+        ),
+        (
+            "{{ dir \"a/b/c.txt\" }} {{ dir \"c.txt\" }} {{ dir \"/x\" }}",
+            "a/b . /",
+        ),
+        ("{{ ext \"a/b.tar.gz\" }}|{{ ext \"a.d/b\" }}|", ".gz||"),
+        (
+            "{{ clean \"a//b/./c/..\" }} {{ clean \"../../x\" }} {{ clean \"/../x\" }} {{ clean \"\" }}",
+            "a/b ../../x /x .",
+        ),
+        ("{{ isAbs \"/a\" }} {{ isAbs \"a\" }}", "true false"),
+        (
+            "{{ mustFirst (list 1 2) }} {{ mustToJson (list 1) }}",
+            "1 [1]",
+        ),
+        (
+            "{{ mustFromJson \"{\" }}",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling mustFromJson: EOF while parsing an object at line 1 column 1",
+        ),
+        (
+            "{{ $m := dict }}{{ $_ := set $m \"m\" $m }}{{ mustToJson $m }}",
+            "ERR:werf.yaml:1:45: executing \"werf.yaml\": error calling mustToJson: json: unsupported value: encountered a cycle",
+        ),
+    ]);
+}
+
+#[test]
 fn werf_functions() {
     check_table(&[
         (
