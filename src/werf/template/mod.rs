@@ -6,7 +6,21 @@
 //! [`render`]; the data a template sees comes from [`TemplateEnv`].
 //!
 //! Pipeline: `lexer` (tokens, trim markers, comments) → `parser` (tree with spans,
-//! Go's parse-time checks) → `exec` (Go's evaluation rules) with `funcs`.
+//! Go's parse-time checks) → `exec` (Go's evaluation rules) with `funcs`; `engine`
+//! holds what one render shares (named templates, the `tpl` cache, the depth guard).
+//!
+//! Known differences from werf (Go text/template + sprig + werf's functions):
+//! - One integer type: `int`, `int64` and sprig's int64 results are all "int"
+//!   (`typeOf`/`kindOf` say `int`), and int parameters accept any integer.
+//!   Lists are `[]interface {}` (sprig's `[]string` results included).
+//! - werf's `fromYaml` gives `map[interface{}]interface{}` for nested maps, on
+//!   which `set` and `toJson` fail in werf; here every map is a string-keyed dict.
+//! - `keys`/`values` are sorted by key (Go: random order).
+//! - `toYaml` does not fold long strings at 80 columns as go-yaml v2 does.
+//! - `env` behaves as in werf's loose giterminism mode (unset → "").
+//! - Defines inside a `tpl` text are visible only while it runs (werf adds
+//!   them to the shared set).
+//! - Nested template calls stop at 1000 (Go: 100000); output stops at 256 MiB.
 
 mod ast;
 mod engine;

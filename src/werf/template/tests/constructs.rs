@@ -496,3 +496,23 @@ fn cases_from_go_exec_tests() {
         ),
     ]);
 }
+
+#[test]
+fn tpl_texts_are_parsed_once() {
+    use crate::werf::template::engine::Engine;
+    let env = env_with(&[]);
+    let engine = Engine::new(&env);
+    let text = "{{ range list 1 2 3 }}{{ tpl \"<{{ . }}>\" . }}{{ tpl \"[{{ . }}]\" . }}{{ end }}";
+    let main = engine
+        .add_source("werf.yaml", "werf.yaml", text)
+        .expect("parses");
+    let out = engine
+        .execute(
+            "werf.yaml",
+            &main,
+            crate::werf::template::value::Value::Missing,
+        )
+        .expect("renders");
+    assert_eq!(out, "<1>[1]<2>[2]<3>[3]");
+    assert_eq!(engine.tpl_cache.borrow().len(), 2);
+}
