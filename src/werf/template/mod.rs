@@ -16,7 +16,8 @@
 //! - werf's `fromYaml` gives `map[interface{}]interface{}` for nested maps, on
 //!   which `set` and `toJson` fail in werf; here every map is a string-keyed dict.
 //! - `keys`/`values` are sorted by key (Go: random order).
-//! - `toYaml` does not fold long strings at 80 columns as go-yaml v2 does.
+//! - `toYaml` folds long plain and single-quoted strings at 80 columns as
+//!   go-yaml v2 does, but not double-quoted ones.
 //! - `env` behaves as in werf's loose giterminism mode (unset → "").
 //! - Defines inside a `tpl` text are visible only while it runs (werf adds
 //!   them to the shared set).

@@ -174,11 +174,48 @@ fn emit(
             if context != Context::Top {
                 out.push(' ');
             }
-            out.push_str(&text);
+            let folds = matches!(scalar, Value::Str(_)) && !text.starts_with(['|', '"']);
+            if folds {
+                let column = out.len() - out.rfind('\n').map_or(0, |i| i + 1);
+                out.push_str(&fold(&text, column, indent));
+            } else {
+                out.push_str(&text);
+            }
             out.push('\n');
         }
     }
     Ok(())
+}
+
+/// go-yaml v2 wraps plain and single-quoted scalars at a blank once the line is
+/// past 80 columns (unless another blank follows); continuation lines are
+/// indented by `indent`. `column` is where the scalar starts.
+fn fold(text: &str, mut column: usize, indent: usize) -> String {
+    const BEST_WIDTH: usize = 80;
+    let chars: Vec<char> = text.chars().collect();
+    let quoted = chars.first() == Some(&'\'');
+    let mut out = String::with_capacity(text.len());
+    let mut spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == ' ' {
+            let inner = !quoted || (i > 1 && i + 2 < chars.len());
+            let next_is_space = chars.get(i + 1) == Some(&' ');
+            if !spaces && column > BEST_WIDTH && inner && !next_is_space {
+                out.push('\n');
+                out.push_str(&" ".repeat(indent));
+                column = indent;
+            } else {
+                out.push(c);
+                column += 1;
+            }
+            spaces = true;
+        } else {
+            out.push(c);
+            column += 1;
+            spaces = false;
+        }
+    }
+    out
 }
 
 /// A string as go-yaml v2 writes it; `indent` is the indent of the line holding it.

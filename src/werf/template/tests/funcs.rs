@@ -407,6 +407,11 @@ fn werf_functions() {
             "{{ toYaml (dict \"f\" 1000000.0 \"g\" 2.5 \"i\" 1000000) }}",
             "f: 1e+06\ng: 2.5\ni: 1000000",
         ),
+        // go-yaml v2 folds long plain scalars after column 80.
+        (
+            "{{ toYaml (dict \"run\" (list (repeat 20 \"word \" | trim))) }}",
+            "run:\n- word word word word word word word word word word word word word word word word\n  word word word word",
+        ),
         // werf passes the commit time as a string.
         ("{{ typeOf .Commit.Date.Unix }}", "string"),
         // go-yaml v2 quotes keys that YAML 1.1 reads as bools, such as `n`.
