@@ -19,6 +19,19 @@ use crate::diag::Span;
 /// 100000 but grows its stack, we must not overflow ours.
 pub const MAX_TEMPLATE_DEPTH: usize = 1000;
 
+/// Nested blocks, pipelines and template calls together, across all templates of a
+/// render: the bound on recursion depth (and so on stack use) that no input can pass.
+pub const MAX_NESTING: usize = 10_000;
+
+/// Counts one level of nesting while alive.
+pub struct NestingGuard<'e>(&'e Cell<usize>);
+
+impl Drop for NestingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get().saturating_sub(1));
+    }
+}
+
 /// One source text: a file, or the text given to `tpl`.
 pub struct Source {
     pub file: String,
@@ -40,6 +53,7 @@ pub struct Engine<'a> {
     /// Defines of the `tpl` texts being executed, innermost last.
     pub overlays: RefCell<Vec<Defines>>,
     pub depth: Cell<usize>,
+    pub nesting: Cell<usize>,
 }
 
 impl<'a> Engine<'a> {
@@ -50,6 +64,7 @@ impl<'a> Engine<'a> {
             tpl_cache: RefCell::default(),
             overlays: RefCell::default(),
             depth: Cell::new(0),
+            nesting: Cell::new(0),
         }
     }
 
@@ -71,6 +86,16 @@ impl<'a> Engine<'a> {
         }
         templates.insert(name.to_string(), body.clone());
         Ok(body)
+    }
+
+    /// One more level of nesting, or `None` past [`MAX_NESTING`].
+    pub fn enter(&self) -> Option<NestingGuard<'_>> {
+        let level = self.nesting.get();
+        if level >= MAX_NESTING {
+            return None;
+        }
+        self.nesting.set(level + 1);
+        Some(NestingGuard(&self.nesting))
     }
 
     pub fn lookup(&self, name: &str) -> Option<Rc<Template>> {

@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use super::ast::{Arg, Command, Control, List, Node, Pipe};
-use super::engine::{Engine, Source};
+use super::engine::{Engine, MAX_NESTING, NestingGuard, Source};
 use super::error::TemplateError;
 use super::funcs::{self, FuncError};
 use super::value::{Value, format_value};
@@ -102,6 +102,11 @@ impl<'e, 'a> State<'e, 'a> {
     }
 
     fn walk(&mut self, dot: &Value, node: &Node) -> Walk {
+        let engine = self.engine;
+        let _nesting = match node {
+            Node::If(c) | Node::With(c) | Node::Range(c) => Some(self.enter(engine, c.pipe.span)?),
+            _ => None,
+        };
         match node {
             Node::Text(span, text) => self.write(text, *span)?,
             Node::Action(span, pipe) => {
@@ -255,7 +260,19 @@ impl<'e, 'a> State<'e, 'a> {
         Ok(value)
     }
 
+    /// A nesting level for the duration of a block or pipeline.
+    fn enter<'g>(&self, engine: &'g Engine, span: Span) -> Walk<NestingGuard<'g>> {
+        engine.enter().ok_or_else(|| {
+            self.error(
+                span,
+                format!("nested too deeply (more than {MAX_NESTING} levels)"),
+            )
+        })
+    }
+
     fn eval_pipeline_value(&mut self, dot: &Value, pipe: &Pipe) -> Walk<Value> {
+        let engine = self.engine;
+        let _nesting = self.enter(engine, pipe.span)?;
         let mut value: Option<Value> = None;
         for command in &pipe.cmds {
             let result = self.eval_command(dot, command, value.take())?;

@@ -162,3 +162,28 @@ fn runaway_output_is_refused() {
         "werf.yaml:1:46: executing \"werf.yaml\": output larger than 256 MiB"
     );
 }
+
+#[test]
+fn nesting_across_template_calls_is_bounded() {
+    // 900 nested blocks per level, recursing: the total depth is what is bounded.
+    let body = format!(
+        "{}{{{{ template \"r\" . }}}}{}",
+        "{{ if 1 }}".repeat(900),
+        "{{ end }}".repeat(900)
+    );
+    let text = format!("{{{{ define \"r\" }}}}{body}{{{{ end }}}}{{{{ template \"r\" . }}}}");
+    let error = run(&text).unwrap_err();
+    assert!(
+        error.contains("nested too deeply (more than 10000 levels)"),
+        "{error}"
+    );
+    let parens = format!("{}include \"p\" .{}", "(".repeat(900), ")".repeat(900));
+    let text = format!(
+        "{{{{ define \"p\" }}}}{{{{ print {parens} }}}}{{{{ end }}}}{{{{ template \"p\" . }}}}"
+    );
+    let error = run(&text).unwrap_err();
+    assert!(
+        error.contains("nested too deeply (more than 10000 levels)"),
+        "{error}"
+    );
+}
