@@ -130,7 +130,8 @@ fn format_one(verb: char, spec: &Spec, value: &Value) -> String {
             Some(p) => s.chars().take(p).collect(),
             None => s.to_string(),
         },
-        ('s', v @ (Value::Map(_) | Value::Bool(_))) if !matches!(v, Value::Bool(_)) => plain(v),
+        // Go applies %s to each map value; ours prints the map as %v does.
+        ('s', v @ Value::Map(_)) => plain(v),
         ('t', Value::Bool(b)) => b.to_string(),
         ('d', Value::Int(i)) => sign(spec, *i < 0, i.unsigned_abs().to_string()),
         ('o', Value::Int(i)) => sign(
