@@ -98,6 +98,17 @@ impl<'a> Engine<'a> {
         Some(NestingGuard(&self.nesting))
     }
 
+    /// Refuses one more nested template call past [`MAX_TEMPLATE_DEPTH`]; callers
+    /// check first so the error points at the call.
+    pub fn check_depth(&self) -> Result<(), String> {
+        if self.depth.get() >= MAX_TEMPLATE_DEPTH {
+            return Err(format!(
+                "exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})"
+            ));
+        }
+        Ok(())
+    }
+
     pub fn lookup(&self, name: &str) -> Option<Rc<Template>> {
         for overlay in self.overlays.borrow().iter().rev() {
             if let Some((_, template)) = overlay.iter().find(|(n, _)| n == name) {
@@ -172,6 +183,7 @@ pub fn parse_source(file: &str, text: &str) -> Result<Parsed, TemplateError> {
 impl State<'_, '_> {
     /// Runs a named template for `include`.
     pub fn include(&mut self, name: &str, dot: Value) -> Result<String, FuncError> {
+        self.engine.check_depth().map_err(FuncError::Call)?;
         let Some(template) = self.engine.lookup(name) else {
             return Err(FuncError::Call(format!("template {name:?} not found")));
         };
@@ -182,6 +194,7 @@ impl State<'_, '_> {
 
     /// Renders `text` for `tpl`; its parse is cached by text.
     pub fn tpl(&mut self, text: &str, dot: Value) -> Result<String, FuncError> {
+        self.engine.check_depth().map_err(FuncError::Call)?;
         let cached = self.engine.tpl_cache.borrow().get(text).cloned();
         let parsed = match cached {
             Some(parsed) => parsed,

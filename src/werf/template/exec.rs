@@ -127,6 +127,9 @@ impl<'e, 'a> State<'e, 'a> {
                 let Some(template) = self.engine.lookup(name) else {
                     return Err(self.error(*span, format!("no such template {name:?}")));
                 };
+                self.engine
+                    .check_depth()
+                    .map_err(|message| self.error(*span, message))?;
                 let output = self.engine.execute(name, &template, value)?;
                 self.write(&output, *span)?;
             }
