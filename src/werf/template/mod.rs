@@ -45,6 +45,7 @@ use std::sync::Arc;
 pub use error::TemplateError;
 pub use files::{FileSource, MemoryFiles, ProjectDir, normalize};
 
+use crate::diag::Span;
 use engine::Engine;
 use value::Value;
 
@@ -56,8 +57,10 @@ pub const PARTIALS_DIR: &str = ".werf";
 #[derive(Clone, Debug)]
 pub struct CommitInfo {
     pub hash: String,
-    /// `.Commit.Date.Human`, e.g. `2024-05-01 10:00:00 +0000 UTC`.
+    /// `.Commit.Date.Human`: Go's `time.Time.String()`, e.g.
+    /// `2024-05-01 10:00:00 +0000 UTC`.
     pub date_human: String,
+    /// `.Commit.Date.Unix`, which templates see as a string, as in werf.
     pub date_unix: i64,
 }
 
@@ -73,8 +76,10 @@ pub struct TemplateEnv {
     pub env_vars: BTreeMap<String, String>,
 }
 
-/// Stack for the render thread: template recursion is bounded by
-/// [`exec::MAX_TEMPLATE_DEPTH`], and this leaves room for that many levels.
+/// Stack for the render thread. Recursion is bounded by `engine::MAX_NESTING`
+/// and `engine::MAX_TEMPLATE_DEPTH`; the worst inputs in the tests need under
+/// 48 MiB in a debug build, so this leaves a wide margin (it is only reserved,
+/// pages are touched as used).
 const RENDER_STACK: usize = 512 << 20;
 
 /// Renders `text` (the contents of `file_name`, e.g. `werf.yaml`) with the
@@ -84,7 +89,7 @@ pub fn render(file_name: &str, text: &str, env: &TemplateEnv) -> Result<String, 
         Err(TemplateError::new(
             file_name,
             &Arc::from(text),
-            diag_span(),
+            Span::default(),
             None,
             message,
         ))
@@ -103,15 +108,11 @@ pub fn render(file_name: &str, text: &str, env: &TemplateEnv) -> Result<String, 
     })
 }
 
-fn diag_span() -> crate::diag::Span {
-    crate::diag::Span::default()
-}
-
 fn render_here(file_name: &str, text: &str, env: &TemplateEnv) -> Result<String, TemplateError> {
     let engine = Engine::new(env);
     let text_arc: Arc<str> = Arc::from(text);
     let at_top =
-        |message: String| TemplateError::new(file_name, &text_arc, diag_span(), None, message);
+        |message: String| TemplateError::new(file_name, &text_arc, Span::default(), None, message);
     let partials = env.files.files_under(PARTIALS_DIR).map_err(at_top)?;
     for path in partials.iter().filter(|p| p.ends_with(".tmpl")) {
         let partial = env.files.read(path).map_err(at_top)?.unwrap_or_default();
