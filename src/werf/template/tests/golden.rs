@@ -69,3 +69,25 @@ fn project_dir_refuses_symlinks_out_of_the_project() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_large_config_renders_quickly() {
+    let mut text = String::from("{{- $images := list }}\n");
+    for i in 0..2000 {
+        text.push_str(&format!(
+            "{{{{- $images = append $images (dict \"name\" \"img{i}\" \"from\" (printf \"alpine:%d\" {i})) }}}}\n"
+        ));
+    }
+    text.push_str(
+        "{{- range $images }}\n---\nimage: {{ .name }}\nfrom: {{ .from | quote }}\n{{- end }}\n",
+    );
+    let started = std::time::Instant::now();
+    let out = run(&text).expect("renders");
+    assert_eq!(out.matches("image: img").count(), 2000);
+    // Debug build on a shared machine: generous, but catches quadratic blowups.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
