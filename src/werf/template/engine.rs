@@ -50,8 +50,6 @@ pub struct Engine<'a> {
     pub templates: RefCell<HashMap<String, Rc<Template>>>,
     /// `tpl` texts already parsed, with their own `define`s.
     pub tpl_cache: RefCell<HashMap<String, Rc<Parsed>>>,
-    /// Defines of the `tpl` texts being executed, innermost last.
-    pub overlays: RefCell<Vec<Defines>>,
     pub depth: Cell<usize>,
     pub nesting: Cell<usize>,
 }
@@ -62,7 +60,6 @@ impl<'a> Engine<'a> {
             env,
             templates: RefCell::default(),
             tpl_cache: RefCell::default(),
-            overlays: RefCell::default(),
             depth: Cell::new(0),
             nesting: Cell::new(0),
         }
@@ -77,15 +74,22 @@ impl<'a> Engine<'a> {
         text: &str,
     ) -> Result<Rc<Template>, TemplateError> {
         let (body, defines) = parse_source(file, text)?;
+        self.define_all(defines);
+        self.templates
+            .borrow_mut()
+            .insert(name.to_string(), body.clone());
+        Ok(body)
+    }
+
+    /// Adds `define`d templates; as in Go, an empty one does not replace another.
+    pub fn define_all(&self, defines: impl IntoIterator<Item = (String, Rc<Template>)>) {
         let mut templates = self.templates.borrow_mut();
-        for (define, template) in defines {
-            if is_empty_list(&template.list) && templates.contains_key(&define) {
+        for (name, template) in defines {
+            if is_empty_list(&template.list) && templates.contains_key(&name) {
                 continue;
             }
-            templates.insert(define, template);
+            templates.insert(name, template);
         }
-        templates.insert(name.to_string(), body.clone());
-        Ok(body)
     }
 
     /// One more level of nesting, or `None` past [`MAX_NESTING`].
@@ -110,11 +114,6 @@ impl<'a> Engine<'a> {
     }
 
     pub fn lookup(&self, name: &str) -> Option<Rc<Template>> {
-        for overlay in self.overlays.borrow().iter().rev() {
-            if let Some((_, template)) = overlay.iter().find(|(n, _)| n == name) {
-                return Some(template.clone());
-            }
-        }
         self.templates.borrow().get(name).cloned()
     }
 
@@ -210,9 +209,10 @@ impl State<'_, '_> {
                 parsed
             }
         };
-        self.engine.overlays.borrow_mut().push(parsed.1.clone());
-        let result = self.engine.execute("<tpl>", &parsed.0, dot);
-        self.engine.overlays.borrow_mut().pop();
-        result.map_err(|error| FuncError::Nested(Box::new(error)))
+        // As in werf, the text's defines join the shared set and stay there.
+        self.engine.define_all(parsed.1.iter().cloned());
+        self.engine
+            .execute("<tpl>", &parsed.0, dot)
+            .map_err(|error| FuncError::Nested(Box::new(error)))
     }
 }

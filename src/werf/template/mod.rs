@@ -19,8 +19,6 @@
 //! - `toYaml` folds long plain and single-quoted strings at 80 columns as
 //!   go-yaml v2 does, but not double-quoted ones.
 //! - `env` behaves as in werf's loose giterminism mode (unset → "").
-//! - Defines inside a `tpl` text are visible only while it runs (werf adds
-//!   them to the shared set).
 //! - Nested template calls stop at 1000 (Go: 100000); output stops at 256 MiB.
 
 mod ast;

@@ -412,6 +412,11 @@ fn werf_functions() {
             "{{ toYaml (dict \"run\" (list (repeat 20 \"word \" | trim))) }}",
             "run:\n- word word word word word word word word word word word word word word word word\n  word word word word",
         ),
+        // As in werf, a define inside a tpl text joins the shared set.
+        (
+            "{{ tpl \"{{ define \\\"late\\\" }}L{{ end }}\" . }}{{ include \"late\" . }}",
+            "L",
+        ),
         // werf passes the commit time as a string.
         ("{{ typeOf .Commit.Date.Unix }}", "string"),
         // go-yaml v2 quotes keys that YAML 1.1 reads as bools, such as `n`.
