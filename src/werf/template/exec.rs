@@ -459,7 +459,20 @@ impl<'e, 'a> State<'e, 'a> {
                 ),
             ));
         }
-        (func.call)(self, values).map_err(|error| match error {
+        let result = (func.call)(self, values);
+        if let Ok(Value::Str(s)) = &result
+            && s.len() > MAX_OUTPUT
+        {
+            // Strings that double in a loop stop here, not in an allocation failure.
+            return Err(self.error(
+                span,
+                format!(
+                    "error calling {name}: result larger than {} MiB",
+                    MAX_OUTPUT >> 20
+                ),
+            ));
+        }
+        result.map_err(|error| match error {
             FuncError::Call(message) => {
                 self.error(span, format!("error calling {name}: {message}"))
             }

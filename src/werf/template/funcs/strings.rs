@@ -98,19 +98,31 @@ fn cat(_: &mut State, args: Vec<Value>) -> FuncResult {
     s(parts.join(" "))
 }
 
-fn indent_text(spaces: i64, text: &str) -> String {
-    let pad = " ".repeat(spaces.clamp(0, 1 << 16) as usize);
-    format!("{pad}{}", text.replace('\n', &format!("\n{pad}")))
+/// Results bigger than this are refused before they are built.
+const MAX_RESULT: usize = 256 << 20;
+
+fn too_large<T>() -> Result<T, super::FuncError> {
+    call_error(format!("result larger than {} MiB", MAX_RESULT >> 20))
+}
+
+fn indent_text(spaces: i64, text: &str) -> Result<String, super::FuncError> {
+    let spaces = spaces.max(0) as usize;
+    let lines = text.matches('\n').count() + 1;
+    if spaces.saturating_mul(lines).saturating_add(text.len()) > MAX_RESULT {
+        return too_large();
+    }
+    let pad = " ".repeat(spaces);
+    Ok(format!("{pad}{}", text.replace('\n', &format!("\n{pad}"))))
 }
 
 fn indent(_: &mut State, args: Vec<Value>) -> FuncResult {
-    s(indent_text(int_arg(&args[0])?, &string_arg(&args[1])?))
+    s(indent_text(int_arg(&args[0])?, &string_arg(&args[1])?)?)
 }
 
 fn nindent(_: &mut State, args: Vec<Value>) -> FuncResult {
     s(format!(
         "\n{}",
-        indent_text(int_arg(&args[0])?, &string_arg(&args[1])?)
+        indent_text(int_arg(&args[0])?, &string_arg(&args[1])?)?
     ))
 }
 
@@ -166,6 +178,18 @@ fn replace(_: &mut State, args: Vec<Value>) -> FuncResult {
         string_arg(&args[1])?,
         string_arg(&args[2])?,
     );
+    let n_matches = if old.is_empty() {
+        src.chars().count() + 1
+    } else {
+        src.matches(&old).count()
+    };
+    if n_matches
+        .saturating_mul(new.len())
+        .saturating_add(src.len())
+        > MAX_RESULT
+    {
+        return too_large();
+    }
     if old.is_empty() {
         // Go inserts NEW around every character when OLD is empty.
         let mut out = new.clone();
@@ -283,8 +307,8 @@ fn repeat(_: &mut State, args: Vec<Value>) -> FuncResult {
     if count < 0 {
         return call_error("strings: negative Repeat count");
     }
-    if (count as u128) * (text.len() as u128) > 64 << 20 {
-        return call_error("repeat result too large");
+    if (count as u128) * (text.len() as u128) > MAX_RESULT as u128 {
+        return too_large();
     }
     s(text.repeat(count as usize))
 }

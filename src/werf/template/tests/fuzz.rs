@@ -187,3 +187,21 @@ fn nesting_across_template_calls_is_bounded() {
         "{error}"
     );
 }
+
+#[test]
+fn huge_string_results_are_refused_before_they_are_built() {
+    check_table(&[
+        (
+            "{{ indent 100000000 \"a\\nb\\nc\" }}",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling indent: result larger than 256 MiB",
+        ),
+        (
+            "{{ repeat 300000000 \"x\" }}",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling repeat: result larger than 256 MiB",
+        ),
+        (
+            "{{ replace \"\" (repeat 1000000 \"y\") (repeat 1000 \"x\") }}",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling replace: result larger than 256 MiB",
+        ),
+    ]);
+}
