@@ -435,6 +435,15 @@ impl<'e, 'a> State<'e, 'a> {
         args: &[Arg],
         last: Option<Value>,
     ) -> Walk<Value> {
+        // Go's builtins that take reflect.Value refuse a literal nil argument.
+        const REFLECT_ARGS: &[&str] = &[
+            "and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "len", "index", "slice",
+        ];
+        if REFLECT_ARGS.contains(&name)
+            && let Some(nil) = args.iter().find(|arg| matches!(arg, Arg::Nil(_)))
+        {
+            return Err(self.error(nil.span(), "cannot assign nil to reflect.Value"));
+        }
         if name == "and" || name == "or" {
             return self.eval_and_or(dot, name, span, args, last);
         }

@@ -479,11 +479,11 @@ fn cases_from_go_exec_tests() {
         ),
         (
             "{{index (dict) nil}}",
-            "ERR:werf.yaml:1:3: executing \"werf.yaml\": error calling index: value is nil; should be of type string",
+            "ERR:werf.yaml:1:16: executing \"werf.yaml\": cannot assign nil to reflect.Value",
         ),
         (
             "{{index nil 1}}",
-            "ERR:werf.yaml:1:3: executing \"werf.yaml\": error calling index: index of untyped nil",
+            "ERR:werf.yaml:1:9: executing \"werf.yaml\": cannot assign nil to reflect.Value",
         ),
         (
             "{{$x := (1.0)}}{{$x.anything}}",
