@@ -210,8 +210,8 @@ fn lower(_: &mut State, args: Vec<Value>) -> FuncResult {
     s(string_arg(&args[0])?.to_lowercase())
 }
 
-/// Go's `strings.Title`: upper-case the first letter of every word; ASCII
-/// letters, digits and `_` (and any non-ASCII letter or digit) belong to words.
+/// Go's `strings.Title`: upper-case the first letter of every word. Words are
+/// split at ASCII characters other than letters, digits and `_`, and at blanks.
 fn title(_: &mut State, args: Vec<Value>) -> FuncResult {
     let mut out = String::new();
     let mut previous_is_separator = true;
@@ -221,7 +221,12 @@ fn title(_: &mut State, args: Vec<Value>) -> FuncResult {
         } else {
             out.push(c);
         }
-        previous_is_separator = !(c.is_alphanumeric() || c == '_');
+        previous_is_separator = if c.is_ascii() {
+            !(c.is_ascii_alphanumeric() || c == '_')
+        } else {
+            // Beyond ASCII, Go treats only blanks as separators.
+            !c.is_alphanumeric() && c.is_whitespace()
+        };
     }
     s(out)
 }
