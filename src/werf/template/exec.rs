@@ -190,7 +190,7 @@ impl<'e, 'a> State<'e, 'a> {
             Value::List(list) => RangeItems::List(list.clone()),
             // Keys are taken now; values are read live, as Go does.
             Value::Map(map) => RangeItems::Map(map.clone(), map.borrow().keys().cloned().collect()),
-            Value::Int(n) => {
+            Value::Int(n) | Value::Int64(n) => {
                 if decl.len() > 1 {
                     return Err(self.error(
                         value_span,

@@ -10,9 +10,9 @@
 //! holds what one render shares (named templates, the `tpl` cache, the depth guard).
 //!
 //! Known differences from werf (Go text/template + sprig + werf's functions):
-//! - One integer type: `int`, `int64` and sprig's int64 results are all "int"
-//!   (`typeOf`/`kindOf` say `int`), and int parameters accept any integer.
-//!   Lists are `[]interface {}` (sprig's `[]string` results included).
+//! - Of Go's integer types only `int` and `int64` exist, and an `int`
+//!   parameter accepts either (Go refuses int64 there). Lists are all
+//!   `[]interface {}` (sprig's `[]string` results included).
 //! - werf's `fromYaml` gives `map[interface{}]interface{}` for nested maps, on
 //!   which `set` and `toJson` fail in werf; here every map is a string-keyed dict.
 //! - `keys`/`values` are sorted by key (Go: random order).

@@ -29,7 +29,12 @@ pub enum Value {
     /// A nil interface. Prints `<nil>`.
     Nil,
     Bool(bool),
+    /// Go's `int`: template constants, `len`, `int`, `atoi`, YAML integers.
     Int(i64),
+    /// Go's `int64`: what sprig's math (`add`, `sub`, …, `int64`) returns. It
+    /// compares with `int` (Go's `eq` allows mixing integer kinds) but is a
+    /// different type for `typeOf`, `kindIs` and `deepEqual`.
+    Int64(i64),
     Float(f64),
     Str(Rc<str>),
     List(Rc<Vec<Value>>),
@@ -77,7 +82,7 @@ impl Value {
         match self {
             Value::Missing | Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(f) => *f != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
@@ -95,6 +100,14 @@ impl Value {
         }
     }
 
+    /// An integer of either Go type.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
+            _ => None,
+        }
+    }
+
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Missing | Value::Nil)
     }
@@ -105,6 +118,7 @@ impl Value {
             Value::Missing | Value::Nil => "invalid",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::List(_) => "slice",
@@ -141,7 +155,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
         Value::Missing => out.push_str("<no value>"),
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => {
+        Value::Int(i) | Value::Int64(i) => {
             let _ = write!(out, "{i}");
         }
         Value::Float(f) => out.push_str(&format_float_v(*f)),
@@ -244,7 +258,7 @@ fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
     match (a, b) {
         (Value::Missing | Value::Nil, Value::Missing | Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) | (Value::Int64(x), Value::Int64(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         (Value::List(x), Value::List(y)) => {
@@ -332,7 +346,7 @@ fn write_json(
     match value {
         Value::Missing | Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => {
+        Value::Int(i) | Value::Int64(i) => {
             let _ = write!(out, "{i}");
         }
         Value::Float(f) => {

@@ -162,7 +162,7 @@ fn emit(
                 Value::Object(_) => "{}".to_string(),
                 Value::Missing | Value::Nil => "null".to_string(),
                 Value::Bool(b) => b.to_string(),
-                Value::Int(i) => i.to_string(),
+                Value::Int(i) | Value::Int64(i) => i.to_string(),
                 Value::Float(f) => match format_float_v(*f).as_str() {
                     "+Inf" => ".inf".to_string(),
                     "-Inf" => "-.inf".to_string(),

@@ -39,7 +39,7 @@ fn kind(value: &Value) -> Kind {
     match value {
         Value::Missing | Value::Nil => Kind::Invalid,
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) => Kind::Int,
+        Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::Str(_) => Kind::Str,
         _ => Kind::Other,
@@ -59,7 +59,7 @@ fn equal(a: &Value, b: &Value) -> Result<bool, FuncError> {
     }
     Ok(match (a, b) {
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Int(x), Value::Int(y)) => x == y,
+        _ if ka == Kind::Int => a.as_int() == b.as_int(),
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
         _ if ka == Kind::Invalid => true,
@@ -96,7 +96,7 @@ fn less(a: &Value, b: &Value) -> Result<bool, FuncError> {
         return call_error(INCOMPATIBLE);
     }
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x < y,
+        _ if ka == Kind::Int => a.as_int() < b.as_int(),
         (Value::Float(x), Value::Float(y)) => x.partial_cmp(y) == Some(Ordering::Less),
         (Value::Str(x), Value::Str(y)) => x < y,
         _ => return call_error(BAD_TYPE),
@@ -139,7 +139,7 @@ fn len(_: &mut State, args: Vec<Value>) -> FuncResult {
 
 fn index_arg(index: &Value, len: usize, what: &str) -> Result<usize, FuncError> {
     let i = match index {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Missing | Value::Nil => return call_error(format!("cannot index {what} with nil")),
         other => {
             return call_error(format!(
@@ -197,16 +197,16 @@ fn slice(_: &mut State, args: Vec<Value>) -> FuncResult {
     }
     let mut bounds = [0usize, len, len];
     for (i, index) in args[1..].iter().enumerate() {
-        let Value::Int(x) = index else {
+        let Some(x) = index.as_int() else {
             return call_error(format!(
                 "cannot index slice/array with type {}",
                 index.type_name()
             ));
         };
-        if *x < 0 || *x as usize > len {
+        if x < 0 || x as usize > len {
             return call_error(format!("index out of range: {x}"));
         }
-        bounds[i] = *x as usize;
+        bounds[i] = x as usize;
     }
     if bounds[0] > bounds[1] {
         return call_error(format!(

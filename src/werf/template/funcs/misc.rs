@@ -25,7 +25,7 @@ pub const FUNCS: &[Entry] = &[
     ("mustToRawJson", 1, Some(1), must_to_raw_json),
     ("mustFromJson", 1, Some(1), must_from_json),
     ("int", 1, Some(1), int),
-    ("int64", 1, Some(1), int),
+    ("int64", 1, Some(1), int64),
     ("float64", 1, Some(1), float64),
     ("atoi", 1, Some(1), atoi),
     ("add", 0, None, add),
@@ -153,6 +153,10 @@ fn int(_: &mut State, args: Vec<Value>) -> FuncResult {
     Ok(Value::Int(to_int64(&args[0])))
 }
 
+fn int64(_: &mut State, args: Vec<Value>) -> FuncResult {
+    Ok(Value::Int64(to_int64(&args[0])))
+}
+
 fn float64(_: &mut State, args: Vec<Value>) -> FuncResult {
     Ok(Value::Float(to_float64(&args[0])))
 }
@@ -174,23 +178,23 @@ fn atoi(_: &mut State, args: Vec<Value>) -> FuncResult {
 }
 
 fn add(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Int(
+    Ok(Value::Int64(
         args.iter().map(to_int64).fold(0i64, i64::wrapping_add),
     ))
 }
 
 fn add1(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Int(to_int64(&args[0]).wrapping_add(1)))
+    Ok(Value::Int64(to_int64(&args[0]).wrapping_add(1)))
 }
 
 fn sub(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Int(
+    Ok(Value::Int64(
         to_int64(&args[0]).wrapping_sub(to_int64(&args[1])),
     ))
 }
 
 fn mul(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Int(
+    Ok(Value::Int64(
         args.iter().map(to_int64).fold(1i64, i64::wrapping_mul),
     ))
 }
@@ -200,7 +204,7 @@ fn div(_: &mut State, args: Vec<Value>) -> FuncResult {
     if b == 0 {
         return call_error("runtime error: integer divide by zero");
     }
-    Ok(Value::Int(a.wrapping_div(b)))
+    Ok(Value::Int64(a.wrapping_div(b)))
 }
 
 fn modulo(_: &mut State, args: Vec<Value>) -> FuncResult {
@@ -208,15 +212,15 @@ fn modulo(_: &mut State, args: Vec<Value>) -> FuncResult {
     if b == 0 {
         return call_error("runtime error: integer divide by zero");
     }
-    Ok(Value::Int(a.wrapping_rem(b)))
+    Ok(Value::Int64(a.wrapping_rem(b)))
 }
 
 fn max(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Int(args.iter().map(to_int64).max().unwrap_or(0)))
+    Ok(Value::Int64(args.iter().map(to_int64).max().unwrap_or(0)))
 }
 
 fn min(_: &mut State, args: Vec<Value>) -> FuncResult {
-    Ok(Value::Int(args.iter().map(to_int64).min().unwrap_or(0)))
+    Ok(Value::Int64(args.iter().map(to_int64).min().unwrap_or(0)))
 }
 
 fn fail(_: &mut State, args: Vec<Value>) -> FuncResult {

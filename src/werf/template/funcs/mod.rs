@@ -101,7 +101,7 @@ pub fn string_arg(value: &Value) -> Result<String, FuncError> {
 /// An `int` parameter. Integral floats pass (Go accepts constants like `3.0`).
 pub fn int_arg(value: &Value) -> Result<i64, FuncError> {
     match value {
-        Value::Int(i) => Ok(*i),
+        Value::Int(i) | Value::Int64(i) => Ok(*i),
         Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.2e18 => Ok(*f as i64),
         Value::Missing => Err(FuncError::Arg("invalid value; expected int".into())),
         other => Err(FuncError::Arg(format!(
@@ -123,7 +123,7 @@ pub fn to_string(value: &Value) -> String {
 /// spf13/cast's `ToInt64`, as sprig's `int`, `add` etc. use it: unparsable gives 0.
 pub fn to_int64(value: &Value) -> i64 {
     match value {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Float(f) => *f as i64,
         Value::Bool(b) => i64::from(*b),
         Value::Str(s) => parse_go_int(trim_zero_decimal(s.trim())).unwrap_or(0),
@@ -172,7 +172,7 @@ pub fn parse_go_int(s: &str) -> Option<i64> {
 /// cast's `ToFloat64`.
 pub fn to_float64(value: &Value) -> f64 {
     match value {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::Str(s) => s.trim().parse().unwrap_or(0.0),

@@ -58,7 +58,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         out.push_str(&pad(
             &spec,
             text,
-            matches!(arg, Value::Int(_) | Value::Float(_)),
+            matches!(arg, Value::Int(_) | Value::Int64(_) | Value::Float(_)),
         ));
     }
     if next_arg < args.len() {
@@ -114,6 +114,18 @@ fn sign(spec: &Spec, negative: bool, digits: String) -> String {
 }
 
 fn format_one(verb: char, spec: &Spec, value: &Value) -> String {
+    // int64 formats as int does; only %T and mismatches name its type.
+    if let Value::Int64(i) = value {
+        if verb == 'T' {
+            return value.type_name();
+        }
+        let text = format_one(verb, spec, &Value::Int(*i));
+        return if text.starts_with("%!") {
+            bad(verb, value)
+        } else {
+            text
+        };
+    }
     if let Value::List(list) = value
         && verb != 'T'
         && !(verb == 'q' || verb == 'x' || verb == 'X')

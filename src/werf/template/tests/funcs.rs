@@ -370,6 +370,37 @@ fn sprig_paths_and_must_forms() {
 }
 
 #[test]
+fn sprig_math_gives_int64() {
+    check_table(&[
+        (
+            "{{ typeOf (add 1 2) }} {{ kindOf (sub 5 1) }} {{ typeOf (int64 \"7\") }} {{ typeOf (int \"7\") }} {{ typeOf (len \"ab\") }}",
+            "int64 int64 int64 int int",
+        ),
+        (
+            "{{ kindIs \"int\" (add 1 2) }} {{ kindIs \"int64\" (mul 2 3) }}",
+            "false true",
+        ),
+        (
+            "{{ eq (add 1 1) 2 }} {{ lt (max 1 5) 6 }} {{ deepEqual (add 1 1) 2 }} {{ has (add 1 1) (list 2) }}",
+            "true true false false",
+        ),
+        (
+            "{{ printf \"%T %d %x|%5d\" (add 1 2) (add 1 2) (add 15 0) (add 1 2) }}",
+            "int64 3 f|    3",
+        ),
+        ("{{ printf \"%s\" (add 1 2) }}", "%!s(int64=3)"),
+        (
+            "{{ range add 1 2 }}{{ . }}{{ end }} {{ index (list 7 8) (add 0 1) }} {{ repeat (add 1 1) \"ab\" }}",
+            "012 8 abab",
+        ),
+        (
+            "{{ toJson (list (add 1 2) 4) }} {{ toYaml (dict \"n\" (mod 7 4)) }}",
+            "[3,4] \"n\": 3",
+        ),
+    ]);
+}
+
+#[test]
 fn werf_functions() {
     check_table(&[
         (
