@@ -4,6 +4,10 @@
 use super::*;
 
 const SEEDS: &[&str] = &[
+    "{{ substr 1 3 \"héllo\" }}{{ trunc -2 \"xé\" }}{{ slice \"abc\" 1 2 }}{{ index \"é\" 1 }}{{ b64dec \"!!\" }}",
+    "{{ untilStep 0 10 3 }}{{ until -3 }}{{ div 7 (sub 2 2) }}{{ mod 1 0 }}{{ mul 3 (add1 4) }}{{ max 1 \"9\" }}",
+    "{{ indent 2 (toYaml (dict \"a\" (list 1 (dict \"b\" \"x: y\")))) }}{{ regexFindAll \"[a-\" \"abc\" -1 }}",
+    "{{ dig \"a\" \"b\" 0 (dict \"a\" (dict \"b\" 1)) }}{{ pluck \"a\" (dict \"a\" 1) }}{{ uniq (list 1 1 2) }}",
     "{{ if .a }}x{{ else if .b }}y{{ else }}z{{ end }}",
     "{{ range $i, $v := list 1 2 3 }}{{ $i }}{{ $v }}{{ if eq $v 2 }}{{ break }}{{ end }}{{ end }}",
     "{{ define \"t\" }}{{ . }}{{ end }}{{ template \"t\" 1 }}{{ include \"t\" 2 }}",
