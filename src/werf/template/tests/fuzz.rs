@@ -135,7 +135,7 @@ fn mutated_templates_never_panic() {
         }
     }
     // The mutations are not all fatal: the evaluator is exercised too.
-    assert!(n_ok > 300, "only {n_ok} of 3000 rendered");
+    assert!(n_ok > 200, "only {n_ok} of 3000 rendered");
 }
 
 #[test]
