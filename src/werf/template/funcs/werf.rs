@@ -13,7 +13,17 @@ pub const FUNCS: &[Entry] = &[
     ("env", 1, Some(2), env),
     ("fromYaml", 1, Some(1), from_yaml),
     ("toYaml", 1, Some(1), to_yaml),
+    // werf's debug forms log when `--debug-templates` is on and otherwise act
+    // as the plain ones; we have no log, so printf_debug and dump_debug print "".
+    ("include_debug", 2, Some(2), include),
+    ("tpl_debug", 2, Some(2), tpl),
+    ("printf_debug", 1, None, nothing),
+    ("dump_debug", 1, Some(1), nothing),
 ];
+
+fn nothing(_: &mut State, _: Vec<Value>) -> FuncResult {
+    Ok(Value::from(""))
+}
 
 /// Go runs a template on `nil` data with an invalid dot: fields on it are "no value".
 fn data(value: &Value) -> Value {

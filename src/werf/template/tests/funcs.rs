@@ -448,6 +448,10 @@ fn werf_functions() {
             "{{ tpl \"{{ define \\\"late\\\" }}L{{ end }}\" . }}{{ include \"late\" . }}",
             "L",
         ),
+        (
+            "{{ define \"d\" }}D{{ end }}{{ include_debug \"d\" . }}{{ tpl_debug \"{{ 1 }}\" . }}[{{ printf_debug \"%s\" 1 }}{{ dump_debug . }}]",
+            "D1[]",
+        ),
         // werf passes the commit time as a string.
         ("{{ typeOf .Commit.Date.Unix }}", "string"),
         // go-yaml v2 quotes keys that YAML 1.1 reads as bools, such as `n`.
