@@ -10,7 +10,7 @@ pub const FUNCS: &[Entry] = &[
     ("include", 2, Some(2), include),
     ("tpl", 2, Some(2), tpl),
     ("required", 2, Some(2), required),
-    ("env", 1, Some(2), env),
+    ("env", 1, None, env),
     ("fromYaml", 1, Some(1), from_yaml),
     ("toYaml", 1, Some(1), to_yaml),
     // werf's debug forms log when `--debug-templates` is on and otherwise act
@@ -61,6 +61,9 @@ fn required(_: &mut State, args: Vec<Value>) -> FuncResult {
 fn env(state: &mut State, args: Vec<Value>) -> FuncResult {
     // werf takes any value as the name and prints it.
     let name = to_string(&args[0]);
+    if args.len() > 2 {
+        return call_error("more than 1 optional argument prohibited");
+    }
     let value = state.engine.env.env_vars.get(&name).cloned();
     match (value, args.get(1)) {
         (Some(v), _) if !v.is_empty() => Ok(Value::from(v)),

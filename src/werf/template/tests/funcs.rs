@@ -482,7 +482,7 @@ fn werf_functions() {
         ),
         (
             "{{ env \"A\" \"b\" \"c\" }}",
-            "ERR:werf.yaml:1:4: executing \"werf.yaml\": wrong number of args for env: want at least 1 got 3",
+            "ERR:werf.yaml:1:4: executing \"werf.yaml\": error calling env: more than 1 optional argument prohibited",
         ),
     ]);
 }
