@@ -70,6 +70,12 @@ fn table() -> &'static HashMap<&'static str, Func> {
     })
 }
 
+/// Every function name but `and`/`or` (which exec evaluates itself).
+#[cfg(test)]
+pub fn names() -> impl Iterator<Item = &'static str> {
+    table().keys().copied()
+}
+
 pub fn lookup(name: &str) -> Option<&'static Func> {
     table().get(name)
 }

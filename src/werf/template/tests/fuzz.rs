@@ -209,3 +209,45 @@ fn huge_string_results_are_refused_before_they_are_built() {
         ),
     ]);
 }
+
+/// Every function, with every mix of odd arguments up to three: errors are fine,
+/// panics are not.
+#[test]
+fn every_function_survives_odd_arguments() {
+    const ARGS: &[&str] = &[
+        "nil",
+        "0",
+        "-1",
+        "\"\"",
+        "\"a/b é\"",
+        "(list 1 \"x\")",
+        "(dict \"k\" 1)",
+        "1.5",
+        ".missing",
+        "9223372036854775807",
+        "-9223372036854775807",
+    ];
+    let env = env_with(&[("f.txt", "x")]);
+    let mut names: Vec<&str> = crate::werf::template::funcs::names().collect();
+    names.sort();
+    let mut n_renders = 0;
+    for name in names {
+        let func = crate::werf::template::funcs::lookup(name).expect("listed");
+        let max = func.max_args.unwrap_or(func.min_args + 1).min(3);
+        for arity in func.min_args..=max {
+            let combos = ARGS.len().pow(arity as u32);
+            for combo in 0..combos {
+                let mut args = Vec::new();
+                let mut rest = combo;
+                for _ in 0..arity {
+                    args.push(ARGS[rest % ARGS.len()]);
+                    rest /= ARGS.len();
+                }
+                let text = format!("{{{{ {name} {} }}}}", args.join(" "));
+                let _ = crate::werf::template::render_here("werf.yaml", &text, &env);
+                n_renders += 1;
+            }
+        }
+    }
+    assert!(n_renders > 10_000, "{n_renders}");
+}
