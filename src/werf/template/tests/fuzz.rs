@@ -226,6 +226,7 @@ fn every_function_survives_odd_arguments() {
         ".missing",
         "9223372036854775807",
         "-9223372036854775807",
+        ".Files",
     ];
     let env = env_with(&[("f.txt", "x")]);
     let mut names: Vec<&str> = crate::werf::template::funcs::names().collect();
