@@ -220,21 +220,30 @@ fn fold(text: &str, mut column: usize, indent: usize) -> String {
 
 /// A string as go-yaml v2 writes it; `indent` is the indent of the line holding it.
 fn scalar_string(s: &str, indent: usize) -> String {
+    // Characters go-yaml can't print raw (tabs, controls, BOM, beyond U+FFFF)
+    // force double quotes, and so do blanks at the end of a line or of the text
+    // in a multi-line string.
+    let special = s.chars().any(|c| !yaml_printable(c) || c == '\u{FEFF}');
     if s.contains('\n') {
+        let space_break = s.contains(" \n") || s.ends_with(' ');
+        if special || space_break {
+            return double_quoted(s);
+        }
         return literal_block(s, indent + 2);
     }
-    if reads_as_other_type(s) {
-        return double_quoted(s);
-    }
-    if s.chars()
-        .any(|c| c.is_control() && c != '\t' || c == '\u{FEFF}')
-    {
+    if special || reads_as_other_type(s) {
         return double_quoted(s);
     }
     if plain_allowed(s) {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', "''"))
+}
+
+/// go-yaml v2's `is_printable`: LF, printable ASCII, and the BMP from U+00A0
+/// except surrogates and U+FFFE/U+FFFF.
+fn yaml_printable(c: char) -> bool {
+    matches!(c, '\n' | '\x20'..='\x7e' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
 }
 
 fn literal_block(s: &str, indent: usize) -> String {
@@ -262,6 +271,11 @@ fn literal_block(s: &str, indent: usize) -> String {
 fn double_quoted(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
+        let is_break = matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}');
+        if c != '"' && c != '\\' && !is_break && yaml_printable(c) && c != '\u{FEFF}' {
+            out.push(c);
+            continue;
+        }
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -275,18 +289,18 @@ fn double_quoted(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\x1b' => out.push_str("\\e"),
             '\u{85}' => out.push_str("\\N"),
-            '\u{a0}' => out.push_str("\\_"),
             '\u{2028}' => out.push_str("\\L"),
             '\u{2029}' => out.push_str("\\P"),
-            c if c.is_control() || c == '\u{FEFF}' => {
+            c => {
                 let n = c as u32;
                 if n <= 0xff {
                     out.push_str(&format!("\\x{n:02X}"));
-                } else {
+                } else if n <= 0xffff {
                     out.push_str(&format!("\\u{n:04X}"));
+                } else {
+                    out.push_str(&format!("\\U{n:08X}"));
                 }
             }
-            c => out.push(c),
         }
     }
     out.push('"');

@@ -438,6 +438,12 @@ fn werf_functions() {
             "{{ toYaml (dict \"f\" 1000000.0 \"g\" 2.5 \"i\" 1000000) }}",
             "f: 1e+06\ng: 2.5\ni: 1000000",
         ),
+        // Tabs, characters beyond U+FFFF and blanks before a line break force
+        // double quotes, with go-yaml's escapes.
+        (
+            "{{ toYaml (dict \"t\" \"a\\tb\" \"e\" \"hi 😀\" \"m\" \"a \\nb\" \"s\" \"x\\u00a0y\") }}",
+            "e: \"hi \\U0001F600\"\nm: \"a \\nb\"\ns: x\u{a0}y\nt: \"a\\tb\"",
+        ),
         // go-yaml v2 folds long plain scalars after column 80.
         (
             "{{ toYaml (dict \"run\" (list (repeat 20 \"word \" | trim))) }}",
