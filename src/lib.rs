@@ -10,3 +10,4 @@ pub mod dockerfile;
 pub mod gateway;
 pub mod llb;
 pub mod proto;
+pub mod werf;

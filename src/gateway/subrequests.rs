@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde::Serialize;
 
 use crate::diag::LineIndex;
@@ -184,7 +185,7 @@ pub fn targets(dockerfile: &Dockerfile, source: &str) -> BTreeMap<String, Vec<u8
     let text = table(&["TARGET", "DESCRIPTION"], &rows);
     let list = TargetList {
         targets,
-        sources: vec![base64(source.as_bytes())],
+        sources: vec![BASE64_STANDARD.encode(source.as_bytes())],
     };
     result(
         serde_json::to_vec_pretty(&list).expect("targets are JSON"),
@@ -215,41 +216,9 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
     text
 }
 
-/// Standard base64 with padding, as Go's encoding/json writes `[]byte`. Written here
-/// because it is the one place conveyor needs it.
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_the_standard_alphabet_with_padding() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar\n"), "Zm9vYmFyCg==");
-    }
 
     #[test]
     fn targets_list_every_stage_with_the_last_as_default() {

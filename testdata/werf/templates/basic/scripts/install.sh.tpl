@@ -1,0 +1,4 @@
+- apk add {{ join " " .Packages }}
+{{- if eq .Env "production" }}
+- echo prod > /etc/env
+{{- end }}

@@ -1,0 +1,2 @@
+- echo {{ .svc.name }} from {{ .path }}
+- echo replicas={{ .Values.settings.replicas }}
