@@ -80,3 +80,49 @@ pub fn docker_ok(args: &[&str], dir: Option<&Path>) -> String {
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
+
+/// conveyor's frontend image in the harness registry: `CONVEYOR_FRONTEND_IMAGE` when
+/// scripts/test built it already, else built once here by scripts/frontend-image.
+pub fn frontend_image() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        if let Ok(image) = std::env::var("CONVEYOR_FRONTEND_IMAGE") {
+            if !image.is_empty() {
+                return image;
+            }
+        }
+        harness();
+        let script = repo_root().join("scripts/frontend-image");
+        let output = Command::new("bash")
+            .arg(&script)
+            .output()
+            .expect("run scripts/frontend-image");
+        assert!(
+            output.status.success(),
+            "scripts/frontend-image failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .last()
+            .expect("an image reference")
+            .to_string()
+    })
+}
+
+/// `docker buildx build ARGS` in `dir`: (success, stdout, stderr).
+pub fn buildx(args: &[&str], dir: &Path) -> (bool, String, String) {
+    let output = docker()
+        .arg("buildx")
+        .arg("build")
+        .args(args)
+        .current_dir(dir)
+        .env("BUILDX_EXPERIMENTAL", "1")
+        .output()
+        .expect("run docker buildx build");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
