@@ -6,5 +6,6 @@ pub mod buildkit;
 pub mod context;
 pub mod diag;
 pub mod dockerfile;
+pub mod graph;
 pub mod llb;
 pub mod proto;
