@@ -8,4 +8,5 @@ pub mod diag;
 pub mod dockerfile;
 pub mod graph;
 pub mod llb;
+pub mod lower;
 pub mod proto;

@@ -1,0 +1,721 @@
+//! Lowering: a selected `StageGraph` → one LLB `Definition` and the target's image
+//! config, with the semantics of BuildKit's Dockerfile frontend (`dockerfile2llb`,
+//! v0.13 as in Docker 26.1): base-image config inherited, ENV/ARG scoping and
+//! expansion, RUN with mounts and heredocs, COPY/ADD from the context, stages, images,
+//! URLs, git and heredocs, the metadata instructions, ONBUILD triggers, vertex names
+//! (`[build 2/4] RUN …`) and source locations. Pure code: base images are resolved by
+//! the caller and passed in.
+//!
+//! The only module that knows both the Dockerfile side (`graph`) and LLB (`llb`).
+
+mod copy;
+mod error;
+mod image;
+mod meta;
+mod reference;
+mod run;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+pub use error::LowerError;
+pub use image::{ContainerConfig, Empty, HISTORY_COMMENT, Healthcheck, History, ImageConfig, RootFs};
+pub use reference::{normalize_reference, pin_reference};
+
+use crate::diag::{LineIndex, Span};
+use crate::dockerfile::{self, Command, Instruction, shell::Lexer};
+use crate::graph::{Base, Dependency, PLATFORM_ARGS, Selection, StageGraph, StageId, Via};
+use crate::llb;
+
+/// The `OpMetadata.description` key where BuildKit records the instruction text.
+const DESCRIPTION_COMMAND: &str = "com.docker.dockerfile.v1.command";
+
+/// The PATH BuildKit sets when a base image has none (Linux).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Everything the lowering needs besides the graph. No `Default`: the caller chooses.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The target platform; also the build platform of the automatic platform ARGs.
+    pub platform: llb::Platform,
+    /// `--build-arg` values; only ARGs the Dockerfile declares see them.
+    pub build_args: BTreeMap<String, String>,
+    pub context: ContextRef,
+    /// The Dockerfile text, for source locations and vertex names; without it ops carry
+    /// no location and names show the instruction keyword only.
+    pub dockerfile_source: Option<Arc<llb::SourceMap>>,
+    /// `--build-context name=docker-image://ref`: an image reference (base or `--from`)
+    /// equal to `name` is read from `ref` instead (which must be among the resolved bases).
+    pub named_contexts: BTreeMap<String, String>,
+}
+
+/// The client directory COPY and ADD read from.
+#[derive(Clone, Debug)]
+pub struct ContextRef {
+    /// The local name, `context` for docker and buildx.
+    pub local_name: String,
+    pub session_id: String,
+    /// From `.dockerignore`.
+    pub exclude_patterns: Vec<String>,
+    pub shared_key_hint: String,
+}
+
+/// A base image as the caller resolved it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedBase {
+    /// Manifest digest (`sha256:…`) the image is pinned to.
+    pub digest: String,
+    pub config: ImageConfig,
+}
+
+/// Resolved images by reference as written in the graph (see `StageGraph::external_images`).
+pub type ResolvedBases = BTreeMap<String, ResolvedBase>;
+
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    pub definition: llb::Definition,
+    /// The target stage's config, for `containerimage.config`.
+    pub image_config: ImageConfig,
+}
+
+/// Lowers the selected stages to one LLB definition whose result is the target stage.
+pub fn lower(
+    graph: &StageGraph,
+    selection: &Selection,
+    bases: &ResolvedBases,
+    options: &Options,
+) -> Result<Lowered, LowerError> {
+    // BuildKit sends only the context paths COPY/ADD name (`local.followpaths`), known
+    // only after every stage is dispatched; its context state is filled in late. Our
+    // states are immutable, so lower once to learn the paths, then again with them.
+    let first = Lowering::new(graph, bases, options, Vec::new()).run(selection)?;
+    let follow_paths = follow_paths(&first.context_paths);
+    if follow_paths.is_empty() {
+        return Ok(first.lowered);
+    }
+    Ok(Lowering::new(graph, bases, options, follow_paths)
+        .run(selection)?
+        .lowered)
+}
+
+/// BuildKit's `normalizeContextPaths`: relative, sorted; none at all when `/` is needed.
+fn follow_paths(paths: &BTreeSet<String>) -> Vec<String> {
+    if paths.contains("/") {
+        return Vec::new();
+    }
+    paths
+        .iter()
+        .map(|p| p.trim_start_matches('/').to_string())
+        .collect()
+}
+
+struct Finished {
+    lowered: Lowered,
+    context_paths: BTreeSet<String>,
+}
+
+/// The Dockerfile text with its line index, when the caller gave it.
+struct Source {
+    map: Arc<llb::SourceMap>,
+    text: String,
+    index: LineIndex,
+}
+
+/// One stage while it is being lowered: BuildKit's `dispatchState`.
+#[derive(Clone)]
+struct StageState {
+    state: llb::State,
+    image: ImageConfig,
+    /// The process environment: image ENV plus ARG values. Setting a key moves it last.
+    env: Vec<(String, String)>,
+    dir: String,
+    user: String,
+    platform: llb::Platform,
+    /// ARGs declared in this stage with their values, for RUN history lines.
+    args: Vec<(String, Option<String>)>,
+    cmd_set: bool,
+    /// Name in vertex prefixes; empty when the build has a single stage.
+    prefix_name: String,
+    stage_index: usize,
+    cmd_index: usize,
+    cmd_total: usize,
+}
+
+impl StageState {
+    fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
+    fn env_value(&self, key: &str) -> Option<String> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn env_list(&self) -> Vec<String> {
+        self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+
+    /// `[name i/n] text`, as BuildKit's `prefixCommand` numbers the vertices of a stage.
+    fn prefix(&mut self, text: &str) -> String {
+        if self.cmd_total == 0 {
+            return text.to_string();
+        }
+        self.cmd_index += 1;
+        let width = self.cmd_total.to_string().len();
+        let name = if self.prefix_name.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", self.prefix_name)
+        };
+        format!(
+            "[{name}{:>width$}/{}] {text}",
+            self.cmd_index, self.cmd_total
+        )
+    }
+}
+
+struct Lowering<'a> {
+    graph: &'a StageGraph,
+    bases: &'a ResolvedBases,
+    options: &'a Options,
+    source: Option<Source>,
+    context: llb::State,
+    context_paths: BTreeSet<String>,
+    stages: Vec<Option<StageState>>,
+    /// BuildKit counts a state for each stage and each `--from`/mount source that is not
+    /// a stage; with one state in all, vertex names carry no stage name.
+    n_states: usize,
+    /// Meta ARGs plus the automatic platform ARGs, by name.
+    meta_args: Vec<(String, Option<String>)>,
+}
+
+impl<'a> Lowering<'a> {
+    fn new(
+        graph: &'a StageGraph,
+        bases: &'a ResolvedBases,
+        options: &'a Options,
+        follow_paths: Vec<String>,
+    ) -> Lowering<'a> {
+        let source = options.dockerfile_source.as_ref().and_then(|map| {
+            let text = String::from_utf8(map.data.clone()).ok()?;
+            Some(Source {
+                map: map.clone(),
+                index: LineIndex::new(&text),
+                text,
+            })
+        });
+        let context = llb::LocalSource {
+            name: options.context.local_name.clone(),
+            session_id: options.context.session_id.clone(),
+            shared_key_hint: options.context.shared_key_hint.clone(),
+            exclude_patterns: options.context.exclude_patterns.clone(),
+            follow_paths,
+            options: llb::OpOptions {
+                custom_name: Some("[internal] load build context".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .state();
+        let n_states = graph.stages.len() + count_unregistered_sources(graph);
+        let platform_id = options.platform.id();
+        let mut meta_args: Vec<(String, Option<String>)> =
+            crate::graph::platform_args(&platform_id, &platform_id)
+                .into_iter()
+                .filter(|(name, _)| PLATFORM_ARGS.contains(&name.as_str()))
+                .map(|(name, value)| (name, Some(value)))
+                .collect();
+        for arg in &graph.meta_args {
+            meta_args.retain(|(name, _)| *name != arg.name);
+            meta_args.push((arg.name.clone(), arg.value.clone()));
+        }
+        Lowering {
+            graph,
+            bases,
+            options,
+            source,
+            context,
+            context_paths: BTreeSet::new(),
+            stages: vec![None; graph.stages.len()],
+            n_states,
+            meta_args,
+        }
+    }
+
+    fn run(mut self, selection: &Selection) -> Result<Finished, LowerError> {
+        for &id in &selection.order {
+            let state = self.lower_stage(id)?;
+            self.stages[id.0] = Some(state);
+        }
+        let target = self.stages[selection.target.0]
+            .take()
+            .expect("the target is in the selection");
+        Ok(Finished {
+            lowered: Lowered {
+                definition: llb::Definition::marshal(&target.state),
+                image_config: target.image,
+            },
+            context_paths: self.context_paths,
+        })
+    }
+
+    fn lower_stage(&mut self, id: StageId) -> Result<StageState, LowerError> {
+        let stage = self.graph.stage(id);
+        let platform = match &stage.platform {
+            Some(value) => parse_platform(value).ok_or_else(|| LowerError::InvalidPlatform {
+                value: value.clone(),
+                span: stage.from_span,
+            })?,
+            None => self.options.platform.clone(),
+        };
+        let counted = |instruction: &Instruction| {
+            matches!(
+                instruction.command,
+                Command::Add(_) | Command::Copy(_) | Command::Run(_) | Command::Workdir(_)
+            )
+        };
+        let cmd_total = usize::from(matches!(stage.base, Base::Image { .. }))
+            + stage.steps.iter().filter(|s| counted(&s.instruction)).count();
+        let prefix_name = if self.n_states == 1 {
+            String::new()
+        } else {
+            stage.display_name()
+        };
+        let mut st = match &stage.base {
+            Base::Stage(base) => {
+                let parent = self.stages[base.0]
+                    .as_ref()
+                    .expect("a stage's base is lowered before it");
+                StageState {
+                    args: Vec::new(),
+                    cmd_set: false,
+                    prefix_name,
+                    stage_index: stage.index,
+                    cmd_index: 0,
+                    cmd_total,
+                    ..parent.clone()
+                }
+            }
+            Base::Scratch | Base::Image { .. } => StageState {
+                state: llb::State::scratch(),
+                image: empty_image(&platform),
+                env: Vec::new(),
+                dir: "/".into(),
+                user: String::new(),
+                platform: platform.clone(),
+                args: Vec::new(),
+                cmd_set: false,
+                prefix_name,
+                stage_index: stage.index,
+                cmd_index: 0,
+                cmd_total,
+            },
+        };
+        if let Base::Image { reference, span } = &stage.base {
+            let (base, _) = self.resolved(reference, *span)?;
+            st.image = base.config.clone();
+            // Images without layers start from scratch, as in BuildKit.
+            if !base.config.has_no_layers() {
+                let pinned = self.pinned(reference, *span)?;
+                let name = st.prefix(&format!("FROM {pinned}"));
+                let mut options = self.op_options(Some(name), stage.from_span);
+                if let Some(source) = &self.source {
+                    let from_text = source.text.get(stage.from_span.start..stage.from_span.end).unwrap_or_default();
+                    options.description.insert(DESCRIPTION_COMMAND.into(), logical_line(from_text, self.graph.escape));
+                }
+                st.state = llb::ImageSource {
+                    reference: pinned,
+                    platform: Some(platform.clone()),
+                    options,
+                    ..Default::default()
+                }
+                .state();
+            }
+        }
+        st.platform = platform;
+
+        if !st.image.config.env.iter().any(|e| env_key(e) == "PATH") {
+            st.image.config.env.push(format!("PATH={DEFAULT_PATH}"));
+        }
+        for entry in st.image.config.env.clone() {
+            let (key, value) = entry.split_once('=').unwrap_or((entry.as_str(), ""));
+            st.set_env(key, value);
+        }
+        if !st.image.config.working_dir.is_empty() {
+            let dir = normalize_workdir("", &st.image.config.working_dir);
+            st.image.config.working_dir = dir.clone();
+            st.dir = dir;
+        }
+        if !st.image.config.user.is_empty() {
+            st.user = st.image.config.user.clone();
+        }
+
+        let triggers = std::mem::take(&mut st.image.config.on_build);
+        for trigger in &triggers {
+            self.lower_trigger(&mut st, trigger, stage.from_span)?;
+        }
+
+        for step in &stage.steps {
+            let original = self.original_text(&step.instruction);
+            self.lower_instruction(&mut st, &step.instruction, &step.dependencies, &original, step.instruction.span)?;
+        }
+        Ok(st)
+    }
+
+    /// The resolved base for an image reference (after `--build-context` substitution).
+    fn resolved(&self, reference: &str, span: Span) -> Result<(&'a ResolvedBase, String), LowerError> {
+        let reference = self
+            .options
+            .named_contexts
+            .get(reference)
+            .map_or(reference, String::as_str);
+        self.bases
+            .get(reference)
+            .map(|base| (base, reference.to_string()))
+            .ok_or_else(|| LowerError::MissingBase {
+                reference: reference.to_string(),
+                span,
+            })
+    }
+
+    fn pinned(&self, reference: &str, span: Span) -> Result<String, LowerError> {
+        let (base, reference) = self.resolved(reference, span)?;
+        Ok(pin_reference(&reference, &base.digest))
+    }
+
+    /// The filesystem of an image read by `COPY --from` or a mount: its own source op,
+    /// named `FROM <ref>` without a stage prefix, as BuildKit's implicit stages are.
+    fn image_state(&self, reference: &str, span: Span, platform: &llb::Platform) -> Result<llb::State, LowerError> {
+        let (base, _) = self.resolved(reference, span)?;
+        if base.config.has_no_layers() {
+            return Ok(llb::State::scratch());
+        }
+        let pinned = self.pinned(reference, span)?;
+        Ok(llb::ImageSource {
+            reference: pinned.clone(),
+            platform: Some(platform.clone()),
+            options: llb::OpOptions {
+                custom_name: Some(format!("FROM {pinned}")),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .state())
+    }
+
+    /// The filesystem a `--from` names.
+    fn dependency_state(&self, on: &Base, span: Span, platform: &llb::Platform) -> Result<llb::State, LowerError> {
+        match on {
+            Base::Stage(id) => Ok(self.stages[id.0]
+                .as_ref()
+                .expect("dependencies are lowered first")
+                .state
+                .clone()),
+            Base::Scratch => Ok(llb::State::scratch()),
+            Base::Image { reference, .. } => self.image_state(reference, span, platform),
+        }
+    }
+
+    fn lower_instruction(
+        &mut self,
+        st: &mut StageState,
+        instruction: &Instruction,
+        dependencies: &[Dependency],
+        original: &str,
+        location: Span,
+    ) -> Result<(), LowerError> {
+        let at = Located { original, location, span: instruction.span };
+        match &instruction.command {
+            Command::Run(run) => self.lower_run(st, run, dependencies, &at),
+            Command::Copy(copy) => {
+                let from = dependencies.iter().find(|d| d.via == Via::CopyFrom);
+                self.lower_copy(st, copy::CopyInput::copy(copy), from, &at)
+            }
+            Command::Add(add) => self.lower_copy(st, copy::CopyInput::add(add), None, &at),
+            Command::Workdir(word) => self.lower_workdir(st, word, &at),
+            other => self.lower_metadata(st, other, &at),
+        }
+    }
+
+    fn lower_trigger(&mut self, st: &mut StageState, trigger: &str, from_span: Span) -> Result<(), LowerError> {
+        let onbuild_error = |message: String| LowerError::Onbuild {
+            trigger: trigger.to_string(),
+            message,
+            span: from_span,
+        };
+        let text = format!("FROM scratch\n{trigger}\n");
+        let parsed = dockerfile::parse(&text).map_err(|err| onbuild_error(err.to_string()))?;
+        let instructions = &parsed.stages[0].instructions;
+        if instructions.len() != 1 {
+            return Err(onbuild_error("onbuild trigger should be a single expression".into()));
+        }
+        let instruction = &instructions[0];
+        let mut dependencies = Vec::new();
+        let mut add = |value: &str, via: Via| -> Result<(), LowerError> {
+            let on = self.trigger_source(value, from_span)?;
+            dependencies.push(Dependency { on, via, span: from_span });
+            Ok(())
+        };
+        match &instruction.command {
+            Command::Copy(copy) => {
+                if let Some(from) = &copy.from {
+                    add(&from.text, Via::CopyFrom)?;
+                }
+            }
+            Command::Run(run) => {
+                for (index, mount) in run.mounts.iter().enumerate() {
+                    if let Some(from) = &mount.from {
+                        add(from, Via::Mount(index))?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.lower_instruction(st, instruction, &dependencies, trigger, from_span)
+    }
+
+    /// A `--from` inside an ONBUILD trigger: a stage already lowered, or an image.
+    fn trigger_source(&self, value: &str, span: Span) -> Result<Base, LowerError> {
+        let lower = value.to_ascii_lowercase();
+        let found = match value.parse::<usize>() {
+            Ok(index) => Some(index),
+            Err(_) => self
+                .graph
+                .stages
+                .iter()
+                .position(|s| s.name.as_deref() == Some(lower.as_str())),
+        };
+        match found {
+            Some(index) if self.stages.get(index).is_some_and(Option::is_some) => {
+                Ok(Base::Stage(StageId(index)))
+            }
+            Some(_) => Err(LowerError::Onbuild {
+                trigger: value.to_string(),
+                message: format!("stage {value:?} is not built before this stage"),
+                span,
+            }),
+            None if value == "scratch" => Ok(Base::Scratch),
+            None => Ok(Base::Image {
+                reference: value.to_string(),
+                span,
+            }),
+        }
+    }
+
+    /// Op options for an instruction: its vertex name and its source lines.
+    fn op_options(&self, custom_name: Option<String>, span: Span) -> llb::OpOptions {
+        llb::OpOptions {
+            custom_name,
+            location: self.location(span),
+            ..Default::default()
+        }
+    }
+
+    fn location(&self, span: Span) -> Option<llb::SourceLocation> {
+        let source = self.source.as_ref()?;
+        let start = source.index.line_col(&source.text, span.start).line as i32;
+        let last = span.end.saturating_sub(1).max(span.start);
+        let end = source.index.line_col(&source.text, last).line as i32;
+        Some(llb::SourceLocation {
+            source: source.map.clone(),
+            ranges: vec![(start, 0, end, 0)],
+        })
+    }
+
+    /// The instruction as BuildKit's `Original`: its logical line (continuations joined,
+    /// comment lines dropped, heredoc bodies left out). Without the Dockerfile text, only
+    /// the keyword.
+    fn original_text(&self, instruction: &Instruction) -> String {
+        let Some(source) = &self.source else {
+            return instruction.keyword().name().to_string();
+        };
+        let text = source
+            .text
+            .get(instruction.span.start..instruction.span.end)
+            .unwrap_or_default();
+        logical_line(text, self.graph.escape)
+    }
+
+    fn expand(&self, st: &StageState, text: &str, span: Span) -> Result<String, LowerError> {
+        Lexer::new(self.graph.escape)
+            .expand_word(text, |name| st.env_value(name))
+            .map(|e| e.value)
+            .map_err(|err| LowerError::Expand {
+                message: err.to_string(),
+                span,
+            })
+    }
+
+    /// BuildKit's vertex-name expansion: on failure the text is shown as written.
+    fn expand_for_name(&self, st: &StageState, text: &str) -> String {
+        Lexer::new(self.graph.escape)
+            .expand_word(text, |name| st.env_value(name))
+            .map_or_else(|_| text.to_string(), |e| e.value)
+    }
+
+    fn lower_workdir(&mut self, st: &mut StageState, word: &dockerfile::Word, at: &Located<'_>) -> Result<(), LowerError> {
+        let path = self.expand(st, &word.text, word.span)?;
+        let dir = normalize_workdir(&st.image.config.working_dir, &path);
+        st.image.config.working_dir = dir.clone();
+        st.dir = dir.clone();
+        let with_layer = dir != "/";
+        if with_layer {
+            let name = st.prefix(&uppercase_command(&self.expand_for_name(st, at.original)));
+            let owner = (!st.image.config.user.is_empty()).then(|| chown_opt(&st.image.config.user));
+            st.state = st.state.file(
+                vec![llb::FileAction::MkDir(llb::MkDir {
+                    path: dir.clone(),
+                    mode: 0o755,
+                    make_parents: true,
+                    owner,
+                    timestamp: None,
+                })],
+                self.op_options(Some(name), at.location),
+            );
+        }
+        st.image.commit(format!("WORKDIR {dir}"), with_layer, false);
+        Ok(())
+    }
+}
+
+/// Where an instruction's text and location come from (a trigger uses its base's FROM).
+struct Located<'t> {
+    original: &'t str,
+    location: Span,
+    span: Span,
+}
+
+fn env_key(entry: &str) -> &str {
+    entry.split_once('=').map_or(entry, |(k, _)| k)
+}
+
+/// BuildKit's `emptyImage`: what a `FROM scratch` stage starts with.
+fn empty_image(platform: &llb::Platform) -> ImageConfig {
+    let mut image = ImageConfig {
+        architecture: platform.architecture.clone(),
+        os: platform.os.clone(),
+        variant: platform.variant.clone(),
+        ..ImageConfig::default()
+    };
+    image.config.working_dir = "/".into();
+    image.config.env = vec![format!("PATH={DEFAULT_PATH}")];
+    image
+}
+
+/// `os/arch[/variant]`.
+fn parse_platform(value: &str) -> Option<llb::Platform> {
+    let parts: Vec<&str> = value.split('/').collect();
+    match parts.as_slice() {
+        [os, arch] if !os.is_empty() && !arch.is_empty() => Some(llb::Platform::new(os, arch, "")),
+        [os, arch, variant] if !os.is_empty() && !arch.is_empty() => {
+            Some(llb::Platform::new(os, arch, variant))
+        }
+        _ => None,
+    }
+}
+
+/// `WORKDIR path` relative to the current one, cleaned, always absolute.
+fn normalize_workdir(current: &str, requested: &str) -> String {
+    if requested.starts_with('/') {
+        clean_path(requested)
+    } else {
+        let base = if current.is_empty() { "/" } else { current };
+        clean_path(&format!("{base}/{requested}"))
+    }
+}
+
+/// Go's `path.Clean` for absolute paths: no `.`, `..` or repeated slashes.
+fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// `path.Join(dir, p)` for an absolute `dir`, keeping a trailing `/` off.
+fn join_path(dir: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        clean_path(path)
+    } else {
+        clean_path(&format!("{dir}/{path}"))
+    }
+}
+
+/// `user[:group]` with numeric ids where the parts are numbers (llb's `WithUser`).
+fn chown_opt(value: &str) -> llb::ChownOpt {
+    let user_opt = |part: &str| match part.parse::<u32>() {
+        Ok(id) => llb::UserOpt::Id(id),
+        Err(_) => llb::UserOpt::Name(part.to_string()),
+    };
+    let mut parts = value.splitn(2, ':');
+    llb::ChownOpt {
+        user: parts.next().map(user_opt),
+        group: parts.next().map(user_opt),
+    }
+}
+
+/// The first word upper-cased (BuildKit's `uppercaseCmd`).
+fn uppercase_command(text: &str) -> String {
+    match text.split_once(' ') {
+        Some((first, rest)) => format!("{} {rest}", first.to_ascii_uppercase()),
+        None => text.to_ascii_uppercase(),
+    }
+}
+
+/// An instruction's logical line: physical lines joined where they end in the escape
+/// token, comment and empty lines inside the continuation skipped, trimmed.
+fn logical_line(text: &str, escape: char) -> String {
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        let trimmed = line.trim_start();
+        if i > 0 && (trimmed.is_empty() || trimmed.starts_with('#')) {
+            continue;
+        }
+        let without_ws = line.trim_end();
+        match without_ws.strip_suffix(escape) {
+            Some(piece) => out.push_str(piece),
+            None => {
+                out.push_str(line);
+                break;
+            }
+        }
+    }
+    out.trim().to_string()
+}
+
+/// Sources BuildKit turns into states of their own besides the stages: each
+/// `COPY --from` that names no stage and each RUN `--mount` whose `from` names no stage
+/// (a mount without `from` counts too: BuildKit looks up "scratch" for it).
+fn count_unregistered_sources(graph: &StageGraph) -> usize {
+    let mut count = 0;
+    for stage in &graph.stages {
+        for step in &stage.steps {
+            match &step.instruction.command {
+                Command::Copy(_) => {
+                    count += usize::from(matches!(step.copy_from(), Some(Base::Image { .. } | Base::Scratch)));
+                }
+                Command::Run(run) => {
+                    for index in 0..run.mounts.len() {
+                        count += usize::from(!matches!(step.mount_from(index), Some(Base::Stage(_))));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests;
