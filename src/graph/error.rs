@@ -30,7 +30,10 @@ pub enum GraphError {
     #[error("circular dependency detected on stage: {stage}")]
     Cycle { stage: String, span: Span },
 
-    #[error("target stage {target:?} could not be found{}", did_you_mean(suggestion))]
+    #[error(
+        "target stage {target:?} could not be found{}",
+        did_you_mean(suggestion)
+    )]
     UnknownTarget {
         target: String,
         suggestion: Option<String>,

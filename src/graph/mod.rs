@@ -104,7 +104,10 @@ impl Stage {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Base {
     /// An image reference, expanded, as written (not normalised).
-    Image { reference: String, span: Span },
+    Image {
+        reference: String,
+        span: Span,
+    },
     Stage(StageId),
     Scratch,
 }
@@ -207,7 +210,10 @@ pub fn from_dockerfile(
             Base::Scratch
         } else {
             let lower = written.to_ascii_lowercase();
-            match names.iter().position(|n| n.as_deref() == Some(lower.as_str())) {
+            match names
+                .iter()
+                .position(|n| n.as_deref() == Some(lower.as_str()))
+            {
                 Some(found) if found < stage.index => Base::Stage(StageId(found)),
                 Some(found) if found > stage.index => {
                     return Err(GraphError::ForwardReference {
@@ -261,7 +267,12 @@ fn display_name(stage: &dockerfile::Stage) -> String {
     }
 }
 
-fn expand(lexer: &Lexer, text: &str, span: Span, meta_args: &[MetaArg]) -> Result<String, GraphError> {
+fn expand(
+    lexer: &Lexer,
+    text: &str,
+    span: Span,
+    meta_args: &[MetaArg],
+) -> Result<String, GraphError> {
     lexer
         .expand_word(text, |name| {
             meta_args
@@ -339,7 +350,10 @@ fn resolve(
         return Ok(Base::Stage(StageId(index)));
     }
     let lower = value.to_ascii_lowercase();
-    match names.iter().position(|n| n.as_deref() == Some(lower.as_str())) {
+    match names
+        .iter()
+        .position(|n| n.as_deref() == Some(lower.as_str()))
+    {
         Some(found) if found < stage.index => Ok(Base::Stage(StageId(found))),
         Some(_) => Err(forward(value)),
         None if value == "scratch" => Ok(Base::Scratch),
@@ -431,8 +445,11 @@ impl StageGraph {
                 {
                     Some(index) => StageId(index),
                     None => {
-                        let names: Vec<&str> =
-                            self.stages.iter().filter_map(|s| s.name.as_deref()).collect();
+                        let names: Vec<&str> = self
+                            .stages
+                            .iter()
+                            .filter_map(|s| s.name.as_deref())
+                            .collect();
                         return Err(GraphError::UnknownTarget {
                             target: wanted.to_string(),
                             suggestion: error::suggest(wanted, &names),

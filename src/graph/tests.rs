@@ -9,11 +9,17 @@ use super::*;
 use crate::dockerfile::parse;
 
 fn graph(text: &str) -> Result<StageGraph, GraphError> {
-    from_dockerfile(&parse(text).expect("test Dockerfile parses"), &BuildArgs::new())
+    from_dockerfile(
+        &parse(text).expect("test Dockerfile parses"),
+        &BuildArgs::new(),
+    )
 }
 
 fn args(pairs: &[(&str, &str)]) -> BuildArgs {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
@@ -29,7 +35,9 @@ fn from_expands_meta_args_and_build_args_win() {
     );
     let dockerfile = parse(text).unwrap();
     let g = from_dockerfile(&dockerfile, &args(&[("REPO", "mine")])).unwrap();
-    assert!(matches!(&g.stages[0].base, Base::Image { reference, .. } if reference == "mine/alpine:3"));
+    assert!(
+        matches!(&g.stages[0].base, Base::Image { reference, .. } if reference == "mine/alpine:3")
+    );
     // A build arg for the second ARG wins over its default, even if REPO is also given.
     let g = from_dockerfile(&dockerfile, &args(&[("REPO", "mine"), ("IMAGE", "x")])).unwrap();
     assert!(matches!(&g.stages[0].base, Base::Image { reference, .. } if reference == "x:3"));
@@ -57,7 +65,10 @@ fn platform_args_come_from_build_args() {
 fn stage_names_are_case_insensitive() {
     let g = graph("FROM busybox AS Build\nFROM BUILD\nCOPY --from=bUiLd /a /b\n").unwrap();
     assert_eq!(g.stages[1].base, Base::Stage(StageId(0)));
-    assert_eq!(g.stages[1].steps[0].copy_from(), Some(&Base::Stage(StageId(0))));
+    assert_eq!(
+        g.stages[1].steps[0].copy_from(),
+        Some(&Base::Stage(StageId(0)))
+    );
 }
 
 #[test]
@@ -69,7 +80,9 @@ fn from_index_and_image_and_scratch() {
     let steps = &g.stages[1].steps;
     assert_eq!(g.stages[1].base, Base::Scratch);
     assert_eq!(steps[0].copy_from(), Some(&Base::Stage(StageId(0))));
-    assert!(matches!(steps[1].copy_from(), Some(Base::Image { reference, .. }) if reference == "alpine:3"));
+    assert!(
+        matches!(steps[1].copy_from(), Some(Base::Image { reference, .. }) if reference == "alpine:3")
+    );
     assert_eq!(steps[2].copy_from(), Some(&Base::Scratch));
     assert_eq!(steps[3].mount_from(0), Some(&Base::Stage(StageId(0))));
     assert_eq!(steps[3].mount_from(1), None);
@@ -87,9 +100,15 @@ fn references_to_self_or_later_stages_fail() {
     let err = graph("FROM busybox\nCOPY --from=1 /x /y\nFROM busybox\n").unwrap_err();
     assert!(matches!(err, GraphError::ForwardReference { .. }), "{err}");
     let err = graph("FROM busybox\nCOPY --from=2 /x /y\nFROM busybox\n").unwrap_err();
-    assert_eq!(err.to_string(), "invalid stage index 2 (the Dockerfile has 2 stages)");
+    assert_eq!(
+        err.to_string(),
+        "invalid stage index 2 (the Dockerfile has 2 stages)"
+    );
     let err = graph("FROM later\nFROM busybox AS later\n").unwrap_err();
-    assert!(matches!(err, GraphError::ForwardReference { what: "FROM", .. }), "{err}");
+    assert!(
+        matches!(err, GraphError::ForwardReference { what: "FROM", .. }),
+        "{err}"
+    );
     // A stage named like its base image is based on the image, as in BuildKit.
     let g = graph("FROM golang AS golang\n").unwrap();
     assert!(matches!(&g.stages[0].base, Base::Image { reference, .. } if reference == "golang"));
@@ -116,7 +135,10 @@ fn unknown_target_suggests_a_close_name() {
         "target stage \"biuld\" could not be found; did you mean \"build\"?"
     );
     let err = g.select(Some("nothing")).unwrap_err();
-    assert_eq!(err.to_string(), "target stage \"nothing\" could not be found");
+    assert_eq!(
+        err.to_string(),
+        "target stage \"nothing\" could not be found"
+    );
 }
 
 #[test]

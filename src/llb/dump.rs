@@ -10,7 +10,11 @@ use crate::proto::pb;
 use super::marshal::Definition;
 
 fn short(digest: &str) -> String {
-    digest.trim_start_matches("sha256:").chars().take(12).collect()
+    digest
+        .trim_start_matches("sha256:")
+        .chars()
+        .take(12)
+        .collect()
 }
 
 impl Definition {
@@ -44,7 +48,8 @@ impl Definition {
                     }
                 }
                 pb::op::Op::Merge(merge) => {
-                    let merged: Vec<String> = merge.inputs.iter().map(|i| i.input.to_string()).collect();
+                    let merged: Vec<String> =
+                        merge.inputs.iter().map(|i| i.input.to_string()).collect();
                     let _ = write!(out, "merge [{}]", merged.join(" "));
                 }
                 pb::op::Op::Diff(diff) => {
@@ -115,14 +120,23 @@ fn dump_exec(out: &mut String, exec: &pb::ExecOp) {
         }
     }
     if exec.network != 0 {
-        let _ = write!(out, "\n    network {:?}", pb::NetMode::try_from(exec.network).ok());
+        let network = pb::NetMode::try_from(exec.network)
+            .map_or("?".to_string(), |n| format!("{n:?}").to_lowercase());
+        let _ = write!(out, "\n    network {network}");
     }
     if exec.security != 0 {
-        let _ = write!(out, "\n    security {:?}", pb::SecurityMode::try_from(exec.security).ok());
+        let security = pb::SecurityMode::try_from(exec.security)
+            .map_or("?".to_string(), |m| format!("{m:?}").to_lowercase());
+        let _ = write!(out, "\n    security {security}");
     }
     for mount in &exec.mounts {
-        let kind = pb::MountType::try_from(mount.mount_type).map_or("?".to_string(), |t| format!("{t:?}").to_lowercase());
-        let _ = write!(out, "\n    mount {kind} {} input={} output={}", mount.dest, mount.input, mount.output);
+        let kind = pb::MountType::try_from(mount.mount_type)
+            .map_or("?".to_string(), |t| format!("{t:?}").to_lowercase());
+        let _ = write!(
+            out,
+            "\n    mount {kind} {} input={} output={}",
+            mount.dest, mount.input, mount.output
+        );
         if !mount.selector.is_empty() {
             let _ = write!(out, " selector={}", mount.selector);
         }
@@ -130,21 +144,34 @@ fn dump_exec(out: &mut String, exec: &pb::ExecOp) {
             let _ = write!(out, " ro");
         }
         if let Some(cache) = &mount.cache_opt {
-            let sharing = pb::CacheSharingOpt::try_from(cache.sharing).map_or("?".to_string(), |s| format!("{s:?}").to_lowercase());
+            let sharing = pb::CacheSharingOpt::try_from(cache.sharing)
+                .map_or("?".to_string(), |s| format!("{s:?}").to_lowercase());
             let _ = write!(out, " id={:?} sharing={sharing}", cache.id);
         }
         if let Some(tmpfs) = &mount.tmpfs_opt {
             let _ = write!(out, " size={}", tmpfs.size);
         }
         if let Some(secret) = &mount.secret_opt {
-            let _ = write!(out, " id={:?} uid={} gid={} mode={:o} optional={}", secret.id, secret.uid, secret.gid, secret.mode, secret.optional);
+            let _ = write!(
+                out,
+                " id={:?} uid={} gid={} mode={:o} optional={}",
+                secret.id, secret.uid, secret.gid, secret.mode, secret.optional
+            );
         }
         if let Some(ssh) = &mount.ssh_opt {
-            let _ = write!(out, " id={:?} uid={} gid={} mode={:o} optional={}", ssh.id, ssh.uid, ssh.gid, ssh.mode, ssh.optional);
+            let _ = write!(
+                out,
+                " id={:?} uid={} gid={} mode={:o} optional={}",
+                ssh.id, ssh.uid, ssh.gid, ssh.mode, ssh.optional
+            );
         }
     }
     for secret in &exec.secretenv {
-        let _ = write!(out, "\n    secret-env {}={:?} optional={}", secret.name, secret.id, secret.optional);
+        let _ = write!(
+            out,
+            "\n    secret-env {}={:?} optional={}",
+            secret.name, secret.id, secret.optional
+        );
     }
 }
 

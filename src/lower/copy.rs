@@ -6,7 +6,9 @@ use crate::dockerfile::{AddCommand, CopyCommand, Heredoc, Sources, Word, shell::
 use crate::graph::Dependency;
 use crate::llb;
 
-use super::{Located, LowerError, Lowering, StageState, chown_opt, clean_path, join_path, uppercase_command};
+use super::{
+    Located, LowerError, Lowering, StageState, chown_opt, clean_path, join_path, uppercase_command,
+};
 
 /// What COPY and ADD have in common.
 pub(super) struct CopyInput<'c> {
@@ -112,21 +114,35 @@ impl Lowering<'_> {
             .sources
             .paths
             .iter()
-            .map(|w| expand_word(w))
+            .map(&expand_word)
             .collect::<Result<Vec<String>, LowerError>>()?;
         let dest_written = expand_word(&input.sources.dest)?;
-        let chown = input.chown.map(|w| expand_word(w)).transpose()?.filter(|c| !c.is_empty());
-        let chmod_text = input.chmod.map(|w| expand_word(w)).transpose()?.filter(|c| !c.is_empty());
+        let chown = input
+            .chown
+            .map(&expand_word)
+            .transpose()?
+            .filter(|c| !c.is_empty());
+        let chmod_text = input
+            .chmod
+            .map(&expand_word)
+            .transpose()?
+            .filter(|c| !c.is_empty());
         let mode = match (&chmod_text, input.chmod) {
-            (Some(text), Some(word)) => Some(u32::from_str_radix(text, 8).map_err(|_| {
-                LowerError::InvalidChmod {
-                    value: text.clone(),
-                    span: word.span,
-                }
-            })?),
+            (Some(text), Some(word)) => {
+                Some(
+                    u32::from_str_radix(text, 8).map_err(|_| LowerError::InvalidChmod {
+                        value: text.clone(),
+                        span: word.span,
+                    })?,
+                )
+            }
             _ => None,
         };
-        let checksum = input.checksum.map(|w| expand_word(w)).transpose()?.filter(|c| !c.is_empty());
+        let checksum = input
+            .checksum
+            .map(&expand_word)
+            .transpose()?
+            .filter(|c| !c.is_empty());
         let exclude: Vec<String> = input.exclude.iter().map(|w| w.text.clone()).collect();
         let n_sources = paths.len() + input.sources.heredocs.len();
         if n_sources > 1 && !dest_written.ends_with('/') {
@@ -139,10 +155,10 @@ impl Lowering<'_> {
         }
 
         let mut dest = join_path(&st.dir, &dest_written);
-        if dest_written.is_empty() || dest_written == "." || dest_written.ends_with('/') {
-            if dest != "/" {
-                dest.push('/');
-            }
+        if (dest_written.is_empty() || dest_written == "." || dest_written.ends_with('/'))
+            && dest != "/"
+        {
+            dest.push('/');
         }
         let owner = chown.as_deref().map(chown_opt);
 
@@ -165,7 +181,9 @@ impl Lowering<'_> {
         let vertex_name = st.prefix(&name);
 
         let source_state = match from {
-            Some(dependency) => self.dependency_state(&dependency.on, dependency.span, &st.platform)?,
+            Some(dependency) => {
+                self.dependency_state(&dependency.on, dependency.span, &st.platform)?
+            }
             None => self.context.clone(),
         };
         let plain = |source: llb::State, src: String| llb::Copy {
@@ -225,7 +243,11 @@ impl Lowering<'_> {
                     (path.clone(), String::new())
                 };
                 let include_patterns = if input.parents {
-                    vec![clean_path(&format!("/{include}")).trim_start_matches('/').to_string()]
+                    vec![
+                        clean_path(&format!("/{include}"))
+                            .trim_start_matches('/')
+                            .to_string(),
+                    ]
                 } else {
                     Vec::new()
                 };
@@ -259,7 +281,10 @@ impl Lowering<'_> {
                     ..Default::default()
                 },
             );
-            actions.push(llb::FileAction::Copy(plain(file, format!("/{}", heredoc.name))));
+            actions.push(llb::FileAction::Copy(plain(
+                file,
+                format!("/{}", heredoc.name),
+            )));
         }
         history.push(' ');
         history.push_str(&dest_written);
@@ -298,7 +323,11 @@ impl Lowering<'_> {
     }
 
     /// A heredoc body, expanded unless its delimiter was quoted.
-    pub(super) fn heredoc_data(&self, st: &StageState, heredoc: &Heredoc) -> Result<String, LowerError> {
+    pub(super) fn heredoc_data(
+        &self,
+        st: &StageState,
+        heredoc: &Heredoc,
+    ) -> Result<String, LowerError> {
         if !heredoc.expand {
             return Ok(heredoc.content.clone());
         }
@@ -315,10 +344,7 @@ impl Lowering<'_> {
 /// The file name an ADD of a URL writes: the last path segment, else `__unnamed__`.
 fn url_file_name(url: &str) -> String {
     let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let without_query = without_scheme
-        .split(['?', '#'])
-        .next()
-        .unwrap_or_default();
+    let without_query = without_scheme.split(['?', '#']).next().unwrap_or_default();
     let path = without_query.split_once('/').map_or("", |(_, path)| path);
     match path.rsplit('/').next() {
         Some(base) if !base.is_empty() && base != "." => base.to_string(),
@@ -332,12 +358,19 @@ mod tests {
 
     #[test]
     fn url_file_names_and_git_refs() {
-        assert_eq!(url_file_name("https://example.com/a/b.tar.gz?x=1"), "b.tar.gz");
+        assert_eq!(
+            url_file_name("https://example.com/a/b.tar.gz?x=1"),
+            "b.tar.gz"
+        );
         assert_eq!(url_file_name("https://example.com/"), "__unnamed__");
         assert_eq!(url_file_name("https://example.com"), "__unnamed__");
         let git = git_ref("https://github.com/moby/buildkit.git#v0.13.2:docs").unwrap();
         assert_eq!(
-            (git.remote.as_str(), git.reference.as_str(), git.subdir.as_str()),
+            (
+                git.remote.as_str(),
+                git.reference.as_str(),
+                git.subdir.as_str()
+            ),
             ("https://github.com/moby/buildkit.git", "v0.13.2", "docs")
         );
         assert!(git_ref("git@github.com:moby/buildkit").is_some());

@@ -13,11 +13,19 @@ pub const HISTORY_COMMENT: &str = "buildkit.dockerfile.v0";
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageConfig {
     /// MAINTAINER.
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub author: String,
     #[serde(default, deserialize_with = "nullable")]
     pub architecture: String,
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub variant: String,
     #[serde(default, deserialize_with = "nullable")]
     pub os: String,
@@ -25,7 +33,11 @@ pub struct ImageConfig {
     pub config: ContainerConfig,
     #[serde(default, deserialize_with = "nullable")]
     pub rootfs: RootFs,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub history: Vec<History>,
 }
 
@@ -36,31 +48,79 @@ pub struct Empty {}
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ContainerConfig {
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub user: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub exposed_ports: BTreeMap<String, Empty>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub env: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub entrypoint: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub cmd: Vec<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub volumes: BTreeMap<String, Empty>,
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub working_dir: String,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub stop_signal: String,
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "nullable"
+    )]
     pub args_escaped: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<Healthcheck>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub on_build: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub shell: Vec<String>,
 }
 
@@ -68,17 +128,41 @@ pub struct ContainerConfig {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Healthcheck {
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub test: Vec<String>,
-    #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "nullable"
+    )]
     pub interval: i64,
-    #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "nullable"
+    )]
     pub timeout: i64,
-    #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "nullable"
+    )]
     pub start_period: i64,
-    #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "nullable"
+    )]
     pub start_interval: i64,
-    #[serde(default, skip_serializing_if = "is_zero", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "nullable"
+    )]
     pub retries: i64,
 }
 
@@ -102,15 +186,35 @@ impl Default for RootFs {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub created: String,
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub created_by: String,
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub author: String,
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub comment: String,
-    #[serde(default, skip_serializing_if = "is_false", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_false",
+        deserialize_with = "nullable"
+    )]
     pub empty_layer: bool,
 }
 
@@ -209,7 +313,10 @@ mod tests {
             ..ImageConfig::default()
         };
         config.config.env = vec!["PATH=/bin".into()];
-        config.config.exposed_ports.insert("80/tcp".into(), Empty {});
+        config
+            .config
+            .exposed_ports
+            .insert("80/tcp".into(), Empty {});
         config.config.healthcheck = Some(Healthcheck {
             test: vec!["CMD-SHELL".into(), "true".into()],
             interval: 5_000_000_000,

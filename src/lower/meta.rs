@@ -75,11 +75,13 @@ impl Lowering<'_> {
                     }
                     st.args.push((name, value));
                 }
-                st.image.commit(format!("ARG {}", shown.join(" ")), false, false);
+                st.image
+                    .commit(format!("ARG {}", shown.join(" ")), false, false);
             }
             Command::Maintainer(word) => {
                 st.image.author = word.text.clone();
-                st.image.commit(format!("MAINTAINER {}", word.text), false, false);
+                st.image
+                    .commit(format!("MAINTAINER {}", word.text), false, false);
             }
             Command::Expose(words) => {
                 let lexer = Lexer::new(self.graph.escape);
@@ -103,7 +105,8 @@ impl Lowering<'_> {
                 }
                 let listed: Vec<String> = ports.keys().map(|p| format!("{p}:{{}}")).collect();
                 st.image.config.exposed_ports.extend(ports);
-                st.image.commit(format!("EXPOSE map[{}]", listed.join(" ")), false, false);
+                st.image
+                    .commit(format!("EXPOSE map[{}]", listed.join(" ")), false, false);
             }
             Command::Volume(words) => {
                 let mut volumes = Vec::new();
@@ -119,7 +122,8 @@ impl Lowering<'_> {
                     st.image.config.volumes.insert(volume.clone(), Empty {});
                     volumes.push(volume);
                 }
-                st.image.commit(format!("VOLUME [{}]", volumes.join(" ")), false, false);
+                st.image
+                    .commit(format!("VOLUME [{}]", volumes.join(" ")), false, false);
             }
             Command::User(word) => {
                 let user = self.expand(st, &word.text, word.span)?;
@@ -130,11 +134,13 @@ impl Lowering<'_> {
             Command::StopSignal(word) => {
                 let signal = self.expand(st, &word.text, word.span)?;
                 st.image.config.stop_signal = signal.clone();
-                st.image.commit(format!("STOPSIGNAL {signal}"), false, false);
+                st.image
+                    .commit(format!("STOPSIGNAL {signal}"), false, false);
             }
             Command::Shell(shell) => {
                 st.image.config.shell = shell.clone();
-                st.image.commit(format!("SHELL [{}]", shell.join(" ")), false, false);
+                st.image
+                    .commit(format!("SHELL [{}]", shell.join(" ")), false, false);
             }
             Command::Cmd(line) => {
                 let args = self.command_args(st, line);
@@ -143,7 +149,8 @@ impl Lowering<'_> {
                 // all platforms).
                 st.image.config.args_escaped = true;
                 st.cmd_set = true;
-                st.image.commit(format!("CMD {}", go_quote_list(&args)), false, false);
+                st.image
+                    .commit(format!("CMD {}", go_quote_list(&args)), false, false);
             }
             Command::Entrypoint(line) => {
                 let args = self.command_args(st, line);
@@ -151,7 +158,8 @@ impl Lowering<'_> {
                 if !st.cmd_set {
                     st.image.config.cmd = Vec::new();
                 }
-                st.image.commit(format!("ENTRYPOINT {}", go_quote_list(&args)), false, false);
+                st.image
+                    .commit(format!("ENTRYPOINT {}", go_quote_list(&args)), false, false);
             }
             Command::Healthcheck(check) => {
                 let config = match check {
@@ -161,9 +169,9 @@ impl Lowering<'_> {
                     },
                     dockerfile::Healthcheck::Cmd(cmd) => {
                         let test = match &cmd.command {
-                            CommandLine::Exec(args) => {
-                                std::iter::once("CMD".to_string()).chain(args.iter().cloned()).collect()
-                            }
+                            CommandLine::Exec(args) => std::iter::once("CMD".to_string())
+                                .chain(args.iter().cloned())
+                                .collect(),
                             CommandLine::Shell(line) => vec!["CMD-SHELL".to_string(), line.clone()],
                         };
                         let nanos = |d: Option<Duration>| d.map_or(0, |d| d.as_nanos() as i64);
@@ -192,8 +200,16 @@ impl Lowering<'_> {
             Command::Onbuild(onbuild) => {
                 st.image.config.on_build.push(onbuild.expression.clone());
             }
-            Command::From(_) | Command::Run(_) | Command::Copy(_) | Command::Add(_) | Command::Workdir(_) => {
-                unreachable!("{:?} is lowered elsewhere ({})", command.keyword(), at.original)
+            Command::From(_)
+            | Command::Run(_)
+            | Command::Copy(_)
+            | Command::Add(_)
+            | Command::Workdir(_) => {
+                unreachable!(
+                    "{:?} is lowered elsewhere ({})",
+                    command.keyword(),
+                    at.original
+                )
             }
         }
         Ok(())
@@ -259,7 +275,9 @@ pub(super) fn go_quote(text: &str) -> String {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -278,7 +296,7 @@ fn go_quote_rune(value: i64) -> String {
     match u32::try_from(value).ok().and_then(char::from_u32) {
         Some('\'') => "'\\''".into(),
         Some('\\') => "'\\\\'".into(),
-        Some(c) if c == '"' => "'\"'".into(),
+        Some('"') => "'\"'".into(),
         Some(c) => {
             let inner = go_quote(&c.to_string());
             format!("'{}'", &inner[1..inner.len() - 1])
@@ -339,7 +357,10 @@ mod tests {
         assert_eq!(go_quote_rune(0), "'\\x00'");
         assert_eq!(go_quote_rune(3), "'\\x03'");
         assert_eq!(go_quote_rune(65), "'A'");
-        assert_eq!(go_quote_list(&["a b".into(), "c\"d".into()]), "[\"a b\" \"c\\\"d\"]");
+        assert_eq!(
+            go_quote_list(&["a b".into(), "c\"d".into()]),
+            "[\"a b\" \"c\\\"d\"]"
+        );
     }
 
     #[test]
@@ -348,9 +369,16 @@ mod tests {
         assert_eq!(parse_port_spec("53/UDP"), Some(vec!["53/udp".into()]));
         assert_eq!(
             parse_port_spec("8000-8002"),
-            Some(vec!["8000/tcp".into(), "8001/tcp".into(), "8002/tcp".into()])
+            Some(vec![
+                "8000/tcp".into(),
+                "8001/tcp".into(),
+                "8002/tcp".into()
+            ])
         );
-        assert_eq!(parse_port_spec("127.0.0.1:8080:80"), Some(vec!["80/tcp".into()]));
+        assert_eq!(
+            parse_port_spec("127.0.0.1:8080:80"),
+            Some(vec!["80/tcp".into()])
+        );
         assert_eq!(parse_port_spec("x"), None);
     }
 }

@@ -19,7 +19,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub use error::LowerError;
-pub use image::{ContainerConfig, Empty, HISTORY_COMMENT, Healthcheck, History, ImageConfig, RootFs};
+pub use image::{
+    ContainerConfig, Empty, HISTORY_COMMENT, Healthcheck, History, ImageConfig, RootFs,
+};
 pub use reference::{normalize_reference, pin_reference};
 
 use crate::diag::{LineIndex, Span};
@@ -264,12 +266,20 @@ impl<'a> Lowering<'a> {
 
     fn lower_stage(&mut self, id: StageId) -> Result<StageState, LowerError> {
         let stage = self.graph.stage(id);
-        let platform = match &stage.platform {
-            Some(value) => parse_platform(value).ok_or_else(|| LowerError::InvalidPlatform {
-                value: value.clone(),
-                span: stage.from_span,
-            })?,
-            None => self.options.platform.clone(),
+        // A stage based on another takes its platform (BuildKit ignores `--platform` there).
+        let platform = match (&stage.base, &stage.platform) {
+            (Base::Stage(base), _) => self.stages[base.0]
+                .as_ref()
+                .expect("a stage's base is lowered before it")
+                .platform
+                .clone(),
+            (_, Some(value)) => {
+                parse_platform(value).ok_or_else(|| LowerError::InvalidPlatform {
+                    value: value.clone(),
+                    span: stage.from_span,
+                })?
+            }
+            (_, None) => self.options.platform.clone(),
         };
         let counted = |instruction: &Instruction| {
             matches!(
@@ -278,7 +288,11 @@ impl<'a> Lowering<'a> {
             )
         };
         let cmd_total = usize::from(matches!(stage.base, Base::Image { .. }))
-            + stage.steps.iter().filter(|s| counted(&s.instruction)).count();
+            + stage
+                .steps
+                .iter()
+                .filter(|s| counted(&s.instruction))
+                .count();
         let prefix_name = if self.n_states == 1 {
             String::new()
         } else {
@@ -323,8 +337,14 @@ impl<'a> Lowering<'a> {
                 let name = st.prefix(&format!("FROM {pinned}"));
                 let mut options = self.op_options(Some(name), stage.from_span);
                 if let Some(source) = &self.source {
-                    let from_text = source.text.get(stage.from_span.start..stage.from_span.end).unwrap_or_default();
-                    options.description.insert(DESCRIPTION_COMMAND.into(), logical_line(from_text, self.graph.escape));
+                    let from_text = source
+                        .text
+                        .get(stage.from_span.start..stage.from_span.end)
+                        .unwrap_or_default();
+                    options.description.insert(
+                        DESCRIPTION_COMMAND.into(),
+                        logical_line(from_text, self.graph.escape),
+                    );
                 }
                 st.state = llb::ImageSource {
                     reference: pinned,
@@ -360,13 +380,23 @@ impl<'a> Lowering<'a> {
 
         for step in &stage.steps {
             let original = self.original_text(&step.instruction);
-            self.lower_instruction(&mut st, &step.instruction, &step.dependencies, &original, step.instruction.span)?;
+            self.lower_instruction(
+                &mut st,
+                &step.instruction,
+                &step.dependencies,
+                &original,
+                step.instruction.span,
+            )?;
         }
         Ok(st)
     }
 
     /// The resolved base for an image reference (after `--build-context` substitution).
-    fn resolved(&self, reference: &str, span: Span) -> Result<(&'a ResolvedBase, String), LowerError> {
+    fn resolved(
+        &self,
+        reference: &str,
+        span: Span,
+    ) -> Result<(&'a ResolvedBase, String), LowerError> {
         let reference = self
             .options
             .named_contexts
@@ -388,7 +418,12 @@ impl<'a> Lowering<'a> {
 
     /// The filesystem of an image read by `COPY --from` or a mount: its own source op,
     /// named `FROM <ref>` without a stage prefix, as BuildKit's implicit stages are.
-    fn image_state(&self, reference: &str, span: Span, platform: &llb::Platform) -> Result<llb::State, LowerError> {
+    fn image_state(
+        &self,
+        reference: &str,
+        span: Span,
+        platform: &llb::Platform,
+    ) -> Result<llb::State, LowerError> {
         let (base, _) = self.resolved(reference, span)?;
         if base.config.has_no_layers() {
             return Ok(llb::State::scratch());
@@ -407,7 +442,12 @@ impl<'a> Lowering<'a> {
     }
 
     /// The filesystem a `--from` names.
-    fn dependency_state(&self, on: &Base, span: Span, platform: &llb::Platform) -> Result<llb::State, LowerError> {
+    fn dependency_state(
+        &self,
+        on: &Base,
+        span: Span,
+        platform: &llb::Platform,
+    ) -> Result<llb::State, LowerError> {
         match on {
             Base::Stage(id) => Ok(self.stages[id.0]
                 .as_ref()
@@ -427,7 +467,11 @@ impl<'a> Lowering<'a> {
         original: &str,
         location: Span,
     ) -> Result<(), LowerError> {
-        let at = Located { original, location, span: instruction.span };
+        let at = Located {
+            original,
+            location,
+            span: instruction.span,
+        };
         match &instruction.command {
             Command::Run(run) => self.lower_run(st, run, dependencies, &at),
             Command::Copy(copy) => {
@@ -440,7 +484,12 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn lower_trigger(&mut self, st: &mut StageState, trigger: &str, from_span: Span) -> Result<(), LowerError> {
+    fn lower_trigger(
+        &mut self,
+        st: &mut StageState,
+        trigger: &str,
+        from_span: Span,
+    ) -> Result<(), LowerError> {
         let onbuild_error = |message: String| LowerError::Onbuild {
             trigger: trigger.to_string(),
             message,
@@ -450,13 +499,19 @@ impl<'a> Lowering<'a> {
         let parsed = dockerfile::parse(&text).map_err(|err| onbuild_error(err.to_string()))?;
         let instructions = &parsed.stages[0].instructions;
         if instructions.len() != 1 {
-            return Err(onbuild_error("onbuild trigger should be a single expression".into()));
+            return Err(onbuild_error(
+                "onbuild trigger should be a single expression".into(),
+            ));
         }
         let instruction = &instructions[0];
         let mut dependencies = Vec::new();
         let mut add = |value: &str, via: Via| -> Result<(), LowerError> {
             let on = self.trigger_source(value, from_span)?;
-            dependencies.push(Dependency { on, via, span: from_span });
+            dependencies.push(Dependency {
+                on,
+                via,
+                span: from_span,
+            });
             Ok(())
         };
         match &instruction.command {
@@ -556,7 +611,12 @@ impl<'a> Lowering<'a> {
             .map_or_else(|_| text.to_string(), |e| e.value)
     }
 
-    fn lower_workdir(&mut self, st: &mut StageState, word: &dockerfile::Word, at: &Located<'_>) -> Result<(), LowerError> {
+    fn lower_workdir(
+        &mut self,
+        st: &mut StageState,
+        word: &dockerfile::Word,
+        at: &Located<'_>,
+    ) -> Result<(), LowerError> {
         let path = self.expand(st, &word.text, word.span)?;
         let dir = normalize_workdir(&st.image.config.working_dir, &path);
         st.image.config.working_dir = dir.clone();
@@ -564,7 +624,8 @@ impl<'a> Lowering<'a> {
         let with_layer = dir != "/";
         if with_layer {
             let name = st.prefix(&uppercase_command(&self.expand_for_name(st, at.original)));
-            let owner = (!st.image.config.user.is_empty()).then(|| chown_opt(&st.image.config.user));
+            let owner =
+                (!st.image.config.user.is_empty()).then(|| chown_opt(&st.image.config.user));
             st.state = st.state.file(
                 vec![llb::FileAction::MkDir(llb::MkDir {
                     path: dir.clone(),
@@ -703,11 +764,15 @@ fn count_unregistered_sources(graph: &StageGraph) -> usize {
         for step in &stage.steps {
             match &step.instruction.command {
                 Command::Copy(_) => {
-                    count += usize::from(matches!(step.copy_from(), Some(Base::Image { .. } | Base::Scratch)));
+                    count += usize::from(matches!(
+                        step.copy_from(),
+                        Some(Base::Image { .. } | Base::Scratch)
+                    ));
                 }
                 Command::Run(run) => {
                     for index in 0..run.mounts.len() {
-                        count += usize::from(!matches!(step.mount_from(index), Some(Base::Stage(_))));
+                        count +=
+                            usize::from(!matches!(step.mount_from(index), Some(Base::Stage(_))));
                     }
                 }
                 _ => {}

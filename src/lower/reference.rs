@@ -16,13 +16,20 @@ pub fn normalize_reference(reference: &str) -> String {
     };
     let (domain, remainder) = match path.split_once('/') {
         Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) =>
+            if first.contains('.')
+                || first.contains(':')
+                || first == "localhost"
+                || first.chars().any(|c| c.is_ascii_uppercase()) =>
         {
             (first, rest.to_string())
         }
         _ => ("docker.io", path.to_string()),
     };
-    let domain = if domain == "index.docker.io" { "docker.io" } else { domain };
+    let domain = if domain == "index.docker.io" {
+        "docker.io"
+    } else {
+        domain
+    };
     let remainder = if domain == "docker.io" && !remainder.contains('/') {
         format!("library/{remainder}")
     } else {
@@ -47,7 +54,9 @@ pub fn normalize_reference(reference: &str) -> String {
 /// The normalised reference pinned to `digest` (the tag stays, as BuildKit writes it).
 pub fn pin_reference(reference: &str, digest: &str) -> String {
     let normalized = normalize_reference(reference);
-    let name = normalized.split_once('@').map_or(normalized.as_str(), |(n, _)| n);
+    let name = normalized
+        .split_once('@')
+        .map_or(normalized.as_str(), |(n, _)| n);
     if digest.is_empty() {
         name.to_string()
     } else {
@@ -66,7 +75,10 @@ mod tests {
             ("busybox:1.36", "docker.io/library/busybox:1.36"),
             ("library/busybox", "docker.io/library/busybox:latest"),
             ("user/app:v1", "docker.io/user/app:v1"),
-            ("127.0.0.1:5000/busybox:latest", "127.0.0.1:5000/busybox:latest"),
+            (
+                "127.0.0.1:5000/busybox:latest",
+                "127.0.0.1:5000/busybox:latest",
+            ),
             ("localhost/app", "localhost/app:latest"),
             ("localhost:5000/a/b", "localhost:5000/a/b:latest"),
             ("ghcr.io/o/r@sha256:ab", "ghcr.io/o/r@sha256:ab"),

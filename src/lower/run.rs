@@ -2,11 +2,16 @@
 //! `--mount`s, `--network` and `--security`, after BuildKit's `dispatchRun` and
 //! `convert_runmount.go`.
 
-use crate::dockerfile::{CommandLine, Mount, MountType, Network, RunCommand, Security, Sharing, shell::Lexer};
+use crate::dockerfile::{
+    CommandLine, Mount, MountType, Network, RunCommand, Security, Sharing, shell::Lexer,
+};
 use crate::graph::{Dependency, Via};
 use crate::llb;
 
-use super::{DESCRIPTION_COMMAND, Located, LowerError, Lowering, StageState, clean_path, join_path, uppercase_command};
+use super::{
+    DESCRIPTION_COMMAND, Located, LowerError, Lowering, StageState, clean_path, join_path,
+    uppercase_command,
+};
 
 impl Lowering<'_> {
     pub(super) fn lower_run(
@@ -123,10 +128,7 @@ impl Lowering<'_> {
     ) -> Result<(), LowerError> {
         let span = mount.span;
         let expand = |value: &Option<String>| -> Result<Option<String>, LowerError> {
-            value
-                .as_ref()
-                .map(|v| self.expand(st, v, span))
-                .transpose()
+            value.as_ref().map(|v| self.expand(st, v, span)).transpose()
         };
         let target = expand(&mount.target)?;
         let source = expand(&mount.source)?;
@@ -145,7 +147,9 @@ impl Lowering<'_> {
                     (None, None) if env.is_some() => {
                         return Err(mount_error("secret mount needs an id or source".into()));
                     }
-                    (None, None) => return Err(mount_error("one of source, target required".into())),
+                    (None, None) => {
+                        return Err(mount_error("one of source, target required".into()));
+                    }
                 };
                 let optional = !mount.required;
                 if let Some(env) = env {
@@ -200,7 +204,9 @@ impl Lowering<'_> {
             return Err(mount_error(format!("invalid mount target {dest:?}")));
         }
         let mut base = match (from, mount.kind) {
-            (Some(dependency), _) => self.dependency_state(&dependency.on, dependency.span, &st.platform)?,
+            (Some(dependency), _) => {
+                self.dependency_state(&dependency.on, dependency.span, &st.platform)?
+            }
             (None, MountType::Bind) => self.context.clone(),
             (None, _) => llb::State::scratch(),
         };
@@ -208,7 +214,9 @@ impl Lowering<'_> {
         let mut selector = String::new();
         if source_path != "/" {
             selector = source_path.clone();
-        } else if mount.kind != MountType::Tmpfs && (uid.is_some() || gid.is_some() || mode.is_some()) {
+        } else if mount.kind != MountType::Tmpfs
+            && (uid.is_some() || gid.is_some() || mode.is_some())
+        {
             // BuildKit prepares a directory with the requested owner and mode and mounts it.
             base = base.file(
                 vec![llb::FileAction::MkDir(llb::MkDir {
@@ -270,7 +278,9 @@ fn clean_relative(path: &str) -> String {
     if path.starts_with('/') {
         clean_path(path)
     } else {
-        clean_path(&format!("/{path}")).trim_start_matches('/').to_string()
+        clean_path(&format!("/{path}"))
+            .trim_start_matches('/')
+            .to_string()
     }
 }
 
@@ -283,7 +293,12 @@ fn base_name(path: &str) -> String {
         .to_string()
 }
 
-fn number(value: &Option<String>, radix: u32, key: &str, span: crate::diag::Span) -> Result<Option<u32>, LowerError> {
+fn number(
+    value: &Option<String>,
+    radix: u32,
+    key: &str,
+    span: crate::diag::Span,
+) -> Result<Option<u32>, LowerError> {
     match value {
         None => Ok(None),
         Some(text) => u32::from_str_radix(text, radix)
@@ -351,7 +366,11 @@ pub(super) fn with_shell(shell: &[String], args: Vec<String>) -> Vec<String> {
 }
 
 /// The history text of a RUN: `|N K=V …` for the stage's ARGs, then the arguments.
-fn run_command_string(args: &[String], build_args: &[(String, Option<String>)], st: &StageState) -> String {
+fn run_command_string(
+    args: &[String],
+    build_args: &[(String, Option<String>)],
+    st: &StageState,
+) -> String {
     let mut parts: Vec<String> = build_args
         .iter()
         .map(|(key, value)| {

@@ -24,7 +24,10 @@ fn busybox_config() -> ImageConfig {
 }
 
 fn fake_digest(reference: &str) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(reference.as_bytes())))
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(reference.as_bytes()))
+    )
 }
 
 fn options(text: &str, build_args: BuildArgs) -> Options {
@@ -61,7 +64,11 @@ fn resolve_all(stage_graph: &StageGraph, selection: &Selection) -> ResolvedBases
         .collect()
 }
 
-fn lower_text_with(text: &str, target: Option<&str>, build_args: BuildArgs) -> Result<Lowered, LowerError> {
+fn lower_text_with(
+    text: &str,
+    target: Option<&str>,
+    build_args: BuildArgs,
+) -> Result<Lowered, LowerError> {
     let dockerfile = parse(text).expect("test Dockerfile parses");
     let stage_graph = graph::from_dockerfile(&dockerfile, &build_args).expect("graph builds");
     let selection = stage_graph.select(target).expect("target exists");
@@ -70,7 +77,8 @@ fn lower_text_with(text: &str, target: Option<&str>, build_args: BuildArgs) -> R
 }
 
 fn lower_text(text: &str) -> Lowered {
-    lower_text_with(text, None, BuildArgs::new()).unwrap_or_else(|err| panic!("{}", err.located("Dockerfile", text)))
+    lower_text_with(text, None, BuildArgs::new())
+        .unwrap_or_else(|err| panic!("{}", err.located("Dockerfile", text)))
 }
 
 fn execs(lowered: &Lowered) -> Vec<pb::ExecOp> {
@@ -114,7 +122,8 @@ fn lowering_twice_gives_identical_bytes() {
 
 #[test]
 fn args_reach_run_env_but_not_the_image_and_build_args_need_a_declaration() {
-    let text = "FROM busybox\nARG VERSION=1\nARG UNSET\nENV MODE=prod\nRUN echo $VERSION $UNDECLARED\n";
+    let text =
+        "FROM busybox\nARG VERSION=1\nARG UNSET\nENV MODE=prod\nRUN echo $VERSION $UNDECLARED\n";
     let build_args: BuildArgs = [("VERSION", "2"), ("UNDECLARED", "x")]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -133,7 +142,12 @@ fn args_reach_run_env_but_not_the_image_and_build_args_need_a_declaration() {
         lowered.image_config.config.env,
         [format!("PATH={DEFAULT_PATH}"), "MODE=prod".to_string()]
     );
-    let history: Vec<&str> = lowered.image_config.history.iter().map(|h| h.created_by.as_str()).collect();
+    let history: Vec<&str> = lowered
+        .image_config
+        .history
+        .iter()
+        .map(|h| h.created_by.as_str())
+        .collect();
     assert_eq!(
         &history[2..],
         [
@@ -197,7 +211,10 @@ fn entrypoint_resets_cmd_unless_cmd_was_set_in_this_stage() {
     assert_eq!(lowered.image_config.config.cmd, ["/bin/sh", "-c", "run"]);
     assert!(lowered.image_config.config.args_escaped);
     let lowered = lower_text("FROM busybox\nSHELL [\"/bin/bash\", \"-eu\", \"-c\"]\nRUN a && b\n");
-    assert_eq!(execs(&lowered)[0].meta.as_ref().unwrap().args, ["/bin/bash", "-eu", "-c", "a && b"]);
+    assert_eq!(
+        execs(&lowered)[0].meta.as_ref().unwrap().args,
+        ["/bin/bash", "-eu", "-c", "a && b"]
+    );
 }
 
 #[test]
@@ -215,11 +232,35 @@ fn onbuild_triggers_of_the_base_run_first_and_are_cleared() {
             config,
         },
     )]);
-    let lowered = lower(&stage_graph, &selection, &bases, &options(text, BuildArgs::new())).unwrap();
-    let args: Vec<Vec<String>> = execs(&lowered).into_iter().map(|e| e.meta.unwrap().args).collect();
-    assert_eq!(args, [["/bin/sh", "-c", "echo trigger"], ["/bin/sh", "-c", "echo child"]]);
-    assert!(lowered.image_config.config.env.contains(&"FROM_TRIGGER=1".to_string()));
-    assert_eq!(lowered.image_config.config.on_build, ["RUN echo grandchild"]);
+    let lowered = lower(
+        &stage_graph,
+        &selection,
+        &bases,
+        &options(text, BuildArgs::new()),
+    )
+    .unwrap();
+    let args: Vec<Vec<String>> = execs(&lowered)
+        .into_iter()
+        .map(|e| e.meta.unwrap().args)
+        .collect();
+    assert_eq!(
+        args,
+        [
+            ["/bin/sh", "-c", "echo trigger"],
+            ["/bin/sh", "-c", "echo child"]
+        ]
+    );
+    assert!(
+        lowered
+            .image_config
+            .config
+            .env
+            .contains(&"FROM_TRIGGER=1".to_string())
+    );
+    assert_eq!(
+        lowered.image_config.config.on_build,
+        ["RUN echo grandchild"]
+    );
 }
 
 #[test]
@@ -228,7 +269,13 @@ fn missing_base_and_bad_chmod_point_at_their_text() {
     let dockerfile = parse(text).unwrap();
     let stage_graph = graph::from_dockerfile(&dockerfile, &BuildArgs::new()).unwrap();
     let selection = stage_graph.select(None).unwrap();
-    let err = lower(&stage_graph, &selection, &ResolvedBases::new(), &options(text, BuildArgs::new())).unwrap_err();
+    let err = lower(
+        &stage_graph,
+        &selection,
+        &ResolvedBases::new(),
+        &options(text, BuildArgs::new()),
+    )
+    .unwrap_err();
     assert_eq!(
         err.located("Dockerfile", text).to_string(),
         "Dockerfile:2:6: base image \"alpine\" was not resolved (missing from the resolved bases)\n   2 | FROM alpine\n     |      ^^^^^^"
@@ -245,11 +292,17 @@ fn missing_base_and_bad_chmod_point_at_their_text() {
 
 #[test]
 fn follow_paths_list_what_copy_reads_from_the_context() {
-    let lowered = lower_text("FROM busybox\nCOPY b.txt a/ /x/\nRUN --mount=type=bind,source=c,target=/c true\n");
+    let lowered = lower_text(
+        "FROM busybox\nCOPY b.txt a/ /x/\nRUN --mount=type=bind,source=c,target=/c true\n",
+    );
     let dump = lowered.definition.dump();
-    assert!(dump.contains("local.followpaths=[\"a\",\"b.txt\",\"c\"]"), "{dump}");
+    assert!(
+        dump.contains("local.followpaths=[\"a\",\"b.txt\",\"c\"]"),
+        "{dump}"
+    );
     // A bind mount of the whole context needs everything.
-    let lowered = lower_text("FROM busybox\nCOPY b.txt /x/\nRUN --mount=type=bind,target=/c true\n");
+    let lowered =
+        lower_text("FROM busybox\nCOPY b.txt /x/\nRUN --mount=type=bind,target=/c true\n");
     assert!(!lowered.definition.dump().contains("followpaths"));
 }
 
@@ -307,7 +360,9 @@ fn golden_output(dir: &Path) -> String {
         .filter_map(|line| line.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let target = std::fs::read_to_string(dir.join("target")).ok().map(|t| t.trim().to_string());
+    let target = std::fs::read_to_string(dir.join("target"))
+        .ok()
+        .map(|t| t.trim().to_string());
     match lower_text_with(&text, target.as_deref(), build_args) {
         Ok(lowered) => {
             let config: serde_json::Value =
