@@ -7,7 +7,7 @@ use crate::graph::Dependency;
 use crate::llb;
 
 use super::{
-    Located, LowerError, Lowering, StageState, chown_opt, clean_path, join_path, uppercase_command,
+    At, LowerError, Lowering, StageState, chown_opt, clean_path, join_path, uppercase_command,
 };
 
 /// What COPY and ADD have in common.
@@ -101,7 +101,7 @@ impl Lowering<'_> {
         st: &mut StageState,
         input: CopyInput<'_>,
         from: Option<&Dependency>,
-        at: &Located<'_>,
+        at: &At<'_>,
     ) -> Result<(), LowerError> {
         let keyword = input.keyword();
         let invalid = |message: &str| LowerError::Invalid {

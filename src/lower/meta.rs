@@ -10,7 +10,7 @@ use crate::dockerfile::{self, Command, CommandLine, shell::Lexer};
 
 use super::image::{Empty, Healthcheck};
 use super::run::with_shell;
-use super::{Located, LowerError, Lowering, StageState};
+use super::{At, LowerError, Lowering, StageState};
 
 /// ARGs that never reach the environment (BuildKit's `nonEnvArgs`).
 const NON_ENV_ARGS: [&str; 2] = ["BUILDKIT_SBOM_SCAN_CONTEXT", "BUILDKIT_SBOM_SCAN_STAGE"];
@@ -20,7 +20,7 @@ impl Lowering<'_> {
         &mut self,
         st: &mut StageState,
         command: &Command,
-        at: &Located<'_>,
+        at: &At<'_>,
     ) -> Result<(), LowerError> {
         match command {
             Command::Env(pairs) => {

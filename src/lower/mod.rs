@@ -467,7 +467,7 @@ impl<'a> Lowering<'a> {
         original: &str,
         location: Span,
     ) -> Result<(), LowerError> {
-        let at = Located {
+        let at = At {
             original,
             location,
             span: instruction.span,
@@ -615,7 +615,7 @@ impl<'a> Lowering<'a> {
         &mut self,
         st: &mut StageState,
         word: &dockerfile::Word,
-        at: &Located<'_>,
+        at: &At<'_>,
     ) -> Result<(), LowerError> {
         let path = self.expand(st, &word.text, word.span)?;
         let dir = normalize_workdir(&st.image.config.working_dir, &path);
@@ -643,7 +643,7 @@ impl<'a> Lowering<'a> {
 }
 
 /// Where an instruction's text and location come from (a trigger uses its base's FROM).
-struct Located<'t> {
+struct At<'t> {
     original: &'t str,
     location: Span,
     span: Span,

@@ -9,7 +9,7 @@ use crate::graph::{Dependency, Via};
 use crate::llb;
 
 use super::{
-    DESCRIPTION_COMMAND, Located, LowerError, Lowering, StageState, clean_path, join_path,
+    At, DESCRIPTION_COMMAND, LowerError, Lowering, StageState, clean_path, join_path,
     uppercase_command,
 };
 
@@ -19,7 +19,7 @@ impl Lowering<'_> {
         st: &mut StageState,
         run: &RunCommand,
         dependencies: &[Dependency],
-        at: &Located<'_>,
+        at: &At<'_>,
     ) -> Result<(), LowerError> {
         let mut custom_name = at.original.to_string();
         let mut mounts = Vec::new();
@@ -83,7 +83,9 @@ impl Lowering<'_> {
         }
 
         let env = st.env_list();
-        let raw_lexer = Lexer::for_heredoc_detection();
+        // BuildKit names RUN vertices with quotes kept and unset variables left as
+        // written (escapes processed): the lexer that reads heredoc delimiters does that.
+        let raw_lexer = Lexer::for_heredoc_name(true);
         let shown = raw_lexer
             .expand_word(&custom_name, |name| st.env_value(name))
             .map_or(custom_name.clone(), |e| e.value);

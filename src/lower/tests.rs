@@ -194,6 +194,17 @@ fn vertex_names_number_the_steps_of_each_stage() {
 }
 
 #[test]
+fn run_names_join_continuations_like_the_stock_frontend() {
+    // Checked against `docker buildx build` on the harness dockerd: the stock frontend
+    // shows `[2/3] RUN echo a     b   c "$HOME" $X` and `[3/3] COPY --chown=0 Dockerfile.cont /x`.
+    let text = "FROM busybox\nRUN echo a \\\n    b \\\n# comment\n  c \"$HOME\" \\$X\nARG Z=1\nCOPY --chown=0 \"Dockerfile.cont\" /x\n";
+    let lowered = lower_text(text);
+    let names = names(&lowered);
+    assert_eq!(names[1], "[2/3] RUN echo a     b   c \"$HOME\" $X");
+    assert_eq!(names[3], "[3/3] COPY --chown=0 Dockerfile.cont /x");
+}
+
+#[test]
 fn workdir_is_relative_to_the_previous_and_created() {
     let lowered = lower_text("FROM busybox\nWORKDIR /a\nWORKDIR b/../c\nRUN pwd\n");
     assert_eq!(lowered.image_config.config.working_dir, "/a/c");
@@ -339,6 +350,61 @@ fn mounts_follow_buildkit_defaults() {
     let cache = &exec.mounts[3];
     assert_eq!(cache.selector, "/cache");
     assert_eq!(exec.mounts[1].tmpfs_opt.as_ref().unwrap().size, 1 << 20);
+}
+
+#[test]
+fn env_words_expand_with_the_environment_before_the_instruction() {
+    let lowered = lower_text("FROM busybox\nENV A=1\nENV A=2 B=$A\nENV PATH=/opt:$PATH\n");
+    assert_eq!(
+        lowered.image_config.config.env,
+        [
+            format!("PATH=/opt:{DEFAULT_PATH}"),
+            "A=2".into(),
+            "B=1".into()
+        ]
+    );
+}
+
+#[test]
+fn from_platform_and_stage_index_and_named_contexts() {
+    let text = "FROM --platform=linux/arm64/v8 busybox AS arm\nRUN uname -m\nFROM alias\nCOPY --from=0 /bin/sh /sh\n";
+    let dockerfile = parse(text).unwrap();
+    let stage_graph = graph::from_dockerfile(&dockerfile, &BuildArgs::new()).unwrap();
+    let selection = stage_graph.select(None).unwrap();
+    assert_eq!(
+        stage_graph.external_images(&selection),
+        ["busybox", "alias"]
+    );
+    let mut options = options(text, BuildArgs::new());
+    options
+        .named_contexts
+        .insert("alias".into(), "127.0.0.1:5000/busybox:latest".into());
+    let mut bases = ResolvedBases::new();
+    for reference in ["busybox", "127.0.0.1:5000/busybox:latest"] {
+        bases.insert(
+            reference.into(),
+            ResolvedBase {
+                digest: fake_digest(reference),
+                config: busybox_config(),
+            },
+        );
+    }
+    let lowered = lower(&stage_graph, &selection, &bases, &options).unwrap();
+    let dump = lowered.definition.dump();
+    assert!(dump.contains("platform linux/arm64/v8"), "{dump}");
+    assert!(
+        dump.contains("source docker-image://127.0.0.1:5000/busybox:latest@"),
+        "{dump}"
+    );
+    let exec = execs(&lowered).remove(0);
+    assert_eq!(exec.meta.unwrap().args, ["/bin/sh", "-c", "uname -m"]);
+    // Without the named context the alias itself must be resolved.
+    options.named_contexts.clear();
+    let err = lower(&stage_graph, &selection, &bases, &options).unwrap_err();
+    assert!(
+        matches!(err, LowerError::MissingBase { ref reference, .. } if reference == "alias"),
+        "{err}"
+    );
 }
 
 fn cases() -> Vec<PathBuf> {
