@@ -160,7 +160,9 @@ pub struct Selection {
 }
 
 /// Builds the stage graph: expands FROM and `--platform` with the meta ARGs (overridden
-/// by build args) and resolves stage references.
+/// by build args) and resolves stage references. BuildKit predefines the platform ARGs;
+/// here the caller adds them: `build_args` should hold [`platform_args`] under the
+/// user's build args, or `FROM --platform=$BUILDPLATFORM` expands to nothing.
 ///
 /// Where BuildKit and this differ: a stage name is matched case-insensitively in FROM
 /// too (BuildKit only matches FROM lines written in lower case); FROM naming a later

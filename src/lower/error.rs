@@ -12,6 +12,8 @@ pub enum LowerError {
     #[error("{message}")]
     Expand { message: String, span: Span },
 
+    /// An empty value usually means `$BUILDPLATFORM`/`$TARGETPLATFORM` were not defined:
+    /// the caller passes `graph::platform_args` among the build args.
     #[error("invalid platform {value:?}: expected os/arch[/variant]")]
     InvalidPlatform { value: String, span: Span },
 

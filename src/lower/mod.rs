@@ -1,12 +1,46 @@
 //! Lowering: a selected `StageGraph` → one LLB `Definition` and the target's image
 //! config, with the semantics of BuildKit's Dockerfile frontend (`dockerfile2llb`,
-//! v0.13 as in Docker 26.1): base-image config inherited, ENV/ARG scoping and
-//! expansion, RUN with mounts and heredocs, COPY/ADD from the context, stages, images,
-//! URLs, git and heredocs, the metadata instructions, ONBUILD triggers, vertex names
-//! (`[build 2/4] RUN …`) and source locations. Pure code: base images are resolved by
-//! the caller and passed in.
+//! v0.13 as in Docker 26.1). Pure code: base images are resolved by the caller (digest
+//! and config) and passed in. The only module that knows both `graph` and `llb`.
 //!
-//! The only module that knows both the Dockerfile side (`graph`) and LLB (`llb`).
+//! Covered, matching the stock frontend (history lines, vertex names and the config of
+//! `testdata/llb/stock-metadata` and `heredocs` were compared with `docker buildx build`):
+//! - FROM: base config inherited (Env, User, WorkingDir, Shell, Cmd, Entrypoint,
+//!   history…), default PATH, images without layers start from scratch, `FROM stage`
+//!   inherits the stage's filesystem, config, environment and platform, FROM
+//!   `--platform`, image ops pinned to the resolved digest.
+//! - ENV and ARG scoping: words expanded with the environment before the instruction;
+//!   ARG takes the build arg, else its default, else the meta ARG's value (platform ARGs
+//!   predefined); ARG values reach RUN's environment (and the `|N K=V` history prefix)
+//!   but not the config's Env.
+//! - RUN: shell form through SHELL (default `/bin/sh -c`), exec form as is; heredocs
+//!   (a lone heredoc runs as the script, one starting with `#!` as a file mounted at
+//!   `/dev/pipes/`, others handed to the shell whole); `--mount` bind (context, stage,
+//!   image; ro/rw; source), cache (id defaulting to the target, sharing, from, uid/gid/
+//!   mode through a prepared `/cache` dir), tmpfs (size), secret (`/run/secrets/<id>`,
+//!   required, uid/gid/mode, env), ssh (id, target, required); `--network`, `--security`.
+//! - WORKDIR relative to the previous one, created with `mkdir -p` owned by USER.
+//! - COPY/ADD: the context (one `local://` source with the .dockerignore excludes and the
+//!   paths COPY/ADD/bind mounts read as follow paths), `--from` stage/index/image,
+//!   wildcards, destination relative to WORKDIR with trailing-slash dir semantics,
+//!   `--chown` (names and ids), `--chmod` (octal), `--link` (copy onto scratch + merge),
+//!   `--parents` (with `/./` pivots), `--exclude`, heredoc sources, ADD of URLs (with
+//!   `--checksum`), git URLs (`--keep-git-dir`) and local archives (unpacked).
+//! - LABEL, MAINTAINER (the config's `author`, as BuildKit), EXPOSE (port ranges,
+//!   protocols), VOLUME, USER, STOPSIGNAL, SHELL, CMD (sets `ArgsEscaped`, as v0.13),
+//!   ENTRYPOINT (drops an inherited CMD), HEALTHCHECK (NONE too), ONBUILD (recorded, and
+//!   a base's triggers run first in the stage built FROM it).
+//! - Vertex names `[stage i/n] …` (stage name left out when the build has one state),
+//!   `com.docker.dockerfile.v1.command` descriptions, source locations per op.
+//!
+//! Not covered: multi-platform builds (platform-prefixed names), `SOURCE_DATE_EPOCH`,
+//! proxy build args (`HTTP_PROXY` … into the exec's proxy env), `--add-host`, shm size,
+//! ulimits, cgroup parent, per-stage `--no-cache`, `label:` options, named contexts that
+//! replace a whole stage (only image references are substituted), writable bind mounts
+//! without an output (BuildKit's `ForceNoOutput`), read-only cache mounts, STOPSIGNAL
+//! validation, Windows. Stricter than BuildKit: several sources need a destination ending
+//! in `/`; an invalid `--chmod` is an error (v0.13 ignores it). Vertex names need
+//! `Options::dockerfile_source`; without it they show the keyword only.
 
 mod copy;
 mod error;

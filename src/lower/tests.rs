@@ -205,6 +205,42 @@ fn run_names_join_continuations_like_the_stock_frontend() {
 }
 
 #[test]
+fn a_stage_built_from_another_inherits_its_arg_values_but_not_its_arg_list() {
+    // The stock frontend (checked on the harness dockerd) names the RUN
+    // `[stage-1 1/1] RUN echo "x=1 y=2" > /x`, runs it in /w with X=1 in the environment
+    // and writes history `RUN /bin/sh -c echo "x=$X y=$Y" > /x # buildkit` (no `|1 X=1`).
+    let text =
+        "FROM busybox AS a\nARG X=1\nENV Y=2\nWORKDIR /w\nFROM a\nRUN echo \"x=$X y=$Y\" > /x\n";
+    let lowered = lower_text(text);
+    let exec = execs(&lowered).remove(0).meta.unwrap();
+    assert_eq!(exec.cwd, "/w");
+    assert!(exec.env.contains(&"X=1".to_string()), "{:?}", exec.env);
+    assert_eq!(
+        names(&lowered).last().unwrap(),
+        "[stage-1 1/1] RUN echo \"x=1 y=2\" > /x"
+    );
+    assert_eq!(
+        lowered.image_config.history.last().unwrap().created_by,
+        "RUN /bin/sh -c echo \"x=$X y=$Y\" > /x # buildkit"
+    );
+    assert_eq!(
+        lowered.image_config.config.env,
+        [format!("PATH={DEFAULT_PATH}"), "Y=2".into()]
+    );
+}
+
+#[test]
+fn a_single_stage_with_a_mount_is_named_like_a_multistage_build() {
+    // BuildKit counts a state for each mount source; the stock frontend shows
+    // `[stage-0 2/2] RUN --mount=type=cache,target=/c true` (checked on the harness).
+    let lowered = lower_text("FROM busybox\nRUN --mount=type=cache,target=/c true\n");
+    assert_eq!(
+        names(&lowered)[1],
+        "[stage-0 2/2] RUN --mount=type=cache,target=/c true"
+    );
+}
+
+#[test]
 fn workdir_is_relative_to_the_previous_and_created() {
     let lowered = lower_text("FROM busybox\nWORKDIR /a\nWORKDIR b/../c\nRUN pwd\n");
     assert_eq!(lowered.image_config.config.working_dir, "/a/c");
