@@ -133,6 +133,13 @@ impl Lowering<'_> {
             }
             Command::StopSignal(word) => {
                 let signal = self.expand(st, &word.text, word.span)?;
+                if !is_signal(&signal) {
+                    return Err(LowerError::Invalid {
+                        instruction: "STOPSIGNAL",
+                        message: format!("invalid signal: {signal}"),
+                        span: word.span,
+                    });
+                }
                 st.image.config.stop_signal = signal.clone();
                 st.image
                     .commit(format!("STOPSIGNAL {signal}"), false, false);
@@ -238,6 +245,30 @@ impl Lowering<'_> {
             CommandLine::Shell(text) => with_shell(&st.image.config.shell, vec![text.clone()]),
         }
     }
+}
+
+/// docker's `signal.ParseSignal` on Linux: a number, or a signal name with or without
+/// `SIG`, `RTMIN+n`/`RTMAX-n` included.
+fn is_signal(text: &str) -> bool {
+    const NAMES: [&str; 33] = [
+        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT",
+        "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM",
+        "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU",
+    ];
+    if let Ok(number) = text.parse::<u32>() {
+        return number > 0 && number <= 64;
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    let realtime = |prefix: &str, sign: char| {
+        name.strip_prefix(prefix).is_some_and(|rest| {
+            rest.is_empty()
+                || rest
+                    .strip_prefix(sign)
+                    .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n <= 15))
+        })
+    };
+    NAMES.contains(&name) || name == "XFSZ" || realtime("RTMIN", '+') || realtime("RTMAX", '-')
 }
 
 /// docker's `nat.ParsePortSpecs` for one spec: `80`, `80/udp`, `8000-8002`,
@@ -361,6 +392,16 @@ mod tests {
             go_quote_list(&["a b".into(), "c\"d".into()]),
             "[\"a b\" \"c\\\"d\"]"
         );
+    }
+
+    #[test]
+    fn signals_parse_like_docker() {
+        for ok in ["SIGTERM", "term", "9", "SIGRTMIN+3", "RTMAX-1", "SIGXFSZ"] {
+            assert!(is_signal(ok), "{ok}");
+        }
+        for bad in ["", "SIGFOO", "0", "65", "RTMIN+16"] {
+            assert!(!is_signal(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -35,10 +35,9 @@
 //!
 //! Not covered: multi-platform builds (platform-prefixed names), `SOURCE_DATE_EPOCH`,
 //! proxy build args (`HTTP_PROXY` … into the exec's proxy env), `--add-host`, shm size,
-//! ulimits, cgroup parent, per-stage `--no-cache`, `label:` options, named contexts that
-//! replace a whole stage (only image references are substituted), writable bind mounts
-//! without an output (BuildKit's `ForceNoOutput`), read-only cache mounts, STOPSIGNAL
-//! validation, Windows. Stricter than BuildKit: several sources need a destination ending
+//! ulimits, cgroup parent, per-stage `--no-cache`, `label:` options, named contexts other
+//! than images (`local:`, git, `oci-layout://`, `input:`), writable bind mounts
+//! without an output (BuildKit's `ForceNoOutput`), read-only cache mounts, Windows. Stricter than BuildKit: several sources need a destination ending
 //! in `/`; an invalid `--chmod` is an error (v0.13 ignores it). Vertex names need
 //! `Options::dockerfile_source`; without it they show the keyword only.
 
@@ -81,7 +80,8 @@ pub struct Options {
     /// no location and names show the instruction keyword only.
     pub dockerfile_source: Option<Arc<llb::SourceMap>>,
     /// `--build-context name=docker-image://ref`: an image reference (base or `--from`)
-    /// equal to `name` is read from `ref` instead (which must be among the resolved bases).
+    /// equal to `name`, or the stage named `name` as a whole, is read from the image
+    /// `ref` instead (which must be among the resolved bases).
     pub named_contexts: BTreeMap<String, String>,
 }
 
@@ -362,6 +362,18 @@ impl<'a> Lowering<'a> {
                 cmd_total,
             },
         };
+        // `--build-context <stage name>=docker-image://…` replaces the whole stage.
+        if let Some(reference) = stage
+            .name
+            .as_deref()
+            .and_then(|name| self.options.named_contexts.get(name))
+        {
+            let (base, _) = self.resolved(reference, stage.from_span)?;
+            st.image = base.config.clone();
+            st.state = self.image_state(reference, stage.from_span, &platform)?;
+            st.platform = platform;
+            return Ok(st);
+        }
         if let Base::Image { reference, span } = &stage.base {
             let (base, _) = self.resolved(reference, *span)?;
             st.image = base.config.clone();

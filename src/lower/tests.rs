@@ -434,6 +434,13 @@ fn from_platform_and_stage_index_and_named_contexts() {
     );
     let exec = execs(&lowered).remove(0);
     assert_eq!(exec.meta.unwrap().args, ["/bin/sh", "-c", "uname -m"]);
+    // A named context for a stage name replaces the stage: its RUN is gone.
+    options
+        .named_contexts
+        .insert("arm".into(), "busybox".into());
+    let lowered = lower(&stage_graph, &selection, &bases, &options).unwrap();
+    assert!(execs(&lowered).is_empty());
+    options.named_contexts.remove("arm");
     // Without the named context the alias itself must be resolved.
     options.named_contexts.clear();
     let err = lower(&stage_graph, &selection, &bases, &options).unwrap_err();
