@@ -30,9 +30,14 @@ fn fake_digest(reference: &str) -> String {
     )
 }
 
+/// Options for the test platform: `TARGETPLATFORM` among the build args, else linux/amd64.
 fn options(text: &str, build_args: BuildArgs) -> Options {
+    let platform = build_args
+        .get("TARGETPLATFORM")
+        .and_then(|p| parse_platform(p))
+        .unwrap_or_else(|| llb::Platform::new("linux", "amd64", ""));
     Options {
-        platform: llb::Platform::new("linux", "amd64", ""),
+        platform,
         build_args,
         context: ContextRef {
             local_name: "context".into(),
