@@ -501,6 +501,17 @@ impl StageGraph {
         out
     }
 
+    /// The stage name closest to `name`, if it looks like a typo of one: for the message
+    /// when an image named by `--from` or FROM cannot be resolved (`--from=biuld`).
+    pub fn suggest_stage(&self, name: &str) -> Option<String> {
+        let names: Vec<&str> = self
+            .stages
+            .iter()
+            .filter_map(|s| s.name.as_deref())
+            .collect();
+        error::suggest(name, &names)
+    }
+
     /// A stable text rendering for golden tests and `conveyor plan`.
     pub fn dump(&self, selection: Option<&Selection>) -> String {
         dump::dump(self, selection)

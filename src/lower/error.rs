@@ -5,8 +5,19 @@ use crate::diag::{Located, Span};
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LowerError {
     /// An image the graph needs that the caller did not resolve.
-    #[error("base image {reference:?} was not resolved (missing from the resolved bases)")]
-    MissingBase { reference: String, span: Span },
+    #[error(
+        "base image {reference:?} was not resolved (missing from the resolved bases){}",
+        match suggestion {
+            Some(stage) => format!("; did you mean stage {stage:?}?"),
+            None => String::new(),
+        }
+    )]
+    MissingBase {
+        reference: String,
+        /// A stage whose name is close to the reference (a typo in `--from`).
+        suggestion: Option<String>,
+        span: Span,
+    },
 
     /// A `$VAR` that could not be expanded (unclosed quote, `${X:?unset}`).
     #[error("{message}")]

@@ -453,6 +453,7 @@ impl<'a> Lowering<'a> {
             .map(|base| (base, reference.to_string()))
             .ok_or_else(|| LowerError::MissingBase {
                 reference: reference.to_string(),
+                suggestion: self.graph.suggest_stage(reference),
                 span,
             })
     }

@@ -332,6 +332,23 @@ fn missing_base_and_bad_chmod_point_at_their_text() {
         err.located("Dockerfile", text).to_string(),
         "Dockerfile:2:6: base image \"alpine\" was not resolved (missing from the resolved bases)\n   2 | FROM alpine\n     |      ^^^^^^"
     );
+    let text = "FROM busybox AS build\nFROM busybox\nCOPY --from=biuld /a /b\n";
+    let dockerfile = parse(text).unwrap();
+    let stage_graph = graph::from_dockerfile(&dockerfile, &BuildArgs::new()).unwrap();
+    let selection = stage_graph.select(None).unwrap();
+    let mut bases = resolve_all(&stage_graph, &selection);
+    bases.remove("biuld");
+    let err = lower(
+        &stage_graph,
+        &selection,
+        &bases,
+        &options(text, BuildArgs::new()),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.located("Dockerfile", text).to_string(),
+        "Dockerfile:3:13: base image \"biuld\" was not resolved (missing from the resolved bases); did you mean stage \"build\"?\n   3 | COPY --from=biuld /a /b\n     |             ^^^^^"
+    );
     let text = "FROM busybox\nCOPY --chmod=u+x a /b\n";
     let err = lower_text_with(text, None, BuildArgs::new()).unwrap_err();
     assert_eq!(
