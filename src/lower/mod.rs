@@ -39,7 +39,8 @@
 //! than images (`local:`, git, `oci-layout://`, `input:`), writable bind mounts
 //! without an output (BuildKit's `ForceNoOutput`), read-only cache mounts, Windows. Stricter than BuildKit: several sources need a destination ending
 //! in `/`; an invalid `--chmod` is an error (v0.13 ignores it). Vertex names need
-//! `Options::dockerfile_source`; without it they show the keyword only.
+//! `Options::dockerfile_source`; without it they are rebuilt from the parsed instruction
+//! (RUN's flags left out) and ops carry no source location.
 
 mod copy;
 mod error;
@@ -77,7 +78,7 @@ pub struct Options {
     pub build_args: BTreeMap<String, String>,
     pub context: ContextRef,
     /// The Dockerfile text, for source locations and vertex names; without it ops carry
-    /// no location and names show the instruction keyword only.
+    /// no location and names are rebuilt from the parsed instructions.
     pub dockerfile_source: Option<Arc<llb::SourceMap>>,
     /// `--build-context name=docker-image://ref`: an image reference (base or `--from`)
     /// equal to `name`, or the stage named `name` as a whole, is read from the image
@@ -628,11 +629,11 @@ impl<'a> Lowering<'a> {
     }
 
     /// The instruction as BuildKit's `Original`: its logical line (continuations joined,
-    /// comment lines dropped, heredoc bodies left out). Without the Dockerfile text, only
-    /// the keyword.
+    /// comment lines dropped, heredoc bodies left out). Without the Dockerfile text, a
+    /// rendering of the parsed instruction.
     fn original_text(&self, instruction: &Instruction) -> String {
         let Some(source) = &self.source else {
-            return instruction.keyword().name().to_string();
+            return reconstructed_text(instruction);
         };
         let text = source
             .text
@@ -800,6 +801,54 @@ fn logical_line(text: &str, escape: char) -> String {
         }
     }
     out.trim().to_string()
+}
+
+/// The instruction written back from its parsed form, for names when the caller gave
+/// no Dockerfile text: keyword, the flags that matter for COPY/ADD, and the arguments
+/// as written (RUN's `--mount` flags are left out).
+fn reconstructed_text(instruction: &Instruction) -> String {
+    let keyword = instruction.keyword().name();
+    let command_line = |line: &dockerfile::CommandLine| match line {
+        dockerfile::CommandLine::Shell(text) => text.clone(),
+        dockerfile::CommandLine::Exec(args) => {
+            serde_json::to_string(args).expect("a list of strings is JSON")
+        }
+    };
+    let mut words: Vec<String> = vec![keyword.to_string()];
+    let flag = |name: &str, word: &Option<dockerfile::Word>| {
+        word.as_ref().map(|w| format!("--{name}={}", w.text))
+    };
+    let mut sources = |sources: &dockerfile::Sources, words: &mut Vec<String>| {
+        words.extend(sources.paths.iter().map(|w| w.text.clone()));
+        words.extend(sources.heredocs.iter().map(|h| format!("<<{}", h.name)));
+        words.push(sources.dest.text.clone());
+    };
+    match &instruction.command {
+        Command::Run(run) => words.push(command_line(&run.command)),
+        Command::Copy(copy) => {
+            words.extend(flag("from", &copy.from));
+            words.extend(flag("chown", &copy.chown));
+            words.extend(flag("chmod", &copy.chmod));
+            if copy.link {
+                words.push("--link".into());
+            }
+            if copy.parents {
+                words.push("--parents".into());
+            }
+            sources(&copy.sources, &mut words);
+        }
+        Command::Add(add) => {
+            words.extend(flag("chown", &add.chown));
+            words.extend(flag("chmod", &add.chmod));
+            if add.link {
+                words.push("--link".into());
+            }
+            sources(&add.sources, &mut words);
+        }
+        Command::Workdir(word) => words.push(word.text.clone()),
+        _ => {}
+    }
+    words.join(" ")
 }
 
 /// Sources BuildKit turns into states of their own besides the stages: each

@@ -246,6 +246,28 @@ fn a_single_stage_with_a_mount_is_named_like_a_multistage_build() {
 }
 
 #[test]
+fn without_the_dockerfile_text_names_are_rebuilt_and_ops_have_no_location() {
+    let text = "FROM busybox AS b\nWORKDIR /w\nRUN [\"echo\", \"hi\"]\nCOPY --from=alpine --chown=1 <<EOF a /d/\nx\nEOF\n";
+    let dockerfile = parse(text).unwrap();
+    let stage_graph = graph::from_dockerfile(&dockerfile, &BuildArgs::new()).unwrap();
+    let selection = stage_graph.select(None).unwrap();
+    let bases = resolve_all(&stage_graph, &selection);
+    let mut options = options(text, BuildArgs::new());
+    options.dockerfile_source = None;
+    let lowered = lower(&stage_graph, &selection, &bases, &options).unwrap();
+    let names = names(&lowered);
+    assert_eq!(
+        &names[1..3],
+        ["[b 2/4] WORKDIR /w", "[b 3/4] RUN [\"echo\",\"hi\"]"]
+    );
+    assert!(
+        names.contains(&"[b 4/4] COPY --from=alpine --chown=1 a <<EOF /d/".to_string()),
+        "{names:?}"
+    );
+    assert!(lowered.definition.pb.source.is_none());
+}
+
+#[test]
 fn workdir_is_relative_to_the_previous_and_created() {
     let lowered = lower_text("FROM busybox\nWORKDIR /a\nWORKDIR b/../c\nRUN pwd\n");
     assert_eq!(lowered.image_config.config.working_dir, "/a/c");
