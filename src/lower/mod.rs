@@ -818,7 +818,7 @@ fn reconstructed_text(instruction: &Instruction) -> String {
     let flag = |name: &str, word: &Option<dockerfile::Word>| {
         word.as_ref().map(|w| format!("--{name}={}", w.text))
     };
-    let mut sources = |sources: &dockerfile::Sources, words: &mut Vec<String>| {
+    let sources = |sources: &dockerfile::Sources, words: &mut Vec<String>| {
         words.extend(sources.paths.iter().map(|w| w.text.clone()));
         words.extend(sources.heredocs.iter().map(|h| format!("<<{}", h.name)));
         words.push(sources.dest.text.clone());
