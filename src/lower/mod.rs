@@ -46,6 +46,9 @@ mod copy;
 mod error;
 mod image;
 mod meta;
+mod names;
+mod onbuild;
+mod paths;
 mod reference;
 mod run;
 
@@ -57,6 +60,9 @@ pub use image::{
     ContainerConfig, Empty, HISTORY_COMMENT, Healthcheck, History, ImageConfig, RootFs,
 };
 pub use reference::{normalize_reference, pin_reference};
+
+use names::{count_unregistered_sources, logical_line, reconstructed_text, uppercase_command};
+use paths::{chown_opt, clean_path, join_path, normalize_workdir, parse_platform};
 
 use crate::diag::{LineIndex, Span};
 use crate::dockerfile::{self, Command, Instruction, shell::Lexer};
@@ -532,82 +538,6 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn lower_trigger(
-        &mut self,
-        st: &mut StageState,
-        trigger: &str,
-        from_span: Span,
-    ) -> Result<(), LowerError> {
-        let onbuild_error = |message: String| LowerError::Onbuild {
-            trigger: trigger.to_string(),
-            message,
-            span: from_span,
-        };
-        let text = format!("FROM scratch\n{trigger}\n");
-        let parsed = dockerfile::parse(&text).map_err(|err| onbuild_error(err.to_string()))?;
-        let instructions = &parsed.stages[0].instructions;
-        if instructions.len() != 1 {
-            return Err(onbuild_error(
-                "onbuild trigger should be a single expression".into(),
-            ));
-        }
-        let instruction = &instructions[0];
-        let mut dependencies = Vec::new();
-        let mut add = |value: &str, via: Via| -> Result<(), LowerError> {
-            let on = self.trigger_source(value, from_span)?;
-            dependencies.push(Dependency {
-                on,
-                via,
-                span: from_span,
-            });
-            Ok(())
-        };
-        match &instruction.command {
-            Command::Copy(copy) => {
-                if let Some(from) = &copy.from {
-                    add(&from.text, Via::CopyFrom)?;
-                }
-            }
-            Command::Run(run) => {
-                for (index, mount) in run.mounts.iter().enumerate() {
-                    if let Some(from) = &mount.from {
-                        add(from, Via::Mount(index))?;
-                    }
-                }
-            }
-            _ => {}
-        }
-        self.lower_instruction(st, instruction, &dependencies, trigger, from_span)
-    }
-
-    /// A `--from` inside an ONBUILD trigger: a stage already lowered, or an image.
-    fn trigger_source(&self, value: &str, span: Span) -> Result<Base, LowerError> {
-        let lower = value.to_ascii_lowercase();
-        let found = match value.parse::<usize>() {
-            Ok(index) => Some(index),
-            Err(_) => self
-                .graph
-                .stages
-                .iter()
-                .position(|s| s.name.as_deref() == Some(lower.as_str())),
-        };
-        match found {
-            Some(index) if self.stages.get(index).is_some_and(Option::is_some) => {
-                Ok(Base::Stage(StageId(index)))
-            }
-            Some(_) => Err(LowerError::Onbuild {
-                trigger: value.to_string(),
-                message: format!("stage {value:?} is not built before this stage"),
-                span,
-            }),
-            None if value == "scratch" => Ok(Base::Scratch),
-            None => Ok(Base::Image {
-                reference: value.to_string(),
-                span,
-            }),
-        }
-    }
-
     /// Op options for an instruction: its vertex name and its source lines.
     fn op_options(&self, custom_name: Option<String>, span: Span) -> llb::OpOptions {
         llb::OpOptions {
@@ -712,170 +642,6 @@ fn empty_image(platform: &llb::Platform) -> ImageConfig {
     image.config.working_dir = "/".into();
     image.config.env = vec![format!("PATH={DEFAULT_PATH}")];
     image
-}
-
-/// `os/arch[/variant]`.
-fn parse_platform(value: &str) -> Option<llb::Platform> {
-    let parts: Vec<&str> = value.split('/').collect();
-    match parts.as_slice() {
-        [os, arch] if !os.is_empty() && !arch.is_empty() => Some(llb::Platform::new(os, arch, "")),
-        [os, arch, variant] if !os.is_empty() && !arch.is_empty() => {
-            Some(llb::Platform::new(os, arch, variant))
-        }
-        _ => None,
-    }
-}
-
-/// `WORKDIR path` relative to the current one, cleaned, always absolute.
-fn normalize_workdir(current: &str, requested: &str) -> String {
-    if requested.starts_with('/') {
-        clean_path(requested)
-    } else {
-        let base = if current.is_empty() { "/" } else { current };
-        clean_path(&format!("{base}/{requested}"))
-    }
-}
-
-/// Go's `path.Clean` for absolute paths: no `.`, `..` or repeated slashes.
-fn clean_path(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
-/// `path.Join(dir, p)` for an absolute `dir`, keeping a trailing `/` off.
-fn join_path(dir: &str, path: &str) -> String {
-    if path.starts_with('/') {
-        clean_path(path)
-    } else {
-        clean_path(&format!("{dir}/{path}"))
-    }
-}
-
-/// `user[:group]` with numeric ids where the parts are numbers (llb's `WithUser`).
-fn chown_opt(value: &str) -> llb::ChownOpt {
-    let user_opt = |part: &str| match part.parse::<u32>() {
-        Ok(id) => llb::UserOpt::Id(id),
-        Err(_) => llb::UserOpt::Name(part.to_string()),
-    };
-    let mut parts = value.splitn(2, ':');
-    llb::ChownOpt {
-        user: parts.next().map(user_opt),
-        group: parts.next().map(user_opt),
-    }
-}
-
-/// The first word upper-cased (BuildKit's `uppercaseCmd`).
-fn uppercase_command(text: &str) -> String {
-    match text.split_once(' ') {
-        Some((first, rest)) => format!("{} {rest}", first.to_ascii_uppercase()),
-        None => text.to_ascii_uppercase(),
-    }
-}
-
-/// An instruction's logical line: physical lines joined where they end in the escape
-/// token, comment and empty lines inside the continuation skipped, trimmed.
-fn logical_line(text: &str, escape: char) -> String {
-    let mut out = String::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        let trimmed = line.trim_start();
-        if i > 0 && (trimmed.is_empty() || trimmed.starts_with('#')) {
-            continue;
-        }
-        let without_ws = line.trim_end();
-        match without_ws.strip_suffix(escape) {
-            Some(piece) => out.push_str(piece),
-            None => {
-                out.push_str(line);
-                break;
-            }
-        }
-    }
-    out.trim().to_string()
-}
-
-/// The instruction written back from its parsed form, for names when the caller gave
-/// no Dockerfile text: keyword, the flags that matter for COPY/ADD, and the arguments
-/// as written (RUN's `--mount` flags are left out).
-fn reconstructed_text(instruction: &Instruction) -> String {
-    let keyword = instruction.keyword().name();
-    let command_line = |line: &dockerfile::CommandLine| match line {
-        dockerfile::CommandLine::Shell(text) => text.clone(),
-        dockerfile::CommandLine::Exec(args) => {
-            serde_json::to_string(args).expect("a list of strings is JSON")
-        }
-    };
-    let mut words: Vec<String> = vec![keyword.to_string()];
-    let flag = |name: &str, word: &Option<dockerfile::Word>| {
-        word.as_ref().map(|w| format!("--{name}={}", w.text))
-    };
-    let sources = |sources: &dockerfile::Sources, words: &mut Vec<String>| {
-        words.extend(sources.paths.iter().map(|w| w.text.clone()));
-        words.extend(sources.heredocs.iter().map(|h| format!("<<{}", h.name)));
-        words.push(sources.dest.text.clone());
-    };
-    match &instruction.command {
-        Command::Run(run) => words.push(command_line(&run.command)),
-        Command::Copy(copy) => {
-            words.extend(flag("from", &copy.from));
-            words.extend(flag("chown", &copy.chown));
-            words.extend(flag("chmod", &copy.chmod));
-            if copy.link {
-                words.push("--link".into());
-            }
-            if copy.parents {
-                words.push("--parents".into());
-            }
-            sources(&copy.sources, &mut words);
-        }
-        Command::Add(add) => {
-            words.extend(flag("chown", &add.chown));
-            words.extend(flag("chmod", &add.chmod));
-            if add.link {
-                words.push("--link".into());
-            }
-            sources(&add.sources, &mut words);
-        }
-        Command::Workdir(word) => words.push(word.text.clone()),
-        _ => {}
-    }
-    words.join(" ")
-}
-
-/// Sources BuildKit turns into states of their own besides the stages: each
-/// `COPY --from` that names no stage and each RUN `--mount` whose `from` names no stage
-/// (a mount without `from` counts too: BuildKit looks up "scratch" for it).
-fn count_unregistered_sources(graph: &StageGraph) -> usize {
-    let mut count = 0;
-    for stage in &graph.stages {
-        for step in &stage.steps {
-            match &step.instruction.command {
-                Command::Copy(_) => {
-                    count += usize::from(matches!(
-                        step.copy_from(),
-                        Some(Base::Image { .. } | Base::Scratch)
-                    ));
-                }
-                Command::Run(run) => {
-                    for index in 0..run.mounts.len() {
-                        count +=
-                            usize::from(!matches!(step.mount_from(index), Some(Base::Stage(_))));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    count
 }
 
 #[cfg(test)]
