@@ -384,6 +384,11 @@ impl<'a> Lowering<'a> {
         if let Base::Image { reference, span } = &stage.base {
             let (base, _) = self.resolved(reference, *span)?;
             st.image = base.config.clone();
+            if st.image.architecture.is_empty() || st.image.os.is_empty() {
+                st.image.architecture = platform.architecture.clone();
+                st.image.os = platform.os.clone();
+                st.image.variant = platform.variant.clone();
+            }
             // Images without layers start from scratch, as in BuildKit.
             if !base.config.has_no_layers() {
                 let pinned = self.pinned(reference, *span)?;
