@@ -4,6 +4,7 @@
 //!
 //! Knows BuildKit's wire types (`crate::proto::pb`), nothing of Dockerfiles or werf.
 
+mod dump;
 mod exec;
 mod file;
 mod marshal;

@@ -1,0 +1,63 @@
+//! Path and platform helpers with Go's semantics (`path.Clean`, `path.Join`, BuildKit's
+//! `NormalizeWorkdir`, llb's `WithUser`).
+
+use crate::llb;
+
+/// `os/arch[/variant]`.
+pub(super) fn parse_platform(value: &str) -> Option<llb::Platform> {
+    let parts: Vec<&str> = value.split('/').collect();
+    match parts.as_slice() {
+        [os, arch] if !os.is_empty() && !arch.is_empty() => Some(llb::Platform::new(os, arch, "")),
+        [os, arch, variant] if !os.is_empty() && !arch.is_empty() => {
+            Some(llb::Platform::new(os, arch, variant))
+        }
+        _ => None,
+    }
+}
+
+/// `WORKDIR path` relative to the current one, cleaned, always absolute.
+pub(super) fn normalize_workdir(current: &str, requested: &str) -> String {
+    if requested.starts_with('/') {
+        clean_path(requested)
+    } else {
+        let base = if current.is_empty() { "/" } else { current };
+        clean_path(&format!("{base}/{requested}"))
+    }
+}
+
+/// Go's `path.Clean` for absolute paths: no `.`, `..` or repeated slashes.
+pub(super) fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// `path.Join(dir, p)` for an absolute `dir`, keeping a trailing `/` off.
+pub(super) fn join_path(dir: &str, path: &str) -> String {
+    if path.starts_with('/') {
+        clean_path(path)
+    } else {
+        clean_path(&format!("{dir}/{path}"))
+    }
+}
+
+/// `user[:group]` with numeric ids where the parts are numbers (llb's `WithUser`).
+pub(super) fn chown_opt(value: &str) -> llb::ChownOpt {
+    let user_opt = |part: &str| match part.parse::<u32>() {
+        Ok(id) => llb::UserOpt::Id(id),
+        Err(_) => llb::UserOpt::Name(part.to_string()),
+    };
+    let mut parts = value.splitn(2, ':');
+    llb::ChownOpt {
+        user: parts.next().map(user_opt),
+        group: parts.next().map(user_opt),
+    }
+}
