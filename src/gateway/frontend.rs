@@ -10,6 +10,7 @@ use crate::dockerfile;
 use crate::llb::{Definition, LocalSource, OpOptions};
 
 use super::bridge::Bridge;
+use super::build;
 use super::opts::{FrontendOpts, OptsError};
 use super::subrequests;
 
@@ -26,6 +27,8 @@ pub enum FrontendError {
     ReadBuildFile { filename: String, reason: String },
     #[error("unsupported request {0}")]
     UnsupportedRequest(String),
+    #[error("cannot read the image config of {reference}: {reason}")]
+    BaseConfig { reference: String, reason: String },
 }
 
 /// What the frontend hands back to BuildKit.
@@ -35,10 +38,12 @@ pub struct FrontendResult {
     pub metadata: BTreeMap<String, Vec<u8>>,
 }
 
-/// The build file as the user wrote it.
+/// The build file as the user wrote it, and the solved ref it was read from (which
+/// also holds `<name>.dockerignore` when there is one).
 pub struct BuildFile {
     pub name: String,
     pub text: String,
+    pub reference: String,
 }
 
 /// Reads the build file from the client's `dockerfile` local (with the
@@ -80,6 +85,7 @@ pub async fn read_build_file(
     Ok(BuildFile {
         name: opts.filename.clone(),
         text,
+        reference,
     })
 }
 
@@ -104,7 +110,7 @@ pub async fn run(bridge: &Bridge, opts: &FrontendOpts) -> Result<FrontendResult,
             metadata: subrequests::targets(&dockerfile, &file.text),
         }),
         Some(other) => Err(FrontendError::UnsupportedRequest(other.to_string())),
-        None => Err(FrontendError::UnsupportedRequest("build".to_string())),
+        None => build::build_image(bridge, opts, &file, &dockerfile).await,
     }
 }
 

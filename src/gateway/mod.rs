@@ -2,6 +2,7 @@
 //! BuildKit passes, subrequests, and the build itself.
 
 mod bridge;
+mod build;
 mod frontend;
 mod opts;
 mod subrequests;

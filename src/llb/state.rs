@@ -63,7 +63,7 @@ impl Platform {
         }
     }
 
-    pub(super) fn to_pb(&self) -> pb::Platform {
+    pub fn to_pb(&self) -> pb::Platform {
         pb::Platform {
             os: self.os.clone(),
             architecture: self.architecture.clone(),

@@ -1,0 +1,157 @@
+//! Building an image: the build file → stage graph → selected stages → base images
+//! resolved through the bridge → LLB → solved, returned with its image config.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::dockerfile::Dockerfile;
+use crate::graph;
+use crate::llb::{self, Definition, LocalSource, OpOptions, Platform};
+use crate::lower::{self, ContextRef, ImageConfig, ResolvedBase, ResolvedBases};
+
+use super::bridge::Bridge;
+use super::frontend::{BuildFile, FrontendError, FrontendResult};
+use super::opts::FrontendOpts;
+
+/// The platform builds are for when the client names none: the first worker's first.
+fn default_platform(pong: &crate::proto::moby::buildkit::v1::frontend::PongResponse) -> Platform {
+    pong.workers
+        .first()
+        .and_then(|worker| worker.platforms.first())
+        .map(|p| Platform::new(&p.os, &p.architecture, &p.variant))
+        .unwrap_or_else(|| Platform::new("linux", "amd64", ""))
+}
+
+/// `.dockerignore` patterns: `<build file>.dockerignore` beside the build file wins over
+/// the context's `.dockerignore`, as with the stock frontend.
+async fn read_dockerignore(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    build_file_ref: &str,
+) -> Result<Vec<String>, FrontendError> {
+    let specific = format!("{}.dockerignore", opts.filename);
+    if bridge.stat_file(build_file_ref, &specific).await?.is_some() {
+        let bytes = bridge.read_file(build_file_ref, &specific).await?;
+        return Ok(crate::context::parse_dockerignore(
+            &String::from_utf8_lossy(&bytes),
+        ));
+    }
+    let local = LocalSource {
+        name: opts.context_local.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: ".dockerignore".into(),
+        follow_paths: vec![".dockerignore".into()],
+        differ: "none".into(),
+        options: OpOptions {
+            custom_name: Some("[internal] load .dockerignore".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+    if bridge
+        .stat_file(&reference, ".dockerignore")
+        .await?
+        .is_none()
+    {
+        return Ok(Vec::new());
+    }
+    let bytes = bridge.read_file(&reference, ".dockerignore").await?;
+    Ok(crate::context::parse_dockerignore(
+        &String::from_utf8_lossy(&bytes),
+    ))
+}
+
+pub async fn build_image(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    file: &BuildFile,
+    dockerfile: &Dockerfile,
+) -> Result<FrontendResult, FrontendError> {
+    let input = |located| FrontendError::Input(located);
+    let pong = bridge.ping().await?;
+    let build_platform = default_platform(&pong);
+    let platform = opts
+        .platforms
+        .first()
+        .cloned()
+        .unwrap_or_else(|| build_platform.clone());
+
+    let mut build_args = graph::platform_args(&build_platform.id(), &platform.id());
+    build_args.extend(opts.build_args.clone());
+    let stage_graph = graph::from_dockerfile(dockerfile, &build_args)
+        .map_err(|e| input(e.located(&file.name, &file.text)))?;
+    let selection = stage_graph
+        .select(opts.target.as_deref())
+        .map_err(|e| input(e.located(&file.name, &file.text)))?;
+
+    let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
+
+    let mut references = stage_graph.external_images(&selection);
+    references.extend(
+        opts.named_contexts
+            .values()
+            .filter_map(|v| v.strip_prefix("docker-image://"))
+            .map(str::to_string),
+    );
+    let mut bases = ResolvedBases::new();
+    for reference in references {
+        if bases.contains_key(&reference) {
+            continue;
+        }
+        let normalized = lower::normalize_reference(&reference);
+        let resolved = bridge
+            .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
+            .await?;
+        let config = ImageConfig::from_json(&resolved.config).map_err(|error| {
+            FrontendError::BaseConfig {
+                reference: reference.clone(),
+                reason: error.to_string(),
+            }
+        })?;
+        bases.insert(
+            reference,
+            ResolvedBase {
+                digest: resolved.digest,
+                config,
+            },
+        );
+    }
+
+    let named_contexts: BTreeMap<String, String> = opts
+        .named_contexts
+        .iter()
+        .filter_map(|(name, value)| {
+            value
+                .strip_prefix("docker-image://")
+                .map(|r| (name.clone(), r.to_string()))
+        })
+        .collect();
+    let options = lower::Options {
+        platform: platform.clone(),
+        build_args: opts.build_args.clone(),
+        context: ContextRef {
+            local_name: opts.context_local.clone(),
+            session_id: opts.session_id.clone(),
+            exclude_patterns,
+            shared_key_hint: opts.context_local.clone(),
+        },
+        dockerfile_source: Some(Arc::new(llb::SourceMap {
+            filename: file.name.clone(),
+            data: file.text.clone().into_bytes(),
+            language: "Dockerfile".into(),
+        })),
+        named_contexts,
+    };
+    let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
+        .map_err(|e| input(e.located(&file.name, &file.text)))?;
+    let reference = bridge.solve(lowered.definition.pb).await?;
+    let metadata = BTreeMap::from([(
+        "containerimage.config".to_string(),
+        lowered.image_config.to_json(),
+    )]);
+    Ok(FrontendResult {
+        reference: Some(reference),
+        metadata,
+    })
+}
