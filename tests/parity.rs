@@ -1,7 +1,7 @@
 //! Parity: every case under `testdata/parity/` is built with the stock Dockerfile frontend
 //! and with the frontend under test (`CONVEYOR_FRONTEND_IMAGE`, put in a `# syntax=` line),
-//! and the two images must have the same config fields, the same filesystem entries and,
-//! for multi-stage cases, the same `--print=targets`.
+//! and the two images must have the same config fields, the same history, the same
+//! filesystem entries and, for multi-stage cases, the same `--print=targets`.
 //!
 //! Without `CONVEYOR_FRONTEND_IMAGE` the stock frontend is compared with itself, the
 //! second build with `--no-cache` so that every step runs again: that proves the
@@ -22,9 +22,10 @@ use common::{harness, testdata, unique};
 use parity::case::{Case, load_cases};
 use parity::config::diff_configs;
 use parity::docker::{
-    BuildRequest, Cache, Frontend, build, export_listing, inspect_config, print_targets, push,
-    remove_image,
+    BuildRequest, Cache, Frontend, build, export_listing, history, inspect_config, print_targets,
+    push, remove_image,
 };
+use parity::history::diff_history;
 use parity::listing::diff_listings;
 use parity::targets::diff_targets;
 
@@ -161,6 +162,8 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
                 .iter()
                 .map(ToString::to_string),
         );
+        let (stock_history, test_history) = (history(&stock_tag)?, history(&test_tag)?);
+        differences.extend(diff_history(&stock_history, &test_history));
         let (stock_files, test_files) = (export_listing(&stock_tag)?, export_listing(&test_tag)?);
         differences.extend(
             diff_listings(&stock_files, &test_files)

@@ -5,8 +5,11 @@ use std::fmt;
 
 use serde_json::Value;
 
-/// The fields of `.Config` compared, by their name in `docker image inspect`.
-pub const CONFIG_FIELDS: [&str; 12] = [
+/// The fields of `.Config` compared, by their name in `docker image inspect`. `ArgsEscaped`
+/// is there because BuildKit v0.13 sets it (true) on Linux images whose CMD or ENTRYPOINT
+/// is in shell form: it is part of the config the stock frontend writes.
+pub const CONFIG_FIELDS: [&str; 13] = [
+    "ArgsEscaped",
     "Env",
     "Cmd",
     "Entrypoint",
@@ -21,8 +24,9 @@ pub const CONFIG_FIELDS: [&str; 12] = [
     "Shell",
 ];
 
-/// Top-level fields of the inspect output compared as well: the platform the image is for.
-pub const IMAGE_FIELDS: [&str; 3] = ["Os", "Architecture", "Variant"];
+/// Top-level fields of the inspect output compared as well: the platform the image is
+/// for, and `Author`, where MAINTAINER goes (it sets no label).
+pub const IMAGE_FIELDS: [&str; 4] = ["Author", "Os", "Architecture", "Variant"];
 
 /// Field name → value. A field absent from the inspect output is `null`: Docker leaves
 /// out empty `omitempty` fields (`Shell`, `StopSignal`, `Healthcheck`), which is the same

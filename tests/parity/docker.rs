@@ -7,6 +7,7 @@ use crate::common::docker;
 
 use super::case::CaseSettings;
 use super::config::{ImageConfig, image_config_from_inspect};
+use super::history::{HistoryEntry, parse_history};
 use super::listing::{Listing, read_listing};
 use super::targets::{Target, parse_targets};
 
@@ -137,6 +138,12 @@ pub fn inspect_config(image: &str) -> Result<ImageConfig, String> {
     let mut command = docker();
     command.args(["image", "inspect", image]);
     image_config_from_inspect(&run(command, "docker image inspect")?)
+}
+
+pub fn history(image: &str) -> Result<Vec<HistoryEntry>, String> {
+    let mut command = docker();
+    command.args(["history", "--no-trunc", "--format", "{{json .}}", image]);
+    parse_history(&run(command, "docker history")?)
 }
 
 /// The image's filesystem through `docker create` + `docker export`.

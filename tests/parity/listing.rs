@@ -298,27 +298,19 @@ mod tests {
     fn each_changed_field_is_reported_alone_by_name() {
         let base = file(b"content");
         let stock = listing(&[("/a", base.clone()), ("/b", file(b"other"))]);
-        let changes: Vec<(&str, Box<dyn Fn(&mut Entry)>)> = vec![
-            ("type", Box::new(|e: &mut Entry| e.kind = Kind::Fifo)),
-            ("mode", Box::new(|e: &mut Entry| e.mode = 0o600)),
-            ("uid", Box::new(|e: &mut Entry| e.uid = 1000)),
-            ("gid", Box::new(|e: &mut Entry| e.gid = 1000)),
-            ("size", Box::new(|e: &mut Entry| e.size = 99)),
-            (
-                "sha256",
-                Box::new(|e: &mut Entry| e.sha256 = Some("00".into())),
-            ),
-            (
-                "link target",
-                Box::new(|e: &mut Entry| e.link_target = Some("/elsewhere".into())),
-            ),
-            ("device", Box::new(|e: &mut Entry| e.device = Some((1, 3)))),
-            (
-                "xattrs",
-                Box::new(|e: &mut Entry| {
-                    e.xattrs.insert("user.x".into(), "01".into());
-                }),
-            ),
+        type Change = fn(&mut Entry);
+        let changes: [(&str, Change); 9] = [
+            ("type", |e| e.kind = Kind::Fifo),
+            ("mode", |e| e.mode = 0o600),
+            ("uid", |e| e.uid = 1000),
+            ("gid", |e| e.gid = 1000),
+            ("size", |e| e.size = 99),
+            ("sha256", |e| e.sha256 = Some("00".into())),
+            ("link target", |e| e.link_target = Some("/elsewhere".into())),
+            ("device", |e| e.device = Some((1, 3))),
+            ("xattrs", |e| {
+                e.xattrs.insert("user.x".into(), "01".into());
+            }),
         ];
         for (name, change) in changes {
             let mut changed = base.clone();

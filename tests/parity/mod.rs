@@ -1,8 +1,9 @@
 //! The parity machinery: cases, docker operations, and the comparisons of image config,
-//! filesystem listing and build targets.
+//! history, filesystem listing and build targets.
 
 pub mod case;
 pub mod config;
 pub mod docker;
+pub mod history;
 pub mod listing;
 pub mod targets;
