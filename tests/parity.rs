@@ -203,3 +203,76 @@ fn write_dockerfile(
         .map_err(|error| format!("write {}: {error}", path.display()))?;
     Ok(path)
 }
+
+/// The machinery finds a real difference between two built images, and only it: two
+/// Dockerfiles that differ in one ENV value and one file's mode, built and compared as a
+/// case is, give exactly an `Env` config difference and a `mode` difference at `/f`
+/// (and the history lines of the two steps that differ).
+#[test]
+fn two_images_differing_in_one_env_value_and_one_mode_differ_exactly_there() {
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("context");
+    fs::create_dir(&context).unwrap();
+    let settings = Default::default();
+    let build_one = |side: &str, env_value: &str, mode: &str| {
+        let dockerfile = work.path().join(format!("{side}.Dockerfile"));
+        fs::write(
+            &dockerfile,
+            format!(
+                "FROM {}/busybox:latest\nENV X={env_value}\nRUN echo same > /f && chmod {mode} /f\n",
+                harness().registry
+            ),
+        )
+        .unwrap();
+        let tag = format!("parity-machinery/{side}:{}", unique("t"));
+        build(&BuildRequest {
+            dockerfile: &dockerfile,
+            context: &context,
+            case_dir: work.path(),
+            settings: &settings,
+            extra_build_args: &[],
+            tag: &tag,
+            cache: Cache::Use,
+        })
+        .unwrap();
+        tag
+    };
+    let stock_tag = build_one("a", "1", "644");
+    let test_tag = build_one("b", "2", "600");
+
+    let config_fields: Vec<&str> = diff_configs(
+        &inspect_config(&stock_tag).unwrap(),
+        &inspect_config(&test_tag).unwrap(),
+    )
+    .iter()
+    .map(|difference| difference.field)
+    .collect();
+    assert_eq!(config_fields, ["Env"]);
+
+    let listing_differences: Vec<String> = diff_listings(
+        &export_listing(&stock_tag).unwrap(),
+        &export_listing(&test_tag).unwrap(),
+    )
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert_eq!(
+        listing_differences,
+        ["/f: mode stock 0644 ≠ under test 0600"]
+    );
+
+    let history_differences =
+        diff_history(&history(&stock_tag).unwrap(), &history(&test_tag).unwrap());
+    assert_eq!(history_differences.len(), 2, "{history_differences:?}");
+    assert!(
+        history_differences[0].contains("ENV X=1"),
+        "{history_differences:?}"
+    );
+    assert!(
+        history_differences[1].contains("chmod 644"),
+        "{history_differences:?}"
+    );
+
+    remove_image(&stock_tag);
+    remove_image(&test_tag);
+}
