@@ -114,6 +114,11 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
     let test_dockerfile = write_dockerfile(work.path(), "under-test", under_test, case)?;
 
     let mut extra_build_args = Vec::new();
+    if let Some(server) = &case.settings.http_server {
+        let address = parity::http::serve(&case.dir.join(&server.dir))
+            .map_err(|error| format!("serve {}: {error}", server.dir))?;
+        extra_build_args.push((server.build_arg.clone(), address));
+    }
     let base = match &case.settings.prebuilt_base {
         Some(prebuilt) => {
             let reference = format!(

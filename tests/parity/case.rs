@@ -40,6 +40,8 @@ pub struct CaseSettings {
     /// An image the case builds FROM, made from a Dockerfile of the case dir with the
     /// stock frontend and pushed to the registry before the case is built.
     pub prebuilt_base: Option<PrebuiltBase>,
+    /// A directory of the case served over HTTP on 127.0.0.1 while it builds.
+    pub http_server: Option<HttpServer>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,6 +57,15 @@ pub struct PrebuiltBase {
     /// Relative to the case dir; built with the case's context.
     pub dockerfile: String,
     /// The build arg that receives the pushed reference.
+    pub build_arg: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpServer {
+    /// Relative to the case dir.
+    pub dir: String,
+    /// The build arg that receives `http://127.0.0.1:<port>`.
     pub build_arg: String,
 }
 
@@ -159,6 +170,9 @@ mod tests {
             [prebuilt_base]
             dockerfile = "base.Dockerfile"
             build_arg = "BASE"
+            [http_server]
+            dir = "served"
+            build_arg = "SERVER"
             "#,
         )
         .unwrap();
@@ -169,6 +183,7 @@ mod tests {
         assert_eq!(settings.modes["key"], "0600");
         assert_eq!(settings.empty_dirs, ["e"]);
         assert_eq!(settings.prebuilt_base.unwrap().build_arg, "BASE");
+        assert_eq!(settings.http_server.unwrap().dir, "served");
     }
 
     #[test]

@@ -5,5 +5,6 @@ pub mod case;
 pub mod config;
 pub mod docker;
 pub mod history;
+pub mod http;
 pub mod listing;
 pub mod targets;
