@@ -22,8 +22,8 @@ use common::{harness, testdata, unique};
 use parity::case::{Case, load_cases};
 use parity::config::diff_configs;
 use parity::docker::{
-    BuildRequest, Cache, Frontend, build, export_listing, history, inspect_config, print_targets,
-    push, remove_image,
+    BuildRequest, Cache, Frontend, build, export_listing, history, inspect_config, make_ssh_key,
+    print_targets, push, remove_image,
 };
 use parity::history::diff_history;
 use parity::listing::diff_listings;
@@ -113,6 +113,10 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
     let stock_dockerfile = write_dockerfile(work.path(), "stock", &Frontend::Stock, case)?;
     let test_dockerfile = write_dockerfile(work.path(), "under-test", under_test, case)?;
 
+    let ssh_key = work.path().join("ssh-key");
+    if !case.settings.ssh.is_empty() {
+        make_ssh_key(&ssh_key)?;
+    }
     let mut extra_build_args = Vec::new();
     if let Some(server) = &case.settings.http_server {
         let address = parity::http::serve(&case.dir.join(&server.dir))
@@ -133,6 +137,7 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
                 case_dir: &case.dir,
                 settings: &Default::default(),
                 extra_build_args: &[],
+                ssh_key: None,
                 tag: &reference,
                 cache: Cache::Use,
             })?;
@@ -149,6 +154,7 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
         case_dir: &case.dir,
         settings: &case.settings,
         extra_build_args: &extra_build_args,
+        ssh_key: Some(&ssh_key),
         tag,
         cache,
     };
@@ -236,6 +242,7 @@ fn two_images_differing_in_one_env_value_and_one_mode_differ_exactly_there() {
             case_dir: work.path(),
             settings: &settings,
             extra_build_args: &[],
+            ssh_key: None,
             tag: &tag,
             cache: Cache::Use,
         })

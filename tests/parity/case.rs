@@ -30,6 +30,10 @@ pub struct CaseSettings {
     /// `--secret id=…,src=<case dir>/<src>`.
     #[serde(default)]
     pub secrets: Vec<Secret>,
+    /// `--ssh <id>=<key>` for each id, with a throwaway ed25519 key the test makes with
+    /// `ssh-keygen` (buildx loads it into an agent of its own).
+    #[serde(default)]
+    pub ssh: Vec<String>,
     /// Modes set on the copy of the context (git keeps only 0644 and 0755), by path
     /// relative to `context/`, as octal strings.
     #[serde(default)]
@@ -160,6 +164,7 @@ mod tests {
             target = "middle"
             print_targets = true
             empty_dirs = ["e"]
+            ssh = ["default"]
             [build_args]
             A = "1"
             [[secrets]]
@@ -182,6 +187,7 @@ mod tests {
         assert_eq!(settings.secrets[0].id, "token");
         assert_eq!(settings.modes["key"], "0600");
         assert_eq!(settings.empty_dirs, ["e"]);
+        assert_eq!(settings.ssh, ["default"]);
         assert_eq!(settings.prebuilt_base.unwrap().build_arg, "BASE");
         assert_eq!(settings.http_server.unwrap().dir, "served");
     }

@@ -70,6 +70,8 @@ pub struct BuildRequest<'a> {
     pub settings: &'a CaseSettings,
     /// Build args the test adds to the case's own (the prebuilt base's reference).
     pub extra_build_args: &'a [(String, String)],
+    /// The private key behind every `ssh` id of the case.
+    pub ssh_key: Option<&'a Path>,
     pub tag: &'a str,
     pub cache: Cache,
 }
@@ -93,6 +95,12 @@ pub fn build(request: &BuildRequest) -> Result<(), String> {
         let src = request.case_dir.join(&secret.src);
         command.arg("--secret");
         command.arg(format!("id={},src={}", secret.id, src.display()));
+    }
+    for id in &request.settings.ssh {
+        let key = request
+            .ssh_key
+            .ok_or_else(|| format!("ssh id {id}: the test made no key"))?;
+        command.arg("--ssh").arg(format!("{id}={}", key.display()));
     }
     if request.cache == Cache::Ignore {
         command.arg("--no-cache");
@@ -186,6 +194,14 @@ fn export_container(container: &str) -> Result<Listing, String> {
         ));
     }
     listing.map_err(|error| format!("read the exported tar: {error}"))
+}
+
+/// A passphrase-less ed25519 key pair at `path` and `path.pub`, for `--ssh`.
+pub fn make_ssh_key(path: &Path) -> Result<(), String> {
+    let mut command = Command::new("ssh-keygen");
+    command.args(["-q", "-t", "ed25519", "-N", "", "-C", "parity", "-f"]);
+    command.arg(path);
+    run(command, "ssh-keygen").map(drop)
 }
 
 /// Tags and pushes a local image; the registry is the harness's, on 127.0.0.1.
