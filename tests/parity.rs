@@ -13,6 +13,7 @@ mod common;
 mod parity;
 
 use std::fs;
+use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,16 +39,16 @@ fn stock_and_under_test_frontends_build_the_same_images() {
     let started = Instant::now();
     let under_test = Frontend::under_test_from_env();
     if under_test == Frontend::Stock {
-        println!(
-            "CONVEYOR_FRONTEND_IMAGE is unset: comparing the stock frontend with itself \
+        say(
+            "parity: CONVEYOR_FRONTEND_IMAGE is unset: comparing the stock frontend with itself \
              (the second build with --no-cache); any difference is a bug in the machinery \
-             or a nondeterministic case"
+             or a nondeterministic case",
         );
     } else {
-        println!(
-            "comparing the stock frontend with {}",
+        say(&format!(
+            "parity: comparing the stock frontend with {}",
             under_test.describe()
-        );
+        ));
     }
     let cases = load_cases(&testdata("parity"));
     assert!(cases.len() >= 28, "only {} parity cases", cases.len());
@@ -82,12 +83,12 @@ fn stock_and_under_test_frontends_build_the_same_images() {
 
     let mut failures = failures.into_inner().unwrap();
     failures.sort();
-    println!(
+    say(&format!(
         "parity: {} cases, {} differing, {:.1}s",
         cases.len(),
         failures.len(),
         started.elapsed().as_secs_f32()
-    );
+    ));
     if !failures.is_empty() {
         let report: Vec<String> = failures
             .iter()
@@ -101,6 +102,12 @@ fn stock_and_under_test_frontends_build_the_same_images() {
             report.join("\n")
         );
     }
+}
+
+/// Writes to the process's stderr past libtest's capture, so that a passing run says
+/// what it compared (`println!` shows only with `--nocapture` or on failure).
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// Builds the case both ways and returns every difference; `Err` when a step other than
