@@ -14,7 +14,7 @@ mod parity;
 
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -147,7 +147,8 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
                 ssh_key: None,
                 tag: &reference,
                 cache: Cache::Use,
-            })?;
+            })
+            .map_err(|error| format!("prebuilt base: {error}"))?;
             push(&reference)?;
             extra_build_args.push((prebuilt.build_arg.clone(), reference.clone()));
             Some(reference)
@@ -206,19 +207,25 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
     result
 }
 
-/// Writes the Dockerfile a frontend gets into a directory of its own outside the context
-/// (so no `<name>.dockerignore` beside it changes what the context's `.dockerignore` says).
+/// Writes the Dockerfile a frontend gets into a directory of its own outside the context,
+/// with the case's `Dockerfile.dockerignore` beside it when it has one (BuildKit reads
+/// `<Dockerfile>.dockerignore` next to the Dockerfile before the context's `.dockerignore`).
 fn write_dockerfile(
     work: &Path,
     side: &str,
     frontend: &Frontend,
     case: &Case,
-) -> Result<std::path::PathBuf, String> {
+) -> Result<PathBuf, String> {
     let dir = work.join(side);
     let path = dir.join("Dockerfile");
     fs::create_dir(&dir)
         .and_then(|()| fs::write(&path, frontend.dockerfile(&case.dockerfile)))
         .map_err(|error| format!("write {}: {error}", path.display()))?;
+    let own_ignore = case.dir.join("Dockerfile.dockerignore");
+    if own_ignore.is_file() {
+        fs::copy(&own_ignore, dir.join("Dockerfile.dockerignore"))
+            .map_err(|error| format!("copy {}: {error}", own_ignore.display()))?;
+    }
     Ok(path)
 }
 
@@ -259,11 +266,11 @@ fn two_images_differing_in_one_env_value_and_one_mode_differ_exactly_there() {
     let stock_tag = build_one("a", "1", "644");
     let test_tag = build_one("b", "2", "600");
 
-    let config_fields: Vec<&str> = diff_configs(
+    let config_fields: Vec<String> = diff_configs(
         &inspect_config(&stock_tag).unwrap(),
         &inspect_config(&test_tag).unwrap(),
     )
-    .iter()
+    .into_iter()
     .map(|difference| difference.field)
     .collect();
     assert_eq!(config_fields, ["Env"]);

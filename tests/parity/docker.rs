@@ -226,7 +226,7 @@ fn run(mut command: Command, what: &str) -> Result<String, String> {
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    let tail = lines[lines.len().saturating_sub(25)..].join("\n");
+    let tail = lines[lines.len().saturating_sub(15)..].join("\n");
     Err(format!("{what} failed ({}):\n{tail}", output.status))
 }
 

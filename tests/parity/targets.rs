@@ -16,6 +16,8 @@ pub struct Target {
     pub line: Option<u64>,
 }
 
+/// The printed JSON also has `sources`, the Dockerfile text itself: left out, because
+/// the Dockerfile under test has the `# syntax=` line more and nothing else.
 #[derive(Deserialize)]
 struct Printed {
     targets: Vec<PrintedTarget>,
