@@ -1,0 +1,251 @@
+//! The docker CLI operations a parity case needs: build, inspect, export, print targets.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::common::docker;
+
+use super::case::CaseSettings;
+use super::config::{ImageConfig, image_config_from_inspect};
+use super::history::{HistoryEntry, parse_history};
+use super::listing::{Listing, read_listing};
+use super::targets::{Target, parse_targets};
+
+/// The frontend a build goes through.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Frontend {
+    /// BuildKit's built-in Dockerfile frontend: the Dockerfile as written.
+    Stock,
+    /// A frontend image, named by a `# syntax=` line put before the Dockerfile.
+    Image(String),
+}
+
+impl Frontend {
+    /// `CONVEYOR_FRONTEND_IMAGE`, or the stock frontend when it is unset or empty.
+    pub fn under_test_from_env() -> Frontend {
+        match std::env::var("CONVEYOR_FRONTEND_IMAGE") {
+            Ok(image) if !image.trim().is_empty() => Frontend::Image(image.trim().to_string()),
+            _ => Frontend::Stock,
+        }
+    }
+
+    /// The Dockerfile this frontend is handed. A `# syntax=` line goes first; parser
+    /// directives are the comment lines at the top, so an `# escape=` line of the case
+    /// stays a directive after it.
+    pub fn dockerfile(&self, as_written: &str) -> String {
+        match self {
+            Frontend::Stock => as_written.to_string(),
+            Frontend::Image(image) => format!("# syntax={image}\n{as_written}"),
+        }
+    }
+
+    /// How many lines `dockerfile` put before the Dockerfile as written.
+    pub fn prepended_lines(&self) -> u64 {
+        match self {
+            Frontend::Stock => 0,
+            Frontend::Image(_) => 1,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Frontend::Stock => "the stock frontend".to_string(),
+            Frontend::Image(image) => format!("frontend image {image}"),
+        }
+    }
+}
+
+/// Whether a build may reuse BuildKit's cache.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cache {
+    Use,
+    /// `--no-cache`: every step runs again.
+    Ignore,
+}
+
+pub struct BuildRequest<'a> {
+    pub dockerfile: &'a Path,
+    pub context: &'a Path,
+    pub case_dir: &'a Path,
+    pub settings: &'a CaseSettings,
+    /// Build args the test adds to the case's own (the prebuilt base's reference).
+    pub extra_build_args: &'a [(String, String)],
+    /// The private key behind every `ssh` id of the case.
+    pub ssh_key: Option<&'a Path>,
+    pub tag: &'a str,
+    pub cache: Cache,
+}
+
+/// `docker buildx build --load`; the error carries the end of the build log.
+pub fn build(request: &BuildRequest) -> Result<(), String> {
+    let mut command = docker();
+    command.args([
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--load",
+        "-t",
+        request.tag,
+    ]);
+    add_case_flags(&mut command, request);
+    if let Some(target) = &request.settings.target {
+        command.args(["--target", target]);
+    }
+    for secret in &request.settings.secrets {
+        let src = request.case_dir.join(&secret.src);
+        command.arg("--secret");
+        command.arg(format!("id={},src={}", secret.id, src.display()));
+    }
+    for id in &request.settings.ssh {
+        let key = request
+            .ssh_key
+            .ok_or_else(|| format!("ssh id {id}: the test made no key"))?;
+        command.arg("--ssh").arg(format!("{id}={}", key.display()));
+    }
+    if request.cache == Cache::Ignore {
+        command.arg("--no-cache");
+    }
+    command.arg(request.context);
+    run(command, "docker buildx build").map(drop)
+}
+
+/// `BUILDX_EXPERIMENTAL=1 docker buildx build --print=targets,format=json`: the targets
+/// the frontend reports for the Dockerfile (buildx 0.13 keeps `--print` experimental).
+pub fn print_targets(request: &BuildRequest, frontend: &Frontend) -> Result<Vec<Target>, String> {
+    let mut command = docker();
+    command.env("BUILDX_EXPERIMENTAL", "1");
+    command.args([
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--print=targets,format=json",
+    ]);
+    add_case_flags(&mut command, request);
+    command.arg(request.context);
+    let json = run(command, "docker buildx build --print=targets")?;
+    parse_targets(&json, frontend.prepended_lines())
+}
+
+fn add_case_flags(command: &mut Command, request: &BuildRequest) {
+    command.arg("-f").arg(request.dockerfile);
+    let case_args = request
+        .settings
+        .build_args
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()));
+    let extra_args = request
+        .extra_build_args
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()));
+    for (name, value) in case_args.chain(extra_args) {
+        command.arg("--build-arg").arg(format!("{name}={value}"));
+    }
+}
+
+pub fn inspect_config(image: &str) -> Result<ImageConfig, String> {
+    let mut command = docker();
+    command.args(["image", "inspect", image]);
+    image_config_from_inspect(&run(command, "docker image inspect")?)
+}
+
+pub fn history(image: &str) -> Result<Vec<HistoryEntry>, String> {
+    let mut command = docker();
+    command.args(["history", "--no-trunc", "--format", "{{json .}}", image]);
+    parse_history(&run(command, "docker history")?)
+}
+
+/// The image's filesystem through `docker create` + `docker export`.
+///
+/// The container is created with `--workdir /`: `docker create` makes the image's
+/// WORKDIR in the container layer when it is missing, which would hide an image under
+/// test that lacks it. What `docker create` adds itself (its init layer: `/.dockerenv`,
+/// `/dev/{console,pts,shm}`, `/etc/{hostname,hosts,resolv.conf,mtab}`, `/proc`, `/sys`)
+/// is the same for both images and stays in the listing; image content at those paths
+/// is hidden by it. A command is given because an image without CMD (scratch) cannot be
+/// created without one; the container never starts.
+pub fn export_listing(image: &str) -> Result<Listing, String> {
+    let mut create = docker();
+    create.args(["create", "--workdir", "/", image, "/parity-export-only"]);
+    let container = run(create, "docker create")?.trim().to_string();
+    let listing = export_container(&container);
+    let mut remove = docker();
+    remove.args(["rm", "-v", &container]);
+    run(remove, "docker rm")?;
+    listing
+}
+
+fn export_container(container: &str) -> Result<Listing, String> {
+    let mut export = docker();
+    export
+        .args(["export", container])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = export
+        .spawn()
+        .map_err(|error| format!("run docker export: {error}"))?;
+    let listing = read_listing(child.stdout.take().expect("piped stdout"));
+    let output = child
+        .wait_with_output()
+        .map_err(|error| format!("wait for docker export: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "docker export failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    listing.map_err(|error| format!("read the exported tar: {error}"))
+}
+
+/// A passphrase-less ed25519 key pair at `path` and `path.pub`, for `--ssh`.
+pub fn make_ssh_key(path: &Path) -> Result<(), String> {
+    let mut command = Command::new("ssh-keygen");
+    command.args(["-q", "-t", "ed25519", "-N", "", "-C", "parity", "-f"]);
+    command.arg(path);
+    run(command, "ssh-keygen").map(drop)
+}
+
+/// Tags and pushes a local image; the registry is the harness's, on 127.0.0.1.
+pub fn push(image: &str) -> Result<(), String> {
+    let mut command = docker();
+    command.args(["push", "-q", image]);
+    run(command, "docker push").map(drop)
+}
+
+/// Best effort: a leftover image costs disk, not correctness.
+pub fn remove_image(image: &str) {
+    let _ = docker().args(["rmi", image]).output();
+}
+
+/// Runs to completion; stdout on success, the command and the end of its output otherwise.
+fn run(mut command: Command, what: &str) -> Result<String, String> {
+    let output = command
+        .output()
+        .map_err(|error| format!("run {what}: {error}"))?;
+    if output.status.success() {
+        return Ok(String::from_utf8_lossy(&output.stdout).into_owned());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+    Err(format!("{what} failed ({}):\n{tail}", output.status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_image_under_test_is_named_by_a_syntax_line_before_the_directives() {
+        let frontend = Frontend::Image("127.0.0.1:5000/conveyor:dev".into());
+        assert_eq!(
+            frontend.dockerfile("# escape=`\nFROM scratch\n"),
+            "# syntax=127.0.0.1:5000/conveyor:dev\n# escape=`\nFROM scratch\n"
+        );
+        assert_eq!(frontend.prepended_lines(), 1);
+        assert_eq!(
+            Frontend::Stock.dockerfile("FROM scratch\n"),
+            "FROM scratch\n"
+        );
+        assert_eq!(Frontend::Stock.prepended_lines(), 0);
+    }
+}
