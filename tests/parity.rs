@@ -302,3 +302,26 @@ fn two_images_differing_in_one_env_value_and_one_mode_differ_exactly_there() {
     remove_image(&stock_tag);
     remove_image(&test_tag);
 }
+
+/// `--print=targets` is compared for every case with more than one stage; a case added
+/// without `print_targets = true` fails here. (A line starting with FROM is a stage: the
+/// corpus has no FROM inside a heredoc or a continuation.)
+#[test]
+fn every_multi_stage_case_compares_its_targets() {
+    let missing: Vec<String> = load_cases(&testdata("parity"))
+        .into_iter()
+        .filter(|case| {
+            let stages = case
+                .dockerfile
+                .lines()
+                .filter(|line| {
+                    let word = line.split_whitespace().next().unwrap_or("");
+                    word.eq_ignore_ascii_case("FROM")
+                })
+                .count();
+            stages > 1 && !case.settings.print_targets
+        })
+        .map(|case| case.name)
+        .collect();
+    assert_eq!(missing, Vec::<String>::new());
+}

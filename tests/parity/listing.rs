@@ -12,8 +12,10 @@ use tar::EntryType;
 /// the step ran, so two builds of the same Dockerfile differ there (and so would a
 /// stock build and its own rebuild with `--no-cache`). BuildKit v0.13 rewrites no
 /// timestamps unless SOURCE_DATE_EPOCH is set, which these builds do not set. Access and
-/// change times in PAX headers are left out for the same reason. Everything else a tar
-/// header says about the entry is kept.
+/// change times in PAX headers are left out for the same reason. The user and group
+/// names of a tar header are not read: an image stores numeric ids (kept here), and
+/// `docker export` leaves the names empty (checked on the harness daemon).
+/// Everything else a tar header says about the entry is kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub kind: Kind,
