@@ -75,6 +75,7 @@ RUN ls /app > listing
             language: "Dockerfile".into(),
         })),
         named_contexts: BTreeMap::new(),
+        merge_op: true,
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options).unwrap();
 

@@ -59,6 +59,9 @@ pub struct Stage {
     pub span: Span,
     /// The FROM instruction alone.
     pub from_span: Span,
+    /// The doc comment: a comment line right before FROM that starts with the stage
+    /// name and a space, without them (`# build compiles the app` → `compiles the app`).
+    pub description: Option<String>,
 }
 
 impl Dockerfile {
@@ -76,6 +79,14 @@ impl Dockerfile {
     }
 }
 
+/// BuildKit's doc comment rule: the first comment line starting with `<name> `.
+fn doc_comment(comments: &[String], name: Option<&str>) -> Option<String> {
+    let prefix = format!("{} ", name?);
+    comments
+        .iter()
+        .find_map(|line| line.strip_prefix(&prefix).map(str::to_string))
+}
+
 /// Parses Dockerfile text. Fails on the first error, which carries its span.
 pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     let scanned = syntax::scan(text)?;
@@ -90,6 +101,10 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
         let instruction = parse::parse_node(node, scanned.escape)?;
         match (instruction.command, stages.last_mut()) {
             (Command::From(from), _) => stages.push(Stage {
+                description: doc_comment(
+                    &node.comments,
+                    from.name.as_ref().map(|n| n.text.as_str()),
+                ),
                 name: from.name.map(|name| name.text),
                 index: stages.len(),
                 from: from.image,

@@ -528,6 +528,7 @@ fn parse_onbuild(node: &Node, escape: char) -> Result<OnbuildCommand, ParseError
         original: String::new(),
         heredocs: node.heredocs.clone(),
         span: trigger_span,
+        comments: Vec::new(),
     };
     let trigger = parse_node(&trigger, escape)?;
     // The text BuildKit stores: the line without its leading ONBUILD, heredocs appended.

@@ -101,6 +101,9 @@ pub(crate) struct Node {
     pub(crate) heredocs: Vec<Heredoc>,
     /// From the keyword to the end of the last line (heredoc terminator included).
     pub(crate) span: Span,
+    /// The comment lines before it (since the previous instruction or an empty `#`
+    /// line), `#` and surrounding space removed: where BuildKit finds doc comments.
+    pub(crate) comments: Vec<String>,
 }
 
 /// A `--name[=value]` word before the arguments, quotes and escapes already processed.
@@ -129,6 +132,7 @@ pub(crate) fn scan(text: &str) -> Result<Scanned, ParseError> {
     let mut directives_done = false;
     let mut escape = '\\';
     let mut nodes = Vec::new();
+    let mut comments: Vec<String> = Vec::new();
     let mut i = 0;
     while i < lines.len() {
         let (mut start, mut line) = lines[i];
@@ -175,7 +179,15 @@ pub(crate) fn scan(text: &str) -> Result<Scanned, ParseError> {
                 None => directives_done = true,
             }
         }
-        if trimmed.starts_with('#') || trimmed.is_empty() {
+        if let Some(comment) = trimmed.strip_prefix('#') {
+            // An empty comment line ends a doc comment; blank lines do not.
+            match comment.trim() {
+                "" => comments.clear(),
+                text => comments.push(text.to_string()),
+            }
+            continue;
+        }
+        if trimmed.is_empty() {
             continue;
         }
 
@@ -206,6 +218,7 @@ pub(crate) fn scan(text: &str) -> Result<Scanned, ParseError> {
             args: command.args,
             heredocs: Vec::new(),
             span: Span::new(start, end),
+            comments: std::mem::take(&mut comments),
         };
         if can_contain_heredoc(&node, escape) && logical.text.contains("<<") {
             for word in heredoc_words(&logical.text) {

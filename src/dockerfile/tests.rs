@@ -694,3 +694,22 @@ fn buildkit_instruction_error_cases() {
         "  HEALTHCHECK CMD shell \"x\"\n    interval 1ms",
     );
 }
+
+#[test]
+fn doc_comments_describe_stages_as_buildkit_reads_them() {
+    let text = "# base is the stage everything starts from\n# and a second line\n\nFROM a AS base\n# other words first\n#\n# final is what ships\nFROM base AS final\n# nothing about it\nFROM base AS quiet\n";
+    let dockerfile = crate::dockerfile::parse(text).unwrap();
+    let descriptions: Vec<_> = dockerfile
+        .stages
+        .iter()
+        .map(|s| s.description.as_deref())
+        .collect();
+    assert_eq!(
+        descriptions,
+        [
+            Some("is the stage everything starts from"),
+            Some("is what ships"),
+            None
+        ]
+    );
+}

@@ -22,6 +22,10 @@ fn default_platform(pong: &crate::proto::moby::buildkit::v1::frontend::PongRespo
         .unwrap_or_else(|| Platform::new("linux", "amd64", ""))
 }
 
+fn has_cap(caps: &[crate::proto::moby::buildkit::v1::apicaps::ApiCap], id: &str) -> bool {
+    caps.iter().any(|cap| cap.id == id && cap.enabled)
+}
+
 /// `.dockerignore` patterns: `<build file>.dockerignore` beside the build file wins over
 /// the context's `.dockerignore`, as with the stock frontend.
 async fn read_dockerignore(
@@ -142,6 +146,7 @@ pub async fn build_image(
             language: "Dockerfile".into(),
         })),
         named_contexts,
+        merge_op: has_cap(&pong.llb_caps, "mergeop"),
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| input(e.located(&file.name, &file.text)))?;

@@ -75,6 +75,8 @@ struct Target {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     default: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
+    description: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     base: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     platform: String,
@@ -161,6 +163,7 @@ pub fn targets(dockerfile: &Dockerfile, source: &str) -> BTreeMap<String, Vec<u8
             Target {
                 name: stage.name.clone().unwrap_or_default(),
                 default: stage.index + 1 == dockerfile.stages.len(),
+                description: stage.description.clone().unwrap_or_default(),
                 base: stage.from.text.clone(),
                 platform: stage
                     .platform
@@ -179,7 +182,7 @@ pub fn targets(dockerfile: &Dockerfile, source: &str) -> BTreeMap<String, Vec<u8
                 (false, true) => format!("{} (default)", t.name),
                 _ => t.name.clone(),
             };
-            [name, String::new()]
+            [name, t.description.clone()]
         })
         .collect();
     let text = table(&["TARGET", "DESCRIPTION"], &rows);

@@ -147,6 +147,17 @@ impl ExecResult {
 impl State {
     /// Runs `exec` with this state as its root filesystem.
     pub fn run(&self, mut exec: Exec) -> ExecResult {
+        // Like Go's builder: with an ssh agent mounted, SSH_AUTH_SOCK points at the
+        // first one unless the caller set it.
+        let first_ssh = exec
+            .mounts
+            .iter()
+            .find(|m| matches!(m.kind, MountKind::Ssh { .. }));
+        if let Some(ssh) = first_ssh
+            && !exec.env.iter().any(|e| e.starts_with("SSH_AUTH_SOCK="))
+        {
+            exec.env.push(format!("SSH_AUTH_SOCK={}", ssh.dest));
+        }
         let root = Mount {
             dest: "/".into(),
             kind: MountKind::Bind {
@@ -165,7 +176,7 @@ impl State {
         let platform = exec.platform.clone();
         let options = std::mem::take(&mut exec.options);
         let node = Arc::new(Node {
-            op: OpKind::Exec(ExecOp { exec, mounts }),
+            op: OpKind::Exec(Box::new(ExecOp { exec, mounts })),
             platform,
             options,
         });

@@ -31,7 +31,7 @@ pub(super) struct Node {
 #[derive(Debug)]
 pub(super) enum OpKind {
     Source(pb::SourceOp),
-    Exec(ExecOp),
+    Exec(Box<ExecOp>),
     File(FileOp),
     Merge(Vec<State>),
     Diff { lower: State, upper: State },

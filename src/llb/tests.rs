@@ -165,7 +165,10 @@ fn metadata_does_not_change_digests() {
         .root();
     let plain = Definition::marshal(&plain);
     let named = Definition::marshal(&named);
-    assert_eq!(plain.encode().len() < named.encode().len(), true);
+    assert!(
+        plain.encode().len() < named.encode().len(),
+        "the name rides in metadata"
+    );
     assert_eq!(plain.pb.def, named.pb.def);
     let exec_digest = named.ops()[1].0.clone();
     assert_eq!(
@@ -384,4 +387,37 @@ fn deep_chains_marshal_without_recursion() {
         );
     }
     assert_eq!(Definition::marshal(&state).pb.def.len(), 20_002);
+}
+
+#[test]
+fn ssh_mounts_set_ssh_auth_sock_unless_given() {
+    let ssh = |dest: &str| Mount {
+        dest: dest.into(),
+        kind: MountKind::Ssh {
+            id: "default".into(),
+            uid: 0,
+            gid: 0,
+            mode: 0o600,
+            optional: false,
+        },
+    };
+    let env_of = |exec: Exec| {
+        let ops = Definition::marshal(&busybox().run(exec).root()).ops();
+        let Some(pb::op::Op::Exec(exec)) = &ops[1].1.op else {
+            panic!("not an exec")
+        };
+        exec.meta.as_ref().unwrap().env.clone()
+    };
+    let env = env_of(Exec {
+        mounts: vec![ssh("/run/b"), ssh("/run/a")],
+        ..sh("true")
+    });
+    assert_eq!(env, ["PATH=/usr/bin:/bin", "SSH_AUTH_SOCK=/run/b"]);
+    let mut given = sh("true");
+    given.env.push("SSH_AUTH_SOCK=/mine".into());
+    let env = env_of(Exec {
+        mounts: vec![ssh("/run/b")],
+        ..given
+    });
+    assert_eq!(env, ["PATH=/usr/bin:/bin", "SSH_AUTH_SOCK=/mine"]);
 }

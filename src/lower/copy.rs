@@ -290,7 +290,7 @@ impl Lowering<'_> {
         history.push_str(&dest_written);
 
         let options = self.op_options(Some(vertex_name.clone()), at.location);
-        if input.link && mode.is_none() {
+        if input.link && mode.is_none() && self.options.merge_op {
             // `--link`: copy onto an empty layer and merge it over the stage, so the layer
             // does not depend on what is below it. Both vertices share one progress group
             // and the vertex index (BuildKit's id is random; ours is stable).

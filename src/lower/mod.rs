@@ -90,6 +90,10 @@ pub struct Options {
     /// equal to `name`, or the stage named `name` as a whole, is read from the image
     /// `ref` instead (which must be among the resolved bases).
     pub named_contexts: BTreeMap<String, String>,
+    /// The daemon supports MergeOp (LLB cap `mergeop`). Without it `COPY --link` is a
+    /// plain copy, as the stock frontend does: Docker Engine's classic image store
+    /// reports no `mergeop` and would flatten merged layers into one.
+    pub merge_op: bool,
 }
 
 /// The client directory COPY and ADD read from.

@@ -51,6 +51,7 @@ fn options(text: &str, build_args: BuildArgs) -> Options {
             language: "Dockerfile".into(),
         })),
         named_contexts: BTreeMap::new(),
+        merge_op: true,
     }
 }
 
