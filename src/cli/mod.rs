@@ -1,5 +1,9 @@
-//! The command line: `conveyor frontend` (run by BuildKit as a `# syntax=` frontend)
-//! and `conveyor workers` (what the daemon offers).
+//! The command line: `conveyor plan` (stages and signatures, no daemon), `conveyor
+//! frontend` (run by BuildKit as a `# syntax=` frontend) and `conveyor workers`.
+
+mod plan;
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +27,30 @@ pub enum Command {
     /// Serve BuildKit's LLBBridge over stdin/stdout: the entrypoint of conveyor's
     /// frontend image, run by the daemon for `# syntax=<image>` build files.
     Frontend,
+    /// Print the stages a build would run, in order, with each stage's signature and
+    /// the inputs it is made of. Needs no daemon.
+    #[command(
+        after_help = "Examples:\n  conveyor plan .\n  conveyor plan -f build/Dockerfile --target app --build-arg VERSION=2 --format json ."
+    )]
+    Plan {
+        /// The build file (default: CONTEXT/Dockerfile).
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+        /// The stage to build (default: the last one).
+        #[arg(long)]
+        target: Option<String>,
+        /// KEY=VALUE, or KEY to take the variable from the environment.
+        #[arg(long = "build-arg", value_parser = plan::parse_build_arg)]
+        build_args: Vec<(String, String)>,
+        /// The target platform.
+        #[arg(long, default_value = "linux/amd64")]
+        platform: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// The build context directory.
+        #[arg(default_value = ".")]
+        context: PathBuf,
+    },
     /// List the daemon's workers and their platforms.
     #[command(
         after_help = "Examples:\n  conveyor workers --addr docker://\n  BUILDKIT_HOST=unix:///run/buildkit/buildkitd.sock conveyor workers"
@@ -34,6 +62,12 @@ pub enum Command {
         #[arg(long)]
         addr: Option<String>,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 /// A failure with the exit code it maps to.
@@ -63,8 +97,29 @@ pub fn run(args: Args) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|error| Failure::build(format!("cannot start the async runtime: {error}")))?;
+    if let Command::Plan {
+        file,
+        target,
+        build_args,
+        platform,
+        format,
+        context,
+    } = args.command
+    {
+        let request = plan::PlanRequest {
+            file,
+            context,
+            target,
+            build_args: build_args.into_iter().collect(),
+            platform,
+            json: format == Format::Json,
+        };
+        print!("{}", plan::plan(&request)?);
+        return Ok(());
+    }
     runtime.block_on(async {
         match args.command {
+            Command::Plan { .. } => unreachable!("handled above"),
             Command::Frontend => gateway::serve_stdio().await.map_err(Failure::build),
             Command::Workers { addr } => workers(addr.as_deref()).await,
         }

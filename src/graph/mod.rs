@@ -14,10 +14,12 @@
 
 mod dump;
 mod error;
+mod signature;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use error::GraphError;
+pub use signature::{SignatureError, SignatureInput, SignatureSources, StageSignature, signatures};
 
 use crate::diag::Span;
 use crate::dockerfile::{self, Command, Instruction, shell::Lexer};
