@@ -553,3 +553,35 @@ fn golden_cases_lower_as_expected() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn copy_link_merges_only_when_the_daemon_supports_mergeop() {
+    let text = "FROM busybox\nCOPY --link a.txt /a/\n";
+    let dockerfile = parse(text).unwrap();
+    let stage_graph = graph::from_dockerfile(&dockerfile, &BuildArgs::new()).unwrap();
+    let selection = stage_graph.select(None).unwrap();
+    let bases = resolve_all(&stage_graph, &selection);
+    let kinds = |merge_op: bool| -> Vec<&'static str> {
+        let options = Options {
+            merge_op,
+            ..options(text, BuildArgs::new())
+        };
+        let lowered = lower(&stage_graph, &selection, &bases, &options).unwrap();
+        lowered
+            .definition
+            .ops()
+            .iter()
+            .filter_map(|(_, op)| match &op.op {
+                Some(pb::op::Op::Merge(_)) => Some("merge"),
+                Some(pb::op::Op::File(_)) => Some("file"),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(kinds(true), ["file", "merge"]);
+    assert_eq!(
+        kinds(false),
+        ["file"],
+        "a plain copy onto the stage, as the stock frontend does without mergeop"
+    );
+}
