@@ -8,6 +8,8 @@ pub mod context;
 pub mod diag;
 pub mod dockerfile;
 pub mod gateway;
+#[cfg(test)]
+mod golden;
 pub mod graph;
 pub mod llb;
 pub mod lower;

@@ -151,17 +151,6 @@ fn blank_base_fails_with_its_span() {
     );
 }
 
-fn cases() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/graph");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap_or_else(|err| panic!("{}: {err}", root.display()))
-        .map(|entry| entry.expect("readable dir entry").path())
-        .filter(|path| path.join("Dockerfile").is_file())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
 fn read_optional(path: PathBuf) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
@@ -189,23 +178,5 @@ fn golden_output(dir: &Path) -> String {
 
 #[test]
 fn golden_cases_dump_as_expected() {
-    let mut failures = Vec::new();
-    let dirs = cases();
-    assert!(dirs.len() >= 5, "only {} graph cases", dirs.len());
-    for dir in &dirs {
-        let actual = golden_output(dir);
-        let expected_path = dir.join("expected");
-        if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
-            std::fs::write(&expected_path, &actual).expect("write expected");
-            continue;
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-        if expected != actual {
-            failures.push(format!(
-                "{}:\n--- expected\n{expected}\n--- actual\n{actual}",
-                dir.display()
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    crate::golden::check_cases("graph", 5, golden_output);
 }

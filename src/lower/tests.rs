@@ -3,7 +3,7 @@
 //! dump of the Definition and the image config JSON, or the rendered error.
 //! `UPDATE_GOLDEN=1` rewrites `expected` (read every rewritten file before committing).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
@@ -495,17 +495,6 @@ fn from_platform_and_stage_index_and_named_contexts() {
     );
 }
 
-fn cases() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/llb");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
-        .unwrap_or_else(|err| panic!("{}: {err}", root.display()))
-        .map(|entry| entry.expect("readable dir entry").path())
-        .filter(|path| path.join("Dockerfile").is_file())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
 fn golden_output(dir: &Path) -> String {
     let text = std::fs::read_to_string(dir.join("Dockerfile")).expect("read Dockerfile");
     let build_args: BuildArgs = std::fs::read_to_string(dir.join("build-args"))
@@ -533,25 +522,7 @@ fn golden_output(dir: &Path) -> String {
 
 #[test]
 fn golden_cases_lower_as_expected() {
-    let mut failures = Vec::new();
-    let dirs = cases();
-    assert!(dirs.len() >= 5, "only {} llb cases", dirs.len());
-    for dir in &dirs {
-        let actual = golden_output(dir);
-        let expected_path = dir.join("expected");
-        if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
-            std::fs::write(&expected_path, &actual).expect("write expected");
-            continue;
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-        if expected != actual {
-            failures.push(format!(
-                "{}:\n--- expected\n{expected}\n--- actual\n{actual}",
-                dir.display()
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    crate::golden::check_cases("llb", 5, golden_output);
 }
 
 #[test]
