@@ -66,6 +66,43 @@ async fn read_dockerignore(
     ))
 }
 
+/// An image the daemon could not resolve, placed where the build file names it, with
+/// the stage the user may have meant (`COPY --from=biuld` for a stage `build`).
+fn unresolvable(
+    stage_graph: &graph::StageGraph,
+    reference: &str,
+    reason: &str,
+    file: &BuildFile,
+) -> FrontendError {
+    let span = stage_graph
+        .stages
+        .iter()
+        .flat_map(|stage| {
+            std::iter::once(&stage.base).chain(
+                stage
+                    .steps
+                    .iter()
+                    .flat_map(|step| step.dependencies.iter().map(|d| &d.on)),
+            )
+        })
+        .find_map(|base| match base {
+            graph::Base::Image {
+                reference: written,
+                span,
+            } if written == reference => Some(*span),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let hint = match stage_graph.suggest_stage(reference) {
+        Some(stage) => format!("; did you mean stage {stage:?}?"),
+        None => String::new(),
+    };
+    let message = format!("cannot resolve image {reference:?}: {reason}{hint}");
+    FrontendError::Input(crate::diag::Located::new(
+        &file.name, &file.text, span, message,
+    ))
+}
+
 pub async fn build_image(
     bridge: &Bridge,
     opts: &FrontendOpts,
@@ -106,7 +143,8 @@ pub async fn build_image(
         let normalized = lower::normalize_reference(&reference);
         let resolved = bridge
             .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
-            .await?;
+            .await
+            .map_err(|error| unresolvable(&stage_graph, &reference, &error.to_string(), file))?;
         let config = ImageConfig::from_json(&resolved.config).map_err(|error| {
             FrontendError::BaseConfig {
                 reference: reference.clone(),
