@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
             for stage in &dockerfile.stages {
                 check_span(text, stage.span, "stage");
                 check_span(text, stage.from_span, "stage FROM");
-                assert!(within(stage.from_span, stage.span), "FROM outside its stage");
+                assert!(
+                    within(stage.from_span, stage.span),
+                    "FROM outside its stage"
+                );
                 check_span(text, stage.from.span, "FROM image");
                 if let Some(platform) = &stage.platform {
                     check_span(text, platform.span, "FROM --platform");

@@ -504,7 +504,10 @@ fn mount_field_error_spans_map_to_the_source() {
         text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
         "{span:?}"
     );
-    assert_eq!(&text[span.start..span.end], "--mount=tye\u{FFFD}\u{FFFD}PY\"/");
+    assert_eq!(
+        &text[span.start..span.end],
+        "--mount=tye\u{FFFD}\u{FFFD}PY\"/"
+    );
     let _ = err.located("Dockerfile", text).to_string();
 
     let text = "FROM a\nRUN --mount=type=bind,\"oops\"=1 x\n";

@@ -28,6 +28,8 @@ pub(super) struct Node {
     pub(super) options: OpOptions,
 }
 
+// One per node, behind an `Arc`: boxing the exec op would add an allocation for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(super) enum OpKind {
     Source(pb::SourceOp),

@@ -165,7 +165,7 @@ fn metadata_does_not_change_digests() {
         .root();
     let plain = Definition::marshal(&plain);
     let named = Definition::marshal(&named);
-    assert_eq!(plain.encode().len() < named.encode().len(), true);
+    assert!(plain.encode().len() < named.encode().len());
     assert_eq!(plain.pb.def, named.pb.def);
     let exec_digest = named.ops()[1].0.clone();
     assert_eq!(

@@ -86,10 +86,10 @@ pub fn unique(prefix: &str) -> String {
 pub fn frontend_image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE.get_or_init(|| {
-        if let Ok(image) = std::env::var("CONVEYOR_FRONTEND_IMAGE") {
-            if !image.is_empty() {
-                return image;
-            }
+        if let Ok(image) = std::env::var("CONVEYOR_FRONTEND_IMAGE")
+            && !image.is_empty()
+        {
+            return image;
         }
         harness();
         let script = repo_root().join("scripts/frontend-image");

@@ -44,6 +44,8 @@ pub struct Template {
     pub list: List,
 }
 
+type WeakMap = Weak<RefCell<BTreeMap<String, Value>>>;
+
 /// Everything shared by one render: the templates, the parse caches and the data.
 pub struct Engine<'a> {
     pub env: &'a TemplateEnv,
@@ -55,7 +57,7 @@ pub struct Engine<'a> {
     /// Maps that `set`/`merge` put a list or map into: the only way to a reference
     /// cycle (`set . "self" .`), which `Rc` would leak. No value outlives the render,
     /// so dropping the engine empties them and so breaks every cycle.
-    mutated: RefCell<Vec<Weak<RefCell<BTreeMap<String, Value>>>>>,
+    mutated: RefCell<Vec<WeakMap>>,
 }
 
 impl<'a> Engine<'a> {
@@ -74,7 +76,10 @@ impl<'a> Engine<'a> {
     pub fn inserting(&self, map: &Map, value: &Value) {
         if matches!(value, Value::Map(_) | Value::List(_)) {
             let mut mutated = self.mutated.borrow_mut();
-            if mutated.last().is_some_and(|last| last.ptr_eq(&Rc::downgrade(map))) {
+            if mutated
+                .last()
+                .is_some_and(|last| last.ptr_eq(&Rc::downgrade(map)))
+            {
                 return;
             }
             if mutated.len() >= 1024 && mutated.len().is_power_of_two() {
