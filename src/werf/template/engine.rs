@@ -280,3 +280,21 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod cycle_output_tests {
+    use crate::werf::template::tests::run;
+
+    /// Found by `cargo fuzz run template` (out-of-memory): a map holding itself under
+    /// two keys doubles its `%v` text at each of the 1000 levels printed; now the text
+    /// stops at the output limit and the render fails instead of allocating without end.
+    #[test]
+    fn printing_a_map_that_holds_itself_twice_stops_at_the_output_limit() {
+        let text = r#"{{- $_ := set . "a" . }}{{ $_ := set . "b" . }}"#;
+        let err = run(&format!("{text}{{{{ . }}}}")).unwrap_err();
+        assert!(err.contains("output larger than 256 MiB"), "{err}");
+        // sprig's toJson and toYaml give "" on an error, as here on the cycle.
+        assert_eq!(run(&format!("{text}{{{{ toJson . }}}}")).unwrap(), "");
+        assert_eq!(run(&format!("{text}{{{{ toYaml . }}}}")).unwrap(), "");
+    }
+}
