@@ -52,9 +52,15 @@ fn bad_input_reports_file_line_and_column_through_buildx() {
 #[test]
 fn an_unknown_from_names_its_place_and_the_stage_meant() {
     let dir = testdata("frontend/unknown-from");
-    let (ok, _, stderr) = buildx(&["--progress=plain", "--build-arg", &syntax_arg(), "."], &dir);
+    let (ok, _, stderr) = buildx(
+        &["--progress=plain", "--build-arg", &syntax_arg(), "."],
+        &dir,
+    );
     assert!(!ok, "COPY --from of no stage and no image must fail");
-    assert!(stderr.contains("Dockerfile:4:13: cannot resolve image \"biuld\": "), "{stderr}");
+    assert!(
+        stderr.contains("Dockerfile:4:13: cannot resolve image \"biuld\": "),
+        "{stderr}"
+    );
     assert!(stderr.contains("did you mean stage \"build\"?"), "{stderr}");
 }
 
@@ -62,9 +68,26 @@ fn an_unknown_from_names_its_place_and_the_stage_meant() {
 fn builds_the_multistage_testdata_like_the_stock_frontend() {
     let dir = testdata("dockerfile/multistage");
     let tag = format!("conveyor-test/frontend:{}", common::unique("t"));
-    let (ok, _, stderr) = buildx(&["--progress=plain", "--load", "-t", &tag, "--build-arg", &syntax_arg(), "."], &dir);
+    let (ok, _, stderr) = buildx(
+        &[
+            "--progress=plain",
+            "--load",
+            "-t",
+            &tag,
+            "--build-arg",
+            &syntax_arg(),
+            ".",
+        ],
+        &dir,
+    );
     assert!(ok, "{stderr}");
-    assert!(stderr.contains(&format!("resolve image config for docker-image://{}", frontend_image())), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "resolve image config for docker-image://{}",
+            frontend_image()
+        )),
+        "{stderr}"
+    );
     let output = common::docker_ok(&["run", "--rm", &tag], None);
     assert_eq!(output, "HELLO FROM A MULTI-STAGE BUILD\nbuilt\n");
     common::docker_ok(&["rmi", &tag], None);

@@ -121,12 +121,16 @@ const KEYS: &[&str] = &[
 ];
 
 pub(crate) fn parse_mount(value: &Word) -> Result<Mount, ParseError> {
-    let error_at = |message: String, start: usize, len: usize| {
-        let start = (value.span.start + start).min(value.span.end);
-        ParseError::Mount {
-            message,
-            span: Span::new(start, (start + len).min(value.span.end).max(start)),
-        }
+    // A field's own span when the value is the source text byte for byte; when quotes,
+    // escapes or a line continuation made them differ, offsets in the text do not map
+    // to the source, so the error takes the value's span.
+    let error_at = |message: String, start: usize, end: usize| {
+        let span = if value.span.len() == value.text.len() {
+            Span::new(value.span.start + start, value.span.start + end)
+        } else {
+            value.span
+        };
+        ParseError::Mount { message, span }
     };
     let whole = |message: String| ParseError::Mount {
         message,
@@ -150,8 +154,8 @@ pub(crate) fn parse_mount(value: &Word) -> Result<Mount, ParseError> {
         span: value.span,
     };
     let mut readonly_set = false;
-    for (field, offset) in fields {
-        let field_error = |message: String| error_at(message, offset, field.len());
+    for (field, start, end) in fields {
+        let field_error = |message: String| error_at(message, start, end);
         let (key, val) = match field.split_once('=') {
             Some((key, val)) => (key.to_ascii_lowercase(), Some(val.to_string())),
             None => (field.to_ascii_lowercase(), None),
@@ -344,9 +348,9 @@ fn is_byte_size(value: &str) -> bool {
     matches!(unit, "" | "k" | "m" | "g" | "t" | "p")
 }
 
-/// Comma-separated fields with CSV quoting (`"a,b"`, `""` for a quote), each with its
-/// byte offset in `text`.
-fn csv_fields(text: &str) -> Result<Vec<(String, usize)>, String> {
+/// Comma-separated fields with CSV quoting (`"a,b"`, `""` for a quote), each with the
+/// byte range it takes in `text`, quotes included.
+fn csv_fields(text: &str) -> Result<Vec<(String, usize, usize)>, String> {
     let mut fields = Vec::new();
     let mut chars = text.char_indices().peekable();
     loop {
@@ -365,12 +369,13 @@ fn csv_fields(text: &str) -> Result<Vec<(String, usize)>, String> {
                     Some((_, c)) => field.push(c),
                 }
             }
+            let end = chars.peek().map_or(text.len(), |&(i, _)| i);
             match chars.next() {
                 None => {
-                    fields.push((field, start));
+                    fields.push((field, start, end));
                     return Ok(fields);
                 }
-                Some((_, ',')) => {}
+                Some((_, ',')) => fields.push((field, start, end)),
                 Some((_, c)) => {
                     return Err(format!("unexpected {c:?} after a quoted field in {text:?}"));
                 }
@@ -379,16 +384,18 @@ fn csv_fields(text: &str) -> Result<Vec<(String, usize)>, String> {
             loop {
                 match chars.next() {
                     None => {
-                        fields.push((field, start));
+                        fields.push((field, start, text.len()));
                         return Ok(fields);
                     }
-                    Some((_, ',')) => break,
+                    Some((end, ',')) => {
+                        fields.push((field, start, end));
+                        break;
+                    }
                     Some((_, '"')) => return Err(format!("bare \" in a field of {text:?}")),
                     Some((_, c)) => field.push(c),
                 }
             }
         }
-        fields.push((field, start));
     }
 }
 
@@ -512,9 +519,12 @@ mod tests {
     fn csv_quoting() {
         let fields = csv_fields("a=1,\"b=2,3\",c=\"\"").unwrap_err();
         assert!(fields.contains("bare"), "{fields}");
-        let fields = csv_fields("a=1,\"b=2,3\",\"c=\"\"x\"\"\"").unwrap();
-        let texts: Vec<&str> = fields.iter().map(|(f, _)| f.as_str()).collect();
+        let text = "a=1,\"b=2,3\",\"c=\"\"x\"\"\"";
+        let fields = csv_fields(text).unwrap();
+        let texts: Vec<&str> = fields.iter().map(|(f, _, _)| f.as_str()).collect();
         assert_eq!(texts, ["a=1", "b=2,3", "c=\"x\""]);
-        assert_eq!(fields[1].1, 4);
+        assert_eq!((fields[0].1, fields[0].2), (0, 3));
+        assert_eq!((fields[1].1, fields[1].2), (4, 11));
+        assert_eq!((fields[2].1, fields[2].2), (12, text.len()));
     }
 }

@@ -491,6 +491,34 @@ fn never_panics_on_odd_input() {
     }
 }
 
+/// Found by `cargo fuzz run dockerfile`: when quotes or escapes make a `--mount` value
+/// differ from its source, a field's offsets in the value do not map to the source, and
+/// the error span cut into a character (here a U+FFFD from lossy UTF-8). Such errors
+/// now take the flag's span; exact values keep the field's own span.
+#[test]
+fn mount_field_error_spans_map_to_the_source() {
+    let text = "RUN --mount=tye\u{FFFD}\u{FFFD}PY\"/\n";
+    let err = parse(text).unwrap_err();
+    let span = err.span();
+    assert!(
+        text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
+        "{span:?}"
+    );
+    assert_eq!(
+        &text[span.start..span.end],
+        "--mount=tye\u{FFFD}\u{FFFD}PY\"/"
+    );
+    let _ = err.located("Dockerfile", text).to_string();
+
+    let text = "FROM a\nRUN --mount=type=bind,\"oops\"=1 x\n";
+    let span = parse(text).unwrap_err().span();
+    assert_eq!(&text[span.start..span.end], "--mount=type=bind,\"oops\"=1");
+
+    let text = "FROM a\nRUN --mount=type=bind,oops=é x\n";
+    let span = parse(text).unwrap_err().span();
+    assert_eq!(&text[span.start..span.end], "oops=é");
+}
+
 #[test]
 fn expandable_texts_list_what_the_frontend_expands() {
     let text = "FROM a\nENV K=$V\nRUN --mount=type=cache,target=$T,from=x echo $NOT\nCOPY --from=$NO --chown=$U <<EOF <<'Q' $S /d\n$H\nEOF\n$NO\nQ\nCMD $NO\nONBUILD RUN $NO\nARG A=$B\n";

@@ -2,8 +2,8 @@
 //! cache, and the depth guard; plus `include` and `tpl` on top of it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::rc::Rc;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
 use super::TemplateEnv;
@@ -12,7 +12,7 @@ use super::error::TemplateError;
 use super::exec::{Flow, State};
 use super::funcs::{self, FuncError};
 use super::parser;
-use super::value::Value;
+use super::value::{Map, Value};
 use crate::diag::Span;
 
 /// Nested `template`, `include` and `tpl` calls allowed before giving up; Go allows
@@ -44,6 +44,8 @@ pub struct Template {
     pub list: List,
 }
 
+type WeakMap = Weak<RefCell<BTreeMap<String, Value>>>;
+
 /// Everything shared by one render: the templates, the parse caches and the data.
 pub struct Engine<'a> {
     pub env: &'a TemplateEnv,
@@ -52,6 +54,10 @@ pub struct Engine<'a> {
     pub tpl_cache: RefCell<HashMap<String, Rc<Parsed>>>,
     pub depth: Cell<usize>,
     pub nesting: Cell<usize>,
+    /// Maps that `set`/`merge` put a list or map into: the only way to a reference
+    /// cycle (`set . "self" .`), which `Rc` would leak. No value outlives the render,
+    /// so dropping the engine empties them and so breaks every cycle.
+    mutated: RefCell<Vec<WeakMap>>,
 }
 
 impl<'a> Engine<'a> {
@@ -62,6 +68,24 @@ impl<'a> Engine<'a> {
             tpl_cache: RefCell::default(),
             depth: Cell::new(0),
             nesting: Cell::new(0),
+            mutated: RefCell::default(),
+        }
+    }
+
+    /// Notes that `value` is going into `map`, for [`Drop`] to break cycles.
+    pub fn inserting(&self, map: &Map, value: &Value) {
+        if matches!(value, Value::Map(_) | Value::List(_)) {
+            let mut mutated = self.mutated.borrow_mut();
+            if mutated
+                .last()
+                .is_some_and(|last| last.ptr_eq(&Rc::downgrade(map)))
+            {
+                return;
+            }
+            if mutated.len() >= 1024 && mutated.len().is_power_of_two() {
+                mutated.retain(|map| map.strong_count() > 0);
+            }
+            mutated.push(Rc::downgrade(map));
         }
     }
 
@@ -214,5 +238,63 @@ impl State<'_, '_> {
         self.engine
             .execute("<tpl>", &parsed.0, dot)
             .map_err(|error| FuncError::Nested(Box::new(error)))
+    }
+}
+
+impl Drop for Engine<'_> {
+    fn drop(&mut self) {
+        for map in self.mutated.take() {
+            if let Some(map) = map.upgrade() {
+                let entries = std::mem::take(&mut *map.borrow_mut());
+                drop(entries);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::werf::template::tests::env_with;
+
+    /// Found by `cargo fuzz run template` (LeakSanitizer): `set . "Base" .` made the
+    /// root map hold itself, and the `Rc` cycle outlived the render.
+    #[test]
+    fn cycles_made_by_set_and_merge_are_freed_with_the_engine() {
+        let env = env_with(&[]);
+        for text in [
+            r#"{{- $_ := set . "Base" . }}x"#,
+            r#"{{- $_ := set . "l" (list 1 .) }}{{ $_ := merge . (dict "m" (dict "n" .)) }}x"#,
+            r#"{{- $_ := set . "d" (dict "a" (dict)) }}{{ $_ := mergeOverwrite .d (dict "a" (dict "b" $)) }}x"#,
+        ] {
+            let root: Map = Rc::default();
+            let weak = Rc::downgrade(&root);
+            let engine = Engine::new(&env);
+            let main = engine.add_source("werf.yaml", "werf.yaml", text).unwrap();
+            let out = engine.execute("werf.yaml", &main, Value::Map(root));
+            assert_eq!(out.unwrap(), "x", "{text}");
+            assert!(weak.upgrade().is_some(), "the cycle holds the root: {text}");
+            drop(main);
+            drop(engine);
+            assert!(weak.upgrade().is_none(), "leaked: {text}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod cycle_output_tests {
+    use crate::werf::template::tests::run;
+
+    /// Found by `cargo fuzz run template` (out-of-memory): a map holding itself under
+    /// two keys doubles its `%v` text at each of the 1000 levels printed; now the text
+    /// stops at the output limit and the render fails instead of allocating without end.
+    #[test]
+    fn printing_a_map_that_holds_itself_twice_stops_at_the_output_limit() {
+        let text = r#"{{- $_ := set . "a" . }}{{ $_ := set . "b" . }}"#;
+        let err = run(&format!("{text}{{{{ . }}}}")).unwrap_err();
+        assert!(err.contains("output larger than 256 MiB"), "{err}");
+        // sprig's toJson and toYaml give "" on an error, as here on the cycle.
+        assert_eq!(run(&format!("{text}{{{{ toJson . }}}}")).unwrap(), "");
+        assert_eq!(run(&format!("{text}{{{{ toYaml . }}}}")).unwrap(), "");
     }
 }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
+use super::exec::MAX_OUTPUT;
+
 pub type Map = Rc<RefCell<BTreeMap<String, Value>>>;
 
 /// Deeper structures than this are reported, never walked into a stack overflow
@@ -147,6 +149,11 @@ pub fn format_value(value: &Value) -> String {
 }
 
 fn write_value(out: &mut String, value: &Value, depth: usize) {
+    // A map holding itself twice (`set . "a" .`, `set . "b" .`) doubles the text at
+    // every level down to MAX_VALUE_DEPTH; stop once it could not be printed anyway.
+    if out.len() > MAX_OUTPUT {
+        return;
+    }
     if depth > MAX_VALUE_DEPTH {
         out.push_str("...");
         return;
@@ -334,6 +341,9 @@ fn write_json(
     let indent = style.indent;
     if depth > MAX_VALUE_DEPTH {
         return Err("json: unsupported value: encountered a cycle".into());
+    }
+    if out.len() > MAX_OUTPUT {
+        return Err(format!("json: output larger than {} MiB", MAX_OUTPUT >> 20));
     }
     let newline = |out: &mut String, level: usize| {
         if let Some(unit) = indent {

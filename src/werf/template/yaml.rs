@@ -7,6 +7,7 @@
 
 use std::cmp::Ordering;
 
+use super::exec::MAX_OUTPUT;
 use super::value::{MAX_VALUE_DEPTH, Value, format_float_v};
 
 pub fn to_yaml(value: &Value) -> Result<String, String> {
@@ -86,6 +87,9 @@ fn emit(
 ) -> Result<(), String> {
     if depth > MAX_VALUE_DEPTH {
         return Err("json: unsupported value: encountered a cycle".into());
+    }
+    if out.len() > MAX_OUTPUT {
+        return Err(format!("yaml: output larger than {} MiB", MAX_OUTPUT >> 20));
     }
     let pad = " ".repeat(indent);
     match value {

@@ -7,6 +7,7 @@ use super::{
     Entry, FuncError, FuncResult, call_error, int_arg, is_empty, list_arg, map_arg, string_arg,
     to_string,
 };
+use crate::werf::template::engine::Engine;
 use crate::werf::template::exec::State;
 use crate::werf::template::value::{MAX_VALUE_DEPTH, Map, Value, deep_copy, deep_equal};
 
@@ -209,10 +210,11 @@ fn dict(_: &mut State, args: Vec<Value>) -> FuncResult {
     Ok(Value::from(map))
 }
 
-fn set(_: &mut State, mut args: Vec<Value>) -> FuncResult {
+fn set(state: &mut State, mut args: Vec<Value>) -> FuncResult {
     let map = map_arg(&args[0])?;
     let key = string_arg(&args[1])?;
     let value = args.remove(2).or_nil();
+    state.engine.inserting(&map, &value);
     map.borrow_mut().insert(key, value);
     Ok(Value::Map(map))
 }
@@ -298,7 +300,13 @@ fn omit(_: &mut State, args: Vec<Value>) -> FuncResult {
 /// mergo's deep merge of `src` into `dst`: nested dicts merge; otherwise `dst`
 /// keeps its non-empty values unless `overwrite` (and then empty `src` values
 /// still do not overwrite).
-fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(), FuncError> {
+fn merge_into(
+    engine: &Engine,
+    dst: &Map,
+    src: &Map,
+    overwrite: bool,
+    depth: usize,
+) -> Result<(), FuncError> {
     if depth > MAX_VALUE_DEPTH || std::rc::Rc::ptr_eq(dst, src) {
         return Ok(());
     }
@@ -311,13 +319,15 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
         let existing = dst.borrow().get(&key).cloned();
         match (existing, &value) {
             (Some(Value::Map(inner_dst)), Value::Map(inner_src)) => {
-                merge_into(&inner_dst, inner_src, overwrite, depth + 1)?;
+                merge_into(engine, &inner_dst, inner_src, overwrite, depth + 1)?;
             }
             (None, _) => {
+                engine.inserting(dst, &value);
                 dst.borrow_mut().insert(key, value);
             }
             (Some(current), _) => {
                 if (overwrite && !is_empty(&value)) || (!overwrite && is_empty(&current)) {
+                    engine.inserting(dst, &value);
                     dst.borrow_mut().insert(key, value);
                 }
             }
@@ -326,21 +336,21 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool, depth: usize) -> Result<(),
     Ok(())
 }
 
-fn merge_all(args: Vec<Value>, overwrite: bool) -> FuncResult {
+fn merge_all(engine: &Engine, args: Vec<Value>, overwrite: bool) -> FuncResult {
     let all = maps(&args)?;
     let dst = &all[0];
     for src in &all[1..] {
-        merge_into(dst, src, overwrite, 0)?;
+        merge_into(engine, dst, src, overwrite, 0)?;
     }
     Ok(Value::Map(dst.clone()))
 }
 
-fn merge(_: &mut State, args: Vec<Value>) -> FuncResult {
-    merge_all(args, false)
+fn merge(state: &mut State, args: Vec<Value>) -> FuncResult {
+    merge_all(state.engine, args, false)
 }
 
-fn merge_overwrite(_: &mut State, args: Vec<Value>) -> FuncResult {
-    merge_all(args, true)
+fn merge_overwrite(state: &mut State, args: Vec<Value>) -> FuncResult {
+    merge_all(state.engine, args, true)
 }
 
 fn deep_copy_fn(_: &mut State, args: Vec<Value>) -> FuncResult {
