@@ -194,6 +194,28 @@ impl StageState {
         self.env.push((key.to_string(), value.to_string()));
     }
 
+    /// `set_env` of each `KEY=value` entry in order, in one pass: a stage built FROM a
+    /// long chain of stages inherits thousands of entries, and one `set_env` each was
+    /// quadratic per stage.
+    fn set_envs(&mut self, entries: &[String]) {
+        let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let pairs: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| e.split_once('=').unwrap_or((e.as_str(), "")))
+            .collect();
+        for (i, (key, _)) in pairs.iter().enumerate() {
+            last.insert(key, i);
+        }
+        self.env.retain(|(k, _)| !last.contains_key(k.as_str()));
+        self.env.extend(
+            pairs
+                .iter()
+                .enumerate()
+                .filter(|(i, (key, _))| last[key] == *i)
+                .map(|(_, (key, value))| (key.to_string(), value.to_string())),
+        );
+    }
+
     fn env_value(&self, key: &str) -> Option<String> {
         self.env
             .iter()
@@ -422,10 +444,7 @@ impl<'a> Lowering<'a> {
         if !st.image.config.env.iter().any(|e| env_key(e) == "PATH") {
             st.image.config.env.push(format!("PATH={DEFAULT_PATH}"));
         }
-        for entry in st.image.config.env.clone() {
-            let (key, value) = entry.split_once('=').unwrap_or((entry.as_str(), ""));
-            st.set_env(key, value);
-        }
+        st.set_envs(&st.image.config.env.clone());
         if !st.image.config.working_dir.is_empty() {
             let dir = normalize_workdir("", &st.image.config.working_dir);
             st.image.config.working_dir = dir.clone();
