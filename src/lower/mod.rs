@@ -51,6 +51,7 @@ mod onbuild;
 mod paths;
 mod reference;
 mod run;
+mod stage;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -68,6 +69,8 @@ use crate::diag::{LineIndex, Span};
 use crate::dockerfile::{self, Command, Instruction, shell::Lexer};
 use crate::graph::{Base, Dependency, PLATFORM_ARGS, Selection, StageGraph, StageId, Via};
 use crate::llb;
+
+use stage::StageState;
 
 /// The `OpMetadata.description` key where BuildKit records the instruction text.
 const DESCRIPTION_COMMAND: &str = "com.docker.dockerfile.v1.command";
@@ -166,84 +169,6 @@ struct Source {
     map: Arc<llb::SourceMap>,
     text: String,
     index: LineIndex,
-}
-
-/// One stage while it is being lowered: BuildKit's `dispatchState`.
-#[derive(Clone)]
-struct StageState {
-    state: llb::State,
-    image: ImageConfig,
-    /// The process environment: image ENV plus ARG values. Setting a key moves it last.
-    env: Vec<(String, String)>,
-    dir: String,
-    user: String,
-    platform: llb::Platform,
-    /// ARGs declared in this stage with their values, for RUN history lines.
-    args: Vec<(String, Option<String>)>,
-    cmd_set: bool,
-    /// Name in vertex prefixes; empty when the build has a single stage.
-    prefix_name: String,
-    stage_index: usize,
-    cmd_index: usize,
-    cmd_total: usize,
-}
-
-impl StageState {
-    fn set_env(&mut self, key: &str, value: &str) {
-        self.env.retain(|(k, _)| k != key);
-        self.env.push((key.to_string(), value.to_string()));
-    }
-
-    /// `set_env` of each `KEY=value` entry in order, in one pass: a stage built FROM a
-    /// long chain of stages inherits thousands of entries, and one `set_env` each was
-    /// quadratic per stage.
-    fn set_envs(&mut self, entries: &[String]) {
-        let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        let pairs: Vec<(&str, &str)> = entries
-            .iter()
-            .map(|e| e.split_once('=').unwrap_or((e.as_str(), "")))
-            .collect();
-        for (i, (key, _)) in pairs.iter().enumerate() {
-            last.insert(key, i);
-        }
-        self.env.retain(|(k, _)| !last.contains_key(k.as_str()));
-        self.env.extend(
-            pairs
-                .iter()
-                .enumerate()
-                .filter(|(i, (key, _))| last[key] == *i)
-                .map(|(_, (key, value))| (key.to_string(), value.to_string())),
-        );
-    }
-
-    fn env_value(&self, key: &str) -> Option<String> {
-        self.env
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    }
-
-    fn env_list(&self) -> Vec<String> {
-        self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
-    }
-
-    /// `[name i/n] text`, as BuildKit's `prefixCommand` numbers the vertices of a stage.
-    fn prefix(&mut self, text: &str) -> String {
-        if self.cmd_total == 0 {
-            return text.to_string();
-        }
-        self.cmd_index += 1;
-        let width = self.cmd_total.to_string().len();
-        let name = if self.prefix_name.is_empty() {
-            String::new()
-        } else {
-            format!("{} ", self.prefix_name)
-        };
-        format!(
-            "[{name}{:>width$}/{}] {text}",
-            self.cmd_index, self.cmd_total
-        )
-    }
 }
 
 struct Lowering<'a> {

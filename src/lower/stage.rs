@@ -1,0 +1,83 @@
+//! The state of one stage while it is lowered, BuildKit's `dispatchState`: its LLB
+//! state, image config, environment, working dir, user and vertex numbering.
+
+use super::image::ImageConfig;
+use crate::llb;
+
+/// One stage while it is being lowered: BuildKit's `dispatchState`.
+#[derive(Clone)]
+pub(super) struct StageState {
+    pub(super) state: llb::State,
+    pub(super) image: ImageConfig,
+    /// The process environment: image ENV plus ARG values. Setting a key moves it last.
+    pub(super) env: Vec<(String, String)>,
+    pub(super) dir: String,
+    pub(super) user: String,
+    pub(super) platform: llb::Platform,
+    /// ARGs declared in this stage with their values, for RUN history lines.
+    pub(super) args: Vec<(String, Option<String>)>,
+    pub(super) cmd_set: bool,
+    /// Name in vertex prefixes; empty when the build has a single stage.
+    pub(super) prefix_name: String,
+    pub(super) stage_index: usize,
+    pub(super) cmd_index: usize,
+    pub(super) cmd_total: usize,
+}
+
+impl StageState {
+    pub(super) fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
+    /// `set_env` of each `KEY=value` entry in order, in one pass: a stage built FROM a
+    /// long chain of stages inherits thousands of entries, and one `set_env` each was
+    /// quadratic per stage.
+    pub(super) fn set_envs(&mut self, entries: &[String]) {
+        let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let pairs: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|e| e.split_once('=').unwrap_or((e.as_str(), "")))
+            .collect();
+        for (i, (key, _)) in pairs.iter().enumerate() {
+            last.insert(key, i);
+        }
+        self.env.retain(|(k, _)| !last.contains_key(k.as_str()));
+        self.env.extend(
+            pairs
+                .iter()
+                .enumerate()
+                .filter(|(i, (key, _))| last[key] == *i)
+                .map(|(_, (key, value))| (key.to_string(), value.to_string())),
+        );
+    }
+
+    pub(super) fn env_value(&self, key: &str) -> Option<String> {
+        self.env
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub(super) fn env_list(&self) -> Vec<String> {
+        self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+
+    /// `[name i/n] text`, as BuildKit's `prefixCommand` numbers the vertices of a stage.
+    pub(super) fn prefix(&mut self, text: &str) -> String {
+        if self.cmd_total == 0 {
+            return text.to_string();
+        }
+        self.cmd_index += 1;
+        let width = self.cmd_total.to_string().len();
+        let name = if self.prefix_name.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", self.prefix_name)
+        };
+        format!(
+            "[{name}{:>width$}/{}] {text}",
+            self.cmd_index, self.cmd_total
+        )
+    }
+}
