@@ -33,3 +33,27 @@ fn err_cases_fail_with_expected_message() {
         }
     });
 }
+
+/// BuildKit's parser testfiles (`testdata/dockerfile/buildkit-parser/`) that also have
+/// an `expected` dump or message of ours: kept beside BuildKit's `result` rather than
+/// copied into `ok/` and `err/`.
+#[test]
+fn buildkit_parser_cases_dump_as_expected() {
+    let dirs: Vec<_> = crate::golden::cases("dockerfile/buildkit-parser")
+        .into_iter()
+        .filter(|dir| dir.join("expected").is_file())
+        .collect();
+    assert!(dirs.len() >= 10, "only {} buildkit-parser cases with expected", dirs.len());
+    let failures: Vec<String> = dirs
+        .iter()
+        .filter_map(|dir| {
+            let text = read(dir);
+            let actual = match parse(&text) {
+                Ok(dockerfile) => dockerfile.dump(),
+                Err(err) => format!("{}\n", err.located("Dockerfile", &text)),
+            };
+            crate::golden::compare(dir, &actual)
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
