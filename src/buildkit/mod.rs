@@ -9,6 +9,7 @@ mod status;
 
 pub use address::{DEFAULT_DOCKER_SOCKET, DaemonAddress, Endpoint};
 pub use connect::{channel, error_chain};
+pub(crate) use control::rpc_error;
 pub use control::{Daemon, SolveRequest};
 pub use status::{BuildProgress, FailedVertex, VertexState};
 

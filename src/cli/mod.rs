@@ -93,10 +93,6 @@ impl Failure {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| Failure::build(format!("cannot start the async runtime: {error}")))?;
     if let Command::Plan {
         file,
         target,
@@ -117,6 +113,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
         print!("{}", plan::plan(&request)?);
         return Ok(());
     }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::build(format!("cannot start the async runtime: {error}")))?;
     runtime.block_on(async {
         match args.command {
             Command::Plan { .. } => unreachable!("handled above"),

@@ -43,7 +43,11 @@ fn buildkit_parser_cases_dump_as_expected() {
         .into_iter()
         .filter(|dir| dir.join("expected").is_file())
         .collect();
-    assert!(dirs.len() >= 10, "only {} buildkit-parser cases with expected", dirs.len());
+    assert!(
+        dirs.len() >= 10,
+        "only {} buildkit-parser cases with expected",
+        dirs.len()
+    );
     let failures: Vec<String> = dirs
         .iter()
         .filter_map(|dir| {

@@ -13,7 +13,7 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Uri};
 
-use crate::buildkit::{BuildkitError, Daemon, error_chain};
+use crate::buildkit::{BuildkitError, Daemon, error_chain, rpc_error};
 use crate::proto::fsutil::types::Stat;
 use crate::proto::moby::buildkit::v1::frontend::llb_bridge_client::LlbBridgeClient;
 use crate::proto::moby::buildkit::v1::frontend::{
@@ -103,7 +103,7 @@ impl Bridge {
             .clone()
             .ping(PingRequest {})
             .await
-            .map_err(|s| rpc("Ping", s))?;
+            .map_err(|s| rpc_error("Ping", &s))?;
         Ok(response.into_inner())
     }
 
@@ -126,7 +126,7 @@ impl Bridge {
             .clone()
             .resolve_image_config(request)
             .await
-            .map_err(|s| rpc("ResolveImageConfig", s))?
+            .map_err(|s| rpc_error("ResolveImageConfig", &s))?
             .into_inner();
         Ok(ResolvedImage {
             digest: response.digest,
@@ -211,7 +211,7 @@ impl Bridge {
             .clone()
             .r#return(request)
             .await
-            .map_err(|s| rpc("Return", s))?;
+            .map_err(|s| rpc_error("Return", &s))?;
         Ok(())
     }
 
@@ -234,7 +234,7 @@ impl Bridge {
             .clone()
             .r#return(request)
             .await
-            .map_err(|s| rpc("Return", s))?;
+            .map_err(|s| rpc_error("Return", &s))?;
         Ok(())
     }
 }
@@ -252,13 +252,6 @@ fn stdio_pipes() -> std::io::Result<tokio::io::Join<pipe::Receiver, pipe::Sender
 
 fn is_not_found(status: &tonic::Status) -> bool {
     status.code() == tonic::Code::NotFound || status.message().contains("no such file or directory")
-}
-
-fn rpc(call: &'static str, status: tonic::Status) -> BuildkitError {
-    BuildkitError::Rpc {
-        call,
-        message: status.message().to_string(),
-    }
 }
 
 fn solve_error(status: &tonic::Status) -> BuildkitError {
