@@ -290,35 +290,22 @@ impl<'a> Lowering<'a> {
         } else {
             stage.display_name()
         };
-        let mut st = match &stage.base {
-            Base::Stage(base) => {
-                let parent = self.stages[base.0]
-                    .as_ref()
-                    .expect("a stage's base is lowered before it");
-                StageState {
-                    args: Vec::new(),
-                    cmd_set: false,
-                    prefix_name,
-                    stage_index: stage.index,
-                    cmd_index: 0,
-                    cmd_total,
-                    ..parent.clone()
-                }
-            }
-            Base::Scratch | Base::Image { .. } => StageState {
-                state: llb::State::scratch(),
-                image: empty_image(&platform),
-                env: Vec::new(),
-                dir: "/".into(),
-                user: String::new(),
-                platform: platform.clone(),
-                args: Vec::new(),
-                cmd_set: false,
-                prefix_name,
-                stage_index: stage.index,
-                cmd_index: 0,
-                cmd_total,
-            },
+        // A stage FROM another continues its state; any other starts empty. Either way
+        // its ARGs, CMD and vertex numbering are its own.
+        let inherited = match &stage.base {
+            Base::Stage(base) => self.stages[base.0]
+                .clone()
+                .expect("a stage's base is lowered before it"),
+            Base::Scratch | Base::Image { .. } => StageState::empty(&platform),
+        };
+        let mut st = StageState {
+            args: Vec::new(),
+            cmd_set: false,
+            prefix_name,
+            stage_index: stage.index,
+            cmd_index: 0,
+            cmd_total,
+            ..inherited
         };
         // `--build-context <stage name>=docker-image://…` replaces the whole stage.
         if let Some(reference) = stage

@@ -25,6 +25,24 @@ pub(super) struct StageState {
 }
 
 impl StageState {
+    /// A stage from scratch: nothing on disk, BuildKit's empty image config.
+    pub(super) fn empty(platform: &llb::Platform) -> StageState {
+        StageState {
+            state: llb::State::scratch(),
+            image: super::empty_image(platform),
+            env: Vec::new(),
+            dir: "/".into(),
+            user: String::new(),
+            platform: platform.clone(),
+            args: Vec::new(),
+            cmd_set: false,
+            prefix_name: String::new(),
+            stage_index: 0,
+            cmd_index: 0,
+            cmd_total: 0,
+        }
+    }
+
     pub(super) fn set_env(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
         self.env.push((key.to_string(), value.to_string()));
