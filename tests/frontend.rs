@@ -29,6 +29,75 @@ fn print_targets_lists_the_same_stages_as_the_stock_frontend() {
     assert!(stock.contains("final (default)"), "{stock}");
 }
 
+/// `--print=<request>` through the stock frontend and through conveyor's, with the
+/// same extra arguments; both must succeed.
+fn print_both(request: &str, extra: &[&str], dir: &std::path::Path) -> (String, String) {
+    let print = format!("--print={request}");
+    let mut stock_args = vec!["--progress=quiet", print.as_str()];
+    stock_args.extend(extra);
+    stock_args.push(".");
+    let (stock_ok, stock, stock_err) = buildx(&stock_args, dir);
+    assert!(stock_ok, "stock frontend: {stock_err}");
+    let syntax = syntax_arg();
+    let mut ours_args = vec!["--progress=quiet", print.as_str(), "--build-arg", &syntax];
+    ours_args.extend(extra);
+    ours_args.push(".");
+    let (ours_ok, ours, ours_err) = buildx(&ours_args, dir);
+    assert!(ours_ok, "conveyor frontend: {ours_err}");
+    (stock, ours)
+}
+
+/// The JSON document in buildx's output (`--progress=quiet` prints an image id first).
+fn json(output: &str) -> serde_json::Value {
+    let start = output
+        .find(['{', '['])
+        .unwrap_or_else(|| panic!("no JSON in {output}"));
+    serde_json::from_str(&output[start..]).unwrap_or_else(|e| panic!("{e}: {output}"))
+}
+
+#[test]
+fn print_outline_shows_the_same_args_secrets_and_ssh_as_the_stock_frontend() {
+    let dir = testdata("frontend/outline");
+    for extra in [
+        &["--build-arg", "VERSION=2"][..],
+        &["--target", "other"][..],
+        &[
+            "--target",
+            "build",
+            "--build-arg",
+            "BASE=127.0.0.1:5000/busybox",
+        ][..],
+    ] {
+        let (stock, ours) = print_both("outline", extra, &dir);
+        assert_eq!(ours, stock, "text outline with {extra:?}");
+        let (stock, ours) = print_both("outline,format=json", extra, &dir);
+        assert_eq!(json(&ours), json(&stock), "JSON outline with {extra:?}");
+    }
+    // The case above must really list something of each kind.
+    let (stock, _) = print_both("outline", &["--build-arg", "VERSION=2"], &dir);
+    for expected in [
+        "VERSION     2",
+        "DERIVED     2-e",
+        "key      true",
+        "gh        true",
+    ] {
+        assert!(stock.contains(expected), "{expected:?} in {stock}");
+    }
+    let (stock, _) = print_both("outline", &["--target", "build"], &dir);
+    assert!(
+        stock.contains("TARGET:      build\nDESCRIPTION: compiles the thing\n"),
+        "{stock}"
+    );
+}
+
+#[test]
+fn describe_lists_the_same_subrequests_as_the_stock_frontend() {
+    let dir = testdata("frontend/outline");
+    let (stock, ours) = print_both("subrequests.describe,format=json", &[], &dir);
+    assert_eq!(json(&ours), json(&stock));
+    assert_eq!(json(&stock)[0]["name"], "frontend.outline");
+}
+
 #[test]
 fn bad_input_reports_file_line_and_column_through_buildx() {
     let dir = testdata("frontend/unknown-instruction");

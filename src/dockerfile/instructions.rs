@@ -348,6 +348,11 @@ pub struct KeyValue {
 pub struct ArgDecl {
     pub name: Word,
     pub default: Option<Word>,
+    /// The doc comment `# NAME text` before the ARG instruction (what `--print=outline`
+    /// shows as the arg's description).
+    pub description: Option<String>,
+    /// The whole ARG instruction (outline locations are the instruction's lines).
+    pub instruction_span: Span,
 }
 
 /// Sources of COPY/ADD: paths (or URLs) and heredoc bodies written as `<<EOF` sources.

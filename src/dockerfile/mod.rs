@@ -80,7 +80,7 @@ impl Dockerfile {
 }
 
 /// BuildKit's doc comment rule: the first comment line starting with `<name> `.
-fn doc_comment(comments: &[String], name: Option<&str>) -> Option<String> {
+pub(crate) fn doc_comment(comments: &[String], name: Option<&str>) -> Option<String> {
     let prefix = format!("{} ", name?);
     comments
         .iter()

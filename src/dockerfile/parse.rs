@@ -90,7 +90,7 @@ pub(crate) fn parse_node(node: &Node, escape: char) -> Result<Instruction, Parse
             }
             Command::Volume(trimmed)
         }
-        Keyword::Arg => Command::Arg(parse_args(args, escape, node.span)?),
+        Keyword::Arg => Command::Arg(parse_args(node, escape)?),
         Keyword::Onbuild => Command::Onbuild(parse_onbuild(node, escape)?),
         Keyword::Healthcheck => {
             Command::Healthcheck(super::healthcheck::parse_healthcheck(node, &flags)?)
@@ -455,14 +455,15 @@ fn key_values(
     Ok(pairs)
 }
 
-fn parse_args(args: &Logical, escape: char, span: Span) -> Result<Vec<ArgDecl>, ParseError> {
+fn parse_args(node: &Node, escape: char) -> Result<Vec<ArgDecl>, ParseError> {
+    let (args, span) = (&node.args, node.span);
     let words = quoted_words(args, escape);
     if words.is_empty() {
         return Err(arguments(Keyword::Arg, "at least one argument", span));
     }
     let mut decls = Vec::new();
     for (word, start, end) in words {
-        let decl = match word.find('=') {
+        let (name, default) = match word.find('=') {
             Some(0) => {
                 return Err(invalid(
                     Keyword::Arg,
@@ -470,25 +471,30 @@ fn parse_args(args: &Logical, escape: char, span: Span) -> Result<Vec<ArgDecl>, 
                     args.span(start, end),
                 ));
             }
-            Some(eq) => ArgDecl {
-                name: Word {
+            Some(eq) => (
+                Word {
                     text: word[..eq].to_string(),
                     span: args.span(start, start + eq),
                 },
-                default: Some(Word {
+                Some(Word {
                     text: word[eq + 1..].to_string(),
                     span: args.span(start + eq + 1, end),
                 }),
-            },
-            None => ArgDecl {
-                name: Word {
+            ),
+            None => (
+                Word {
                     text: word,
                     span: args.span(start, end),
                 },
-                default: None,
-            },
+                None,
+            ),
         };
-        decls.push(decl);
+        decls.push(ArgDecl {
+            description: super::doc_comment(&node.comments, Some(&name.text)),
+            name,
+            default,
+            instruction_span: span,
+        });
     }
     Ok(decls)
 }

@@ -14,7 +14,9 @@ use super::frontend::{BuildFile, FrontendError, FrontendResult};
 use super::opts::FrontendOpts;
 
 /// The platform builds are for when the client names none: the first worker's first.
-fn default_platform(pong: &crate::proto::moby::buildkit::v1::frontend::PongResponse) -> Platform {
+pub(super) fn default_platform(
+    pong: &crate::proto::moby::buildkit::v1::frontend::PongResponse,
+) -> Platform {
     pong.workers
         .first()
         .and_then(|worker| worker.platforms.first())

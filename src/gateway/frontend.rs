@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::buildkit::BuildkitError;
 use crate::diag::Located;
 use crate::dockerfile;
+use crate::graph;
 use crate::llb::{Definition, LocalSource, OpOptions};
 
 use super::bridge::Bridge;
@@ -94,6 +95,34 @@ fn parse(file: &BuildFile) -> Result<dockerfile::Dockerfile, FrontendError> {
         .map_err(|error| FrontendError::Input(error.located(&file.name, &file.text)))
 }
 
+/// The `frontend.outline` answer for the requested target and build args.
+async fn outline(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    file: &BuildFile,
+    dockerfile: &dockerfile::Dockerfile,
+) -> Result<FrontendResult, FrontendError> {
+    let input = |error: crate::graph::GraphError| {
+        FrontendError::Input(error.located(&file.name, &file.text))
+    };
+    let build_platform = build::default_platform(&bridge.ping().await?).id();
+    let platform = opts
+        .platforms
+        .first()
+        .map(|p| p.id())
+        .unwrap_or_else(|| build_platform.clone());
+    let mut build_args = graph::platform_args(&build_platform, &platform);
+    build_args.extend(opts.build_args.clone());
+    let stage_graph = graph::from_dockerfile(dockerfile, &build_args).map_err(input)?;
+    let selection = stage_graph.select(opts.target.as_deref()).map_err(input)?;
+    let found =
+        graph::outline(dockerfile, &stage_graph, &selection, &opts.build_args).map_err(input)?;
+    Ok(FrontendResult {
+        reference: None,
+        metadata: super::outline::outline_result(&found, &file.text),
+    })
+}
+
 /// Runs the frontend for one request.
 pub async fn run(bridge: &Bridge, opts: &FrontendOpts) -> Result<FrontendResult, FrontendError> {
     if opts.request_id.as_deref() == Some(subrequests::DESCRIBE) {
@@ -109,6 +138,7 @@ pub async fn run(bridge: &Bridge, opts: &FrontendOpts) -> Result<FrontendResult,
             reference: None,
             metadata: subrequests::targets(&dockerfile, &file.text),
         }),
+        Some(subrequests::OUTLINE) => outline(bridge, opts, &file, &dockerfile).await,
         Some(other) => Err(FrontendError::UnsupportedRequest(other.to_string())),
         None => build::build_image(bridge, opts, &file, &dockerfile).await,
     }

@@ -6,15 +6,16 @@ use std::collections::BTreeMap;
 use base64::prelude::{BASE64_STANDARD, Engine as _};
 use serde::Serialize;
 
-use crate::diag::LineIndex;
+use crate::diag::{LineIndex, Span};
 use crate::dockerfile::Dockerfile;
 
 pub const DESCRIBE: &str = "frontend.subrequests.describe";
 pub const TARGETS: &str = "frontend.targets";
+pub const OUTLINE: &str = "frontend.outline";
 
 const VERSION: &str = "1.0.0";
 
-/// One subrequest in the `describe` answer.
+/// One subrequest in the `describe` answer; Go writes every field, nil lists as `null`.
 #[derive(Serialize)]
 struct Request {
     name: &'static str,
@@ -22,31 +23,34 @@ struct Request {
     #[serde(rename = "type")]
     kind: &'static str,
     description: &'static str,
-    opts: Vec<Named>,
+    opts: Option<Vec<Named>>,
+    inputs: Option<Vec<Named>>,
     metadata: Vec<Named>,
+    refs: Option<Vec<Named>>,
 }
 
 #[derive(Serialize)]
 struct Named {
     name: &'static str,
+    description: &'static str,
 }
 
 /// A location in the build file as the subrequest answers carry it: 1-based lines,
 /// zero fields left out (Go's omitempty).
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 pub struct Location {
     #[serde(rename = "sourceIndex", skip_serializing_if = "is_zero")]
     source_index: i32,
     ranges: Vec<Range>,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct Range {
     start: Position,
     end: Position,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 struct Position {
     #[serde(skip_serializing_if = "is_zero")]
     line: i32,
@@ -57,6 +61,15 @@ fn is_zero(value: &i32) -> bool {
 }
 
 impl Location {
+    /// The lines `span` covers in `source`.
+    pub fn of_span(source: &str, index: &LineIndex, span: Span) -> Location {
+        let start = index.line_col(source, span.start).line;
+        let end = index
+            .line_col(source, span.end.saturating_sub(1).max(span.start))
+            .line;
+        Location::lines(start, end)
+    }
+
     pub fn lines(start: usize, end: usize) -> Location {
         Location {
             source_index: 0,
@@ -91,7 +104,7 @@ struct TargetList {
 }
 
 /// The metadata of a subrequest's result: `result.json`, `result.txt`, `version`.
-fn result(json: Vec<u8>, text: String) -> BTreeMap<String, Vec<u8>> {
+pub(super) fn result(json: Vec<u8>, text: String) -> BTreeMap<String, Vec<u8>> {
     BTreeMap::from([
         ("result.json".to_string(), json),
         ("result.txt".to_string(), text.into_bytes()),
@@ -99,33 +112,37 @@ fn result(json: Vec<u8>, text: String) -> BTreeMap<String, Vec<u8>> {
     ])
 }
 
-/// The subrequests this frontend answers.
+/// The subrequests this frontend answers, in the stock frontend's order and words.
 pub fn describe() -> BTreeMap<String, Vec<u8>> {
-    let metadata = || {
-        vec![
-            Named {
-                name: "result.json",
-            },
-            Named { name: "result.txt" },
-        ]
+    let named = |name| Named {
+        name,
+        description: "",
+    };
+    let request = |name, description, opts| Request {
+        name,
+        version: VERSION,
+        kind: "rpc",
+        description,
+        opts,
+        inputs: None,
+        metadata: vec![named("result.json"), named("result.txt")],
+        refs: None,
     };
     let requests = vec![
-        Request {
-            name: DESCRIBE,
-            version: VERSION,
-            kind: "rpc",
-            description: "List available subrequest types",
-            opts: Vec::new(),
-            metadata: metadata(),
-        },
-        Request {
-            name: TARGETS,
-            version: VERSION,
-            kind: "rpc",
-            description: "List all targets current build supports",
-            opts: Vec::new(),
-            metadata: metadata(),
-        },
+        request(
+            OUTLINE,
+            "List all parameters current build target supports",
+            Some(vec![Named {
+                name: "target",
+                description: "Target build stage",
+            }]),
+        ),
+        request(
+            TARGETS,
+            "List all targets current build supports",
+            Some(Vec::new()),
+        ),
+        request(DESCRIBE, "List available subrequest types", None),
     ];
     let json = serde_json::to_vec_pretty(&requests).expect("describe is JSON");
     let rows: Vec<[String; 3]> = requests
@@ -138,7 +155,7 @@ pub fn describe() -> BTreeMap<String, Vec<u8>> {
             ]
         })
         .collect();
-    let text = table(&["NAME", "VERSION", "DESCRIPTION"], &rows);
+    let text = table(&["NAME", "VERSION", "DESCRIPTION"], &rows, 1);
     result(json, text)
 }
 
@@ -148,30 +165,17 @@ pub fn targets(dockerfile: &Dockerfile, source: &str) -> BTreeMap<String, Vec<u8
     let targets: Vec<Target> = dockerfile
         .stages
         .iter()
-        .map(|stage| {
-            let start = index.line_col(source, stage.from_span.start).line;
-            let end = index
-                .line_col(
-                    source,
-                    stage
-                        .from_span
-                        .end
-                        .saturating_sub(1)
-                        .max(stage.from_span.start),
-                )
-                .line;
-            Target {
-                name: stage.name.clone().unwrap_or_default(),
-                default: stage.index + 1 == dockerfile.stages.len(),
-                description: stage.description.clone().unwrap_or_default(),
-                base: stage.from.text.clone(),
-                platform: stage
-                    .platform
-                    .as_ref()
-                    .map(|p| p.text.clone())
-                    .unwrap_or_default(),
-                location: Location::lines(start, end),
-            }
+        .map(|stage| Target {
+            name: stage.name.clone().unwrap_or_default(),
+            default: stage.index + 1 == dockerfile.stages.len(),
+            description: stage.description.clone().unwrap_or_default(),
+            base: stage.from.text.clone(),
+            platform: stage
+                .platform
+                .as_ref()
+                .map(|p| p.text.clone())
+                .unwrap_or_default(),
+            location: Location::of_span(source, &index, stage.from_span),
         })
         .collect();
     let rows: Vec<[String; 2]> = targets
@@ -185,7 +189,7 @@ pub fn targets(dockerfile: &Dockerfile, source: &str) -> BTreeMap<String, Vec<u8
             [name, t.description.clone()]
         })
         .collect();
-    let text = table(&["TARGET", "DESCRIPTION"], &rows);
+    let text = table(&["TARGET", "DESCRIPTION"], &rows, 1);
     let list = TargetList {
         targets,
         sources: vec![BASE64_STANDARD.encode(source.as_bytes())],
@@ -196,9 +200,13 @@ pub fn targets(dockerfile: &Dockerfile, source: &str) -> BTreeMap<String, Vec<u8
     )
 }
 
-/// Columns padded to their widest cell plus one space, as Go's tabwriter does with
-/// padding 1 (every cell but the last of a row is padded).
-fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+/// Columns padded to their widest cell plus `padding` spaces, as Go's tabwriter does
+/// (every cell but the last of a row is padded).
+pub(super) fn table<const N: usize>(
+    header: &[&str; N],
+    rows: &[[String; N]],
+    padding: usize,
+) -> String {
     let mut widths = header.map(str::len);
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -211,7 +219,7 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
         for (i, cell) in row.iter().enumerate() {
             text.push_str(cell);
             if i + 1 < N {
-                text.push_str(&" ".repeat(widths[i] + 1 - cell.chars().count()));
+                text.push_str(&" ".repeat(widths[i] + padding - cell.chars().count()));
             }
         }
         text.push('\n');

@@ -14,11 +14,13 @@
 
 mod dump;
 mod error;
+mod outline;
 mod signature;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use error::GraphError;
+pub use outline::{Outline, OutlineArg, OutlineMount, outline};
 pub use signature::{SignatureError, SignatureInput, SignatureSources, StageSignature, signatures};
 
 use crate::diag::Span;
