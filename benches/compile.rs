@@ -12,6 +12,10 @@ use conveyor::llb::Platform;
 use conveyor::lower::{self, ContextRef, ImageConfig, ResolvedBase};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
+// The allocator the conveyor binary uses (src/main.rs), so the bench measures what runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Stages on the base image, each copying from the stage before it and from the
 /// context, with an ARG, an ENV and a RUN: 6 instructions a stage. (A chain of stages
 /// each FROM the previous one inherits every earlier ENV and history entry, so its LLB

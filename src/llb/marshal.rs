@@ -28,10 +28,25 @@ pub struct Definition {
 impl Definition {
     /// Marshals everything `state` depends on. Scratch gives an empty definition.
     pub fn marshal(state: &State) -> Definition {
+        Definition::marshal_replacing(state, &[])
+    }
+
+    /// Marshals `state` with each `(placeholder, actual)` pair's placeholder op
+    /// replaced by the actual state's: BuildKit's `llb.Async`, for an input known only
+    /// once the whole graph is built (the context's follow paths). Placeholders must be
+    /// ops, not scratch.
+    pub fn marshal_replacing(state: &State, replacements: &[(State, State)]) -> Definition {
         let Some(output) = &state.output else {
             return Definition::default();
         };
         let mut marshaller = Marshaller::default();
+        for (placeholder, actual) in replacements {
+            if let (Some(placeholder), Some(actual)) = (&placeholder.output, &actual.output) {
+                marshaller
+                    .replacements
+                    .insert(Arc::as_ptr(&placeholder.node), actual.node.clone());
+            }
+        }
         let digest = marshaller.visit(&output.node);
         let terminal = pb::Op {
             inputs: vec![pb::Input {
@@ -95,6 +110,8 @@ struct Marshaller {
     metadata: BTreeMap<String, pb::OpMetadata>,
     sources: Vec<Arc<SourceMap>>,
     locations: BTreeMap<String, pb::Locations>,
+    /// Placeholder node → the node marshalled in its place.
+    replacements: HashMap<*const Node, Arc<Node>>,
 }
 
 impl Marshaller {
@@ -103,6 +120,11 @@ impl Marshaller {
         let mut stack: Vec<(Arc<Node>, bool)> = vec![(root.clone(), false)];
         while let Some((node, children_done)) = stack.pop() {
             if self.digests.contains_key(&Arc::as_ptr(&node)) {
+                continue;
+            }
+            if let Some(actual) = self.replacements.get(&Arc::as_ptr(&node)).cloned() {
+                let digest = self.visit(&actual);
+                self.digests.insert(Arc::as_ptr(&node), digest);
                 continue;
             }
             if children_done {

@@ -223,6 +223,43 @@ fn shared_ops_are_emitted_once() {
 }
 
 #[test]
+fn a_placeholder_is_marshalled_as_its_replacement() {
+    let placeholder = LocalSource {
+        name: "context".into(),
+        ..Default::default()
+    }
+    .state();
+    let actual = LocalSource {
+        name: "context".into(),
+        follow_paths: vec!["src".into()],
+        ..Default::default()
+    }
+    .state();
+    let copied = busybox().file(
+        vec![FileAction::Copy(Copy::new(
+            placeholder.clone(),
+            "/src",
+            "/app",
+        ))],
+        OpOptions::default(),
+    );
+    let replaced = Definition::marshal_replacing(&copied, &[(placeholder, actual.clone())]);
+
+    // Exactly what marshalling the graph built on the actual source gives.
+    let direct = busybox().file(
+        vec![FileAction::Copy(Copy::new(actual, "/src", "/app"))],
+        OpOptions::default(),
+    );
+    assert_eq!(replaced, Definition::marshal(&direct));
+    let followed = replaced.ops().iter().any(|(_, op)| match &op.op {
+        Some(pb::op::Op::Source(source)) => source.attrs.contains_key("local.followpaths"),
+        _ => false,
+    });
+    assert!(followed, "the replacement's follow paths are marshalled");
+    assert_ne!(replaced, Definition::marshal(&copied));
+}
+
+#[test]
 fn file_actions_chain_on_the_previous_result() {
     let definition = Definition::marshal(&sample("echo hello > /greeting"));
     let ops = definition.ops();

@@ -136,16 +136,38 @@ pub fn lower(
     options: &Options,
 ) -> Result<Lowered, LowerError> {
     // BuildKit sends only the context paths COPY/ADD name (`local.followpaths`), known
-    // only after every stage is dispatched; its context state is filled in late. Our
-    // states are immutable, so lower once to learn the paths, then again with them.
-    let first = Lowering::new(graph, bases, options, Vec::new()).run(selection)?;
-    let follow_paths = follow_paths(&first.context_paths);
-    if follow_paths.is_empty() {
-        return Ok(first.lowered);
+    // only after every stage is dispatched; its context state is filled in late
+    // (`llb.Async`). Here the stages read a placeholder context, replaced at marshal
+    // time by the context with the follow paths.
+    let lowering = Lowering::new(graph, bases, options);
+    let placeholder = lowering.context.clone();
+    let finished = lowering.run(selection)?;
+    let follow_paths = follow_paths(&finished.context_paths);
+    let context = context_source(options, follow_paths);
+    Ok(Lowered {
+        definition: llb::Definition::marshal_replacing(
+            &finished.target.state,
+            &[(placeholder, context)],
+        ),
+        image_config: finished.target.image,
+    })
+}
+
+/// The build context as a local source that sends only `follow_paths` (all when empty).
+fn context_source(options: &Options, follow_paths: Vec<String>) -> llb::State {
+    llb::LocalSource {
+        name: options.context.local_name.clone(),
+        session_id: options.context.session_id.clone(),
+        shared_key_hint: options.context.shared_key_hint.clone(),
+        exclude_patterns: options.context.exclude_patterns.clone(),
+        follow_paths,
+        options: llb::OpOptions {
+            custom_name: Some("[internal] load build context".into()),
+            ..Default::default()
+        },
+        ..Default::default()
     }
-    Ok(Lowering::new(graph, bases, options, follow_paths)
-        .run(selection)?
-        .lowered)
+    .state()
 }
 
 /// BuildKit's `normalizeContextPaths`: relative, sorted; none at all when `/` is needed.
@@ -160,7 +182,7 @@ fn follow_paths(paths: &BTreeSet<String>) -> Vec<String> {
 }
 
 struct Finished {
-    lowered: Lowered,
+    target: StageState,
     context_paths: BTreeSet<String>,
 }
 
@@ -187,12 +209,7 @@ struct Lowering<'a> {
 }
 
 impl<'a> Lowering<'a> {
-    fn new(
-        graph: &'a StageGraph,
-        bases: &'a ResolvedBases,
-        options: &'a Options,
-        follow_paths: Vec<String>,
-    ) -> Lowering<'a> {
+    fn new(graph: &'a StageGraph, bases: &'a ResolvedBases, options: &'a Options) -> Lowering<'a> {
         let source = options.dockerfile_source.as_ref().and_then(|map| {
             let text = String::from_utf8(map.data.clone()).ok()?;
             Some(Source {
@@ -201,19 +218,8 @@ impl<'a> Lowering<'a> {
                 text,
             })
         });
-        let context = llb::LocalSource {
-            name: options.context.local_name.clone(),
-            session_id: options.context.session_id.clone(),
-            shared_key_hint: options.context.shared_key_hint.clone(),
-            exclude_patterns: options.context.exclude_patterns.clone(),
-            follow_paths,
-            options: llb::OpOptions {
-                custom_name: Some("[internal] load build context".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .state();
+        // A placeholder: `lower` marshals the real context (with follow paths) in its place.
+        let context = context_source(options, Vec::new());
         let n_states = graph.stages.len() + count_unregistered_sources(graph);
         let platform_id = options.platform.id();
         let mut meta_args: Vec<(String, Option<String>)> =
@@ -248,10 +254,7 @@ impl<'a> Lowering<'a> {
             .take()
             .expect("the target is in the selection");
         Ok(Finished {
-            lowered: Lowered {
-                definition: llb::Definition::marshal(&target.state),
-                image_config: target.image,
-            },
+            target,
             context_paths: self.context_paths,
         })
     }
