@@ -6,6 +6,7 @@ pub mod buildkit;
 pub mod cli;
 pub mod context;
 pub mod diag;
+pub mod digest;
 pub mod dockerfile;
 pub mod gateway;
 #[cfg(test)]

@@ -57,7 +57,7 @@ pub fn digest_files(root: &Path, entries: &[Entry]) -> Result<String, ContextErr
         );
         digest.update(record.as_bytes());
     }
-    Ok(format!("sha256:{}", hex::encode(digest.finalize())))
+    Ok(crate::digest::sha256_string(&digest.finalize()))
 }
 
 /// The digest of what `COPY <sources...> <dest>` would take from the context at

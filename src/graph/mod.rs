@@ -198,11 +198,7 @@ pub fn from_dockerfile(
         meta_args.push(MetaArg { name, value });
     }
 
-    let names: Vec<Option<String>> = dockerfile
-        .stages
-        .iter()
-        .map(|s| s.name.as_ref().map(|n| n.to_ascii_lowercase()))
-        .collect();
+    let names = StageNames::new(dockerfile);
     let mut stages = Vec::with_capacity(dockerfile.stages.len());
     for stage in &dockerfile.stages {
         let written = expand(&lexer, &stage.from.text, stage.from.span, &meta_args)?;
@@ -216,10 +212,7 @@ pub fn from_dockerfile(
             Base::Scratch
         } else {
             let lower = written.to_ascii_lowercase();
-            match names
-                .iter()
-                .position(|n| n.as_deref() == Some(lower.as_str()))
-            {
+            match names.find(&lower) {
                 Some(found) if found < stage.index => Base::Stage(StageId(found)),
                 Some(found) if found > stage.index => {
                     return Err(GraphError::ForwardReference {
@@ -266,6 +259,35 @@ pub fn from_dockerfile(
     Ok(graph)
 }
 
+/// Stage positions by lower-cased name (the first stage of a name wins), so resolving
+/// a reference does not scan every stage.
+struct StageNames {
+    by_name: std::collections::HashMap<String, usize>,
+    count: usize,
+}
+
+impl StageNames {
+    fn new(dockerfile: &dockerfile::Dockerfile) -> StageNames {
+        let mut by_name = std::collections::HashMap::new();
+        for stage in &dockerfile.stages {
+            if let Some(name) = &stage.name {
+                by_name
+                    .entry(name.to_ascii_lowercase())
+                    .or_insert(stage.index);
+            }
+        }
+        StageNames {
+            by_name,
+            count: dockerfile.stages.len(),
+        }
+    }
+
+    /// The position of the stage named `lower` (already lower-cased).
+    fn find(&self, lower: &str) -> Option<usize> {
+        self.by_name.get(lower).copied()
+    }
+}
+
 fn display_name(stage: &dockerfile::Stage) -> String {
     match &stage.name {
         Some(name) => name.clone(),
@@ -297,7 +319,7 @@ fn expand(
 fn dependencies(
     instruction: &Instruction,
     stage: &dockerfile::Stage,
-    names: &[Option<String>],
+    names: &StageNames,
 ) -> Result<Vec<Dependency>, GraphError> {
     let mut found = Vec::new();
     match &instruction.command {
@@ -334,7 +356,7 @@ fn resolve(
     value: &str,
     span: Span,
     stage: &dockerfile::Stage,
-    names: &[Option<String>],
+    names: &StageNames,
 ) -> Result<Base, GraphError> {
     let forward = |name: &str| GraphError::ForwardReference {
         what,
@@ -343,10 +365,10 @@ fn resolve(
         span,
     };
     if let Ok(index) = value.parse::<usize>() {
-        if index >= names.len() {
+        if index >= names.count {
             return Err(GraphError::InvalidStageIndex {
                 index: value.to_string(),
-                n_stages: names.len(),
+                n_stages: names.count,
                 span,
             });
         }
@@ -355,11 +377,7 @@ fn resolve(
         }
         return Ok(Base::Stage(StageId(index)));
     }
-    let lower = value.to_ascii_lowercase();
-    match names
-        .iter()
-        .position(|n| n.as_deref() == Some(lower.as_str()))
-    {
+    match names.find(&value.to_ascii_lowercase()) {
         Some(found) if found < stage.index => Ok(Base::Stage(StageId(found))),
         Some(_) => Err(forward(value)),
         None if value == "scratch" => Ok(Base::Scratch),

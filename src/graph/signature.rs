@@ -22,8 +22,6 @@
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest as _, Sha256};
-
 use crate::dockerfile::shell::Lexer;
 use crate::dockerfile::{Command, Instruction, MountType};
 
@@ -65,7 +63,7 @@ pub struct SignatureError {
 }
 
 fn sha256(text: &str) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
+    crate::digest::sha256(text.as_bytes())
 }
 
 fn combine(inputs: &[SignatureInput]) -> String {

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use prost::Message;
-use sha2::{Digest as _, Sha256};
 
 use crate::proto::pb;
 
@@ -16,7 +15,7 @@ use super::state::{Node, OpKind, OpOptions, SourceMap, State};
 
 /// `sha256:<hex>` of some bytes: how BuildKit names ops and content.
 pub fn digest_of(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+    crate::digest::sha256(bytes)
 }
 
 /// A marshalled LLB graph, ready to send to BuildKit.
