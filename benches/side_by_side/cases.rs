@@ -58,7 +58,11 @@ impl Case {
             _ => Vec::new(),
         };
         let repo_suffix = if fresh_storage {
-            format!("-{}-{round}-{route}-{}", self.name, uuid::Uuid::new_v4().simple())
+            format!(
+                "-{}-{round}-{route}-{}",
+                self.name,
+                uuid::Uuid::new_v4().simple()
+            )
         } else {
             format!("-{}", self.name)
         };
@@ -111,7 +115,11 @@ fn write(path: &Path, text: &str) {
 /// final image with the result.
 fn write_five_stages(dir: &Path) {
     for i in 0..20 {
-        let name = if i == 0 { "util".to_string() } else { format!("unit{i}") };
+        let name = if i == 0 {
+            "util".to_string()
+        } else {
+            format!("unit{i}")
+        };
         let mut text = format!("#include \"config.h\"\nint {name}(int x) {{\n");
         for line in 0..100 {
             text.push_str(&format!("    x = x * {line} + {i};\n"));
@@ -149,7 +157,10 @@ fn write_fan_in(dir: &Path, stages: usize) {
     let mut dockerfile = String::new();
     let mut last = format!("FROM {BASE}\n");
     for i in 1..stages {
-        write(&dir.join(format!("parts/{i}.txt")), &format!("part {i}\n").repeat(1000));
+        write(
+            &dir.join(format!("parts/{i}.txt")),
+            &format!("part {i}\n").repeat(1000),
+        );
         dockerfile.push_str(&format!(
             "FROM {BASE} AS part{i}\nCOPY parts/{i}.txt /p/\nRUN sha256sum /p/{i}.txt > /p/{i}.sum\n\n"
         ));

@@ -97,7 +97,10 @@ fn build(route: &Route, request: &Request<'_>) -> Duration {
     }
     command.arg(".").current_dir(request.dir);
     let started = Instant::now();
-    run_ok(command, &format!("{} in {}", route.name(), request.dir.display()));
+    run_ok(
+        command,
+        &format!("{} in {}", route.name(), request.dir.display()),
+    );
     started.elapsed()
 }
 
@@ -218,7 +221,10 @@ fn main() {
         if has_build_command(&binary) {
             routes.push(Route::Cli { binary, registry });
         } else {
-            eprintln!("side_by_side: {} has no build command; CLI route left out", binary.display());
+            eprintln!(
+                "side_by_side: {} has no build command; CLI route left out",
+                binary.display()
+            );
         }
     }
     let workdir = tempfile::tempdir().expect("a temporary directory");
@@ -267,7 +273,12 @@ fn main() {
         .args(["image", "inspect", "--format", "{{.Size}}", &image])
         .output()
         .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<u64>().ok());
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<u64>()
+                .ok()
+        });
 
     println!("\n| case | path | median | min–max | vs stock |\n|---|---|---|---|---|");
     for row in table {
