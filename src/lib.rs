@@ -14,4 +14,5 @@ pub mod graph;
 pub mod llb;
 pub mod lower;
 pub mod proto;
+pub mod registry;
 pub mod werf;
