@@ -185,6 +185,7 @@ pub async fn build_image(
         })),
         named_contexts,
         merge_op: has_cap(&pong.llb_caps, "mergeop"),
+        reused_stages: lower::ReusedStages::new(),
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| input(e.located(&file.name, &file.text)))?;
