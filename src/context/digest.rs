@@ -31,14 +31,24 @@ const MAX_SYMLINK_HOPS: usize = 40;
 /// `sha256:<hex>` over `entries` (as [`walk`] returns them, or a subset) of the
 /// context at `root`. Files are read again here, and must still be regular files.
 pub fn digest_files(root: &Path, entries: &[Entry]) -> Result<String, ContextError> {
+    let mut buffer = vec![0; READ_BUFFER];
+    digest_entries(entries, &mut |path| file_sha256(root, path, &mut buffer))
+}
+
+/// The same digest over entries whose files are hashed by `file_sha256` (given a
+/// file's path, the SHA-256 of its bytes): for a context that is not on this disk,
+/// as the frontend sees it through BuildKit.
+pub fn digest_entries(
+    entries: &[Entry],
+    file_sha256: &mut dyn FnMut(&str) -> Result<Vec<u8>, ContextError>,
+) -> Result<String, ContextError> {
     let mut digest = Sha256::new();
     digest.update(FORMAT);
-    let mut buffer = vec![0; READ_BUFFER];
     for entry in entries {
         check_clean(&entry.path)?;
         let (kind, link_target, content) = match entry.kind {
             EntryKind::File => {
-                let content = hex::encode(file_sha256(root, &entry.path, &mut buffer)?);
+                let content = hex::encode(file_sha256(&entry.path)?);
                 ("file", "", content)
             }
             EntryKind::Dir => ("dir", "", String::new()),
@@ -79,8 +89,9 @@ pub fn digest_paths(
     digest_files(root, &selection)
 }
 
-/// The entries each source takes, source by source, each in walk order.
-fn select_sources(entries: &[Entry], sources: &[&str]) -> Result<Vec<Entry>, ContextError> {
+/// The entries each source takes, source by source, each in walk order (see
+/// `digest_paths` for what a source means).
+pub fn select_sources(entries: &[Entry], sources: &[&str]) -> Result<Vec<Entry>, ContextError> {
     let index: HashMap<&str, &Entry> = entries
         .iter()
         .map(|entry| (entry.path.as_str(), entry))

@@ -190,6 +190,47 @@ impl Bridge {
         }
     }
 
+    /// The entries of a directory in a solved ref (not recursive), in no set order.
+    pub async fn read_dir(&self, reference: &str, path: &str) -> Result<Vec<Stat>, BuildkitError> {
+        let request = gw::ReadDirRequest {
+            r#ref: reference.to_string(),
+            dir_path: path.to_string(),
+            include_pattern: String::new(),
+        };
+        let response = self
+            .client
+            .clone()
+            .read_dir(request)
+            .await
+            .map_err(|s| solve_error(&s))?;
+        Ok(response.into_inner().entries)
+    }
+
+    /// Reads `length` bytes of a file in a solved ref from `offset` (fewer at its end).
+    pub async fn read_file_range(
+        &self,
+        reference: &str,
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<u8>, BuildkitError> {
+        let request = ReadFileRequest {
+            r#ref: reference.to_string(),
+            file_path: path.to_string(),
+            range: Some(gw::FileRange {
+                offset: offset as i64,
+                length: length as i64,
+            }),
+        };
+        let response = self
+            .client
+            .clone()
+            .read_file(request)
+            .await
+            .map_err(|s| solve_error(&s))?;
+        Ok(response.into_inner().data)
+    }
+
     /// Ends the build with a result: a ref (empty for none) and metadata.
     pub async fn return_result(
         &self,

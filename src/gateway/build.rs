@@ -12,6 +12,7 @@ use crate::lower::{self, ContextRef, ImageConfig, ResolvedBase, ResolvedBases};
 use super::bridge::Bridge;
 use super::frontend::{BuildFile, FrontendError, FrontendResult};
 use super::opts::FrontendOpts;
+use super::stored;
 
 /// The platform builds are for when the client names none: the first worker's first.
 fn default_platform(pong: &crate::proto::moby::buildkit::v1::frontend::PongResponse) -> Platform {
@@ -169,6 +170,20 @@ pub async fn build_image(
                 .map(|r| (name.clone(), r.to_string()))
         })
         .collect();
+    let reused_stages = stored::reused_stages(
+        bridge,
+        opts,
+        file,
+        &stage_graph,
+        &selection,
+        stored::Signing {
+            platform: &platform,
+            build_args: &build_args,
+            bases: &bases,
+            exclude_patterns: &exclude_patterns,
+        },
+    )
+    .await?;
     let options = lower::Options {
         platform: platform.clone(),
         build_args: opts.build_args.clone(),
@@ -185,7 +200,7 @@ pub async fn build_image(
         })),
         named_contexts,
         merge_op: has_cap(&pong.llb_caps, "mergeop"),
-        reused_stages: lower::ReusedStages::new(),
+        reused_stages,
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| input(e.located(&file.name, &file.text)))?;

@@ -5,6 +5,7 @@ mod bridge;
 mod build;
 mod frontend;
 mod opts;
+mod stored;
 mod subrequests;
 
 pub use bridge::{Bridge, ResolvedImage};
