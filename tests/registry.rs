@@ -62,6 +62,7 @@ async fn resolves_a_tag_to_its_manifest_digest_and_config() {
         .await
         .unwrap();
     assert_eq!(resolved.digest, pushed);
+    assert_eq!(resolved.manifest_digest, pushed);
     // The config is the blob the manifest names, byte for byte.
     let manifest = manifest_json(registry, &repository, &pushed);
     let config_digest = manifest["config"]["digest"].as_str().unwrap();
@@ -136,12 +137,31 @@ async fn an_index_resolves_to_the_platforms_manifest() {
         .resolve(&reference)
         .await
         .unwrap();
-    assert_eq!(for_amd64.digest, amd64);
+    assert_eq!(for_amd64.manifest_digest, amd64);
+    // The index's own digest, as the registry names it.
+    let index_digest = Command::new("curl")
+        .args([
+            "-sfI",
+            "-H",
+            "Accept: application/vnd.oci.image.index.v1+json",
+        ])
+        .arg(format!("http://{registry}/v2/{repository}/manifests/multi"))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&index_digest.stdout).to_ascii_lowercase();
+    let index_digest = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("docker-content-digest: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(for_amd64.digest, index_digest);
     let for_arm64 = RegistryClient::new("linux/arm64")
         .resolve(&reference)
         .await
         .unwrap();
-    assert_eq!(for_arm64.digest, arm64);
+    assert_eq!(for_arm64.manifest_digest, arm64);
+    assert_eq!(for_arm64.digest, index_digest);
     let config: serde_json::Value = serde_json::from_slice(&for_arm64.config).unwrap();
     assert_eq!(config["config"]["Labels"]["which"], "arm64");
 

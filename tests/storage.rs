@@ -25,10 +25,12 @@ fn stage_labels(stage: &str, signature: &str, marker: &str) -> StageLabels {
             StoredInput {
                 name: "from".into(),
                 digest: format!("sha256:{}", "1".repeat(64)),
+                files: Vec::new(),
             },
             StoredInput {
                 name: "step 0 RUN".into(),
                 digest: format!("sha256:{marker}"),
+                files: Vec::new(),
             },
         ],
     }

@@ -140,7 +140,9 @@ pub fn lower(
     bases: &ResolvedBases,
     options: &Options,
 ) -> Result<Lowered, LowerError> {
-    let selection = &prune_reused(graph, selection, &options.reused_stages);
+    let selection = &prune_reused(graph, selection, |id| {
+        options.reused_stages.contains_key(&id)
+    });
     // BuildKit sends only the context paths COPY/ADD name (`local.followpaths`), known
     // only after every stage is dispatched; its context state is filled in late. Our
     // states are immutable, so lower once to learn the paths, then again with them.

@@ -26,15 +26,16 @@ pub type ReusedStages = BTreeMap<StageId, ReusedStage>;
 /// The selection without the stages that only reused stages need: walking from the
 /// target, a reused stage's own dependencies are not followed. The order stays the
 /// selection's. Callers resolve base images for this selection only.
-pub fn prune_reused(graph: &StageGraph, selection: &Selection, reused: &ReusedStages) -> Selection {
-    if reused.is_empty() {
-        return selection.clone();
-    }
+pub fn prune_reused(
+    graph: &StageGraph,
+    selection: &Selection,
+    is_reused: impl Fn(StageId) -> bool,
+) -> Selection {
     let mut needed = vec![false; graph.stages.len()];
     let mut pending = vec![selection.target];
     needed[selection.target.0] = true;
     while let Some(id) = pending.pop() {
-        if reused.contains_key(&id) {
+        if is_reused(id) {
             continue;
         }
         for dependency in graph.stage_dependencies(id) {

@@ -36,8 +36,13 @@ pub enum RegistryError {
 /// An image as the registry holds it for one platform.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedImage {
-    /// The digest of the platform's image manifest (`sha256:…`), what `ref@digest` pins.
+    /// The digest the reference points at (`sha256:…`): the index's for a
+    /// multi-platform image, as BuildKit's ResolveImageConfig reports it and
+    /// `ref@digest` pins it.
     pub digest: String,
+    /// The digest of the platform's image manifest (the same as `digest` when the
+    /// reference names an image manifest).
+    pub manifest_digest: String,
     /// The image config JSON.
     pub config: Vec<u8>,
 }
@@ -101,12 +106,13 @@ impl RegistryClient {
     /// The manifest digest and config of `reference` for this client's platform.
     pub async fn resolve(&self, reference: &str) -> Result<ResolvedImage, RegistryError> {
         let (client, parsed, auth) = self.session(reference)?;
-        let (_, digest, config) = client
-            .pull_manifest_and_config(&parsed, &auth)
+        let (_, manifest_digest, config, list_digest) = client
+            .pull_manifest_and_config_and_list_digest(&parsed, &auth)
             .await
             .map_err(|error| request_error(reference, &self.platform, error))?;
         Ok(ResolvedImage {
-            digest,
+            digest: list_digest.unwrap_or_else(|| manifest_digest.clone()),
+            manifest_digest,
             config: config.into_bytes(),
         })
     }

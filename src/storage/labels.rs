@@ -7,7 +7,7 @@
 //! | `conveyor.config` | the build file, relative to the context (`Dockerfile`, `build/werf.yaml`) |
 //! | `conveyor.stage` | the stage's name, or its index when it has none |
 //! | `conveyor.signature` | the stage's signature, `sha256:<hex>` |
-//! | `conveyor.inputs` | the signature inputs in order, JSON `[{"name": …, "digest": …}, …]` |
+//! | `conveyor.inputs` | the signature inputs in order, JSON `[{"name": …, "digest": …}, …]`; a context input also has `"files": [{"path": …, "digest": …}, …]` (up to `MAX_FILES`) |
 
 use std::collections::BTreeMap;
 
@@ -20,12 +20,28 @@ pub const INPUTS: &str = "conveyor.inputs";
 
 const ALL: [&str; 4] = [CONFIG, STAGE, SIGNATURE, INPUTS];
 
-/// One signature input as stored: its name (`step 2 RUN`, `context 3`) and digest.
+/// One signature input as stored: its name (`step 2 RUN`, `context 3`) and digest;
+/// for a context input, also the digest of each file it covers (when there are at
+/// most `MAX_FILES`), so a change can be named down to the file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredInput {
     pub name: String,
     pub digest: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<StoredFile>,
 }
+
+/// A context path and the digest of its record (kind, permissions, link target,
+/// content), as `context::entry_digests` gives it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredFile {
+    pub path: String,
+    pub digest: String,
+}
+
+/// Context inputs over more files than this keep only their total digest in the label:
+/// a `COPY . .` of a big tree would make the image config huge.
+pub const MAX_FILES: usize = 1000;
 
 /// What the labels of a stage image say.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,10 +137,15 @@ mod tests {
                 StoredInput {
                     name: "from".into(),
                     digest: "sha256:01".into(),
+                    files: Vec::new(),
                 },
                 StoredInput {
-                    name: "step 0 RUN".into(),
+                    name: "context 0".into(),
                     digest: "sha256:02".into(),
+                    files: vec![StoredFile {
+                        path: "a.txt".into(),
+                        digest: "sha256:03".into(),
+                    }],
                 },
             ],
         }
@@ -135,7 +156,7 @@ mod tests {
         let labels = sample().to_labels();
         assert_eq!(
             labels[INPUTS],
-            r#"[{"name":"from","digest":"sha256:01"},{"name":"step 0 RUN","digest":"sha256:02"}]"#
+            r#"[{"name":"from","digest":"sha256:01"},{"name":"context 0","digest":"sha256:02","files":[{"path":"a.txt","digest":"sha256:03"}]}]"#
         );
         assert_eq!(StageLabels::from_labels(&labels), Ok(Some(sample())));
     }

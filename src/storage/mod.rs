@@ -7,13 +7,14 @@
 //! images with their labels (`labels`: which config and stage, the signature, its
 //! inputs) for `conveyor explain`. Tagging happens in the build, after a stage built.
 
+pub mod diff;
 mod engine;
 pub mod labels;
 
 use crate::registry::{RegistryClient, RegistryError};
 
 pub use engine::{DEFAULT_DOCKER_HOST, DockerEngine};
-pub use labels::{StageLabels, StoredInput};
+pub use labels::{StageLabels, StoredFile, StoredInput};
 
 /// The repository of `--repo local` in the daemon's image store.
 pub const LOCAL_REPOSITORY: &str = "conveyor-stages";
