@@ -41,6 +41,9 @@ struct PlannedStage {
     #[serde(skip_serializing_if = "Option::is_none")]
     stored: Option<String>,
     inputs: Vec<PlannedInput>,
+    /// With `--repo`: the labels the stage's image carries in the storage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Serialize)]
@@ -83,6 +86,10 @@ pub fn plan(request: &PlanRequest) -> Result<String, Failure> {
             })?
         }
     };
+    let mut labels = match stored {
+        Some(_) => Some(loaded.stage_labels(&signed)?),
+        None => None,
+    };
     let stage_graph = &loaded.stage_graph;
     let selection = &loaded.selection;
     let needed = stored.as_ref().map(|stored| {
@@ -115,6 +122,10 @@ pub fn plan(request: &PlanRequest) -> Result<String, Failure> {
                     .collect(),
                 action,
                 stored: stored_ref,
+                labels: labels
+                    .as_mut()
+                    .and_then(|labels| labels.remove(&id))
+                    .map(|labels| labels.to_labels()),
                 inputs: signature
                     .inputs
                     .iter()
