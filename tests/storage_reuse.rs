@@ -2,8 +2,8 @@
 //! image is stored as `<repo>:<signature hex>` (built by the stock frontend, labelled
 //! as `conveyor plan --repo` says), then
 //! - `conveyor plan --repo` says it will be reused;
-//! - a build through conveyor's frontend with `CONVEYOR_REPO` reuses it (the stage's
-//!   random marker is the stored one), and without `CONVEYOR_REPO` rebuilds it;
+//! - a build through conveyor's frontend with `CONVEYOR_REPO` reuses it (the result
+//!   holds the stored image's marker), and without `CONVEYOR_REPO` builds the stage;
 //! - `conveyor explain --repo` says "reused", and after a one-file change names that
 //!   file for the stage that copies it and "parent changed" for the stage after it.
 
@@ -102,7 +102,7 @@ fn marker_built_by_conveyor(dir: &Path, extra: &[&str]) -> String {
     let out = tempfile::tempdir().unwrap();
     let syntax = format!("BUILDKIT_SYNTAX={}", frontend_image());
     let dest = format!("type=local,dest={}", out.path().display());
-    let mut args = vec!["--build-arg", &syntax, "--no-cache", "--output", &dest];
+    let mut args = vec!["--build-arg", &syntax, "--output", &dest];
     args.extend_from_slice(extra);
     args.push(".");
     let (ok, _, stderr) = buildx(&args, dir);
@@ -114,6 +114,9 @@ fn marker_built_by_conveyor(dir: &Path, extra: &[&str]) -> String {
     std::fs::read_to_string(out.path().join("marker")).unwrap()
 }
 
+/// The stored image under `gen`'s signature is made from another Dockerfile whose
+/// marker no build of `gen` can produce (nor find in BuildKit's cache), so the marker
+/// in the result says where the stage came from.
 #[test]
 fn a_stored_stage_is_reused_by_the_frontend_and_not_without_the_repo() {
     let repo = format!("{}/{}", harness().registry, unique("stages-reuse"));
@@ -129,9 +132,17 @@ fn a_stored_stage_is_reused_by_the_frontend_and_not_without_the_repo() {
     let (_, _, gen_signature, gen_labels) = &planned[0];
     assert_eq!(gen_labels["conveyor.stage"], "gen");
     assert_eq!(gen_labels["conveyor.config"], "Dockerfile");
-    let stored = store_with_stock_frontend(&repo, dir.path(), "gen", gen_signature, gen_labels);
-    let stored_marker = marker_of_image(&stored);
-    assert!(stored_marker.starts_with(&seed), "{stored_marker}");
+    let stored_marker = unique("stored");
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(
+        other.path().join("Dockerfile"),
+        format!(
+            "FROM 127.0.0.1:5000/busybox:latest AS gen\nRUN printf {stored_marker} > /marker\n"
+        ),
+    )
+    .unwrap();
+    let stored = store_with_stock_frontend(&repo, other.path(), "gen", gen_signature, gen_labels);
+    assert_eq!(marker_of_image(&stored), stored_marker);
 
     let planned = plan(&repo, dir.path());
     let actions: Vec<(&str, &str)> = planned
@@ -142,13 +153,9 @@ fn a_stored_stage_is_reused_by_the_frontend_and_not_without_the_repo() {
 
     let repo_arg = format!("CONVEYOR_REPO={repo}");
     let reused = marker_built_by_conveyor(dir.path(), &["--build-arg", &repo_arg]);
-    assert_eq!(reused, stored_marker, "the stored stage was rebuilt");
+    assert_eq!(reused, stored_marker, "the stored stage was not used");
     let rebuilt = marker_built_by_conveyor(dir.path(), &[]);
     assert!(rebuilt.starts_with(&seed), "{rebuilt}");
-    assert_ne!(
-        rebuilt, stored_marker,
-        "built without the repo, the stage ran again"
-    );
 
     // With the seed changed the signature differs: nothing stored is used.
     std::fs::write(dir.path().join("seed.txt"), format!("{seed}-changed")).unwrap();

@@ -171,25 +171,40 @@ impl Loaded {
     }
 }
 
-/// The manifest digest of every image the selected stages read, from its registry:
-/// what a build signs them by.
+/// The config digest (`storage::config_digest`) of every image the selected stages
+/// read: what a build signs them by. As Docker Engine's BuildKit resolves them: from
+/// the daemon's image store when it holds the image, else from its registry.
 pub async fn resolve_images(loaded: &Loaded) -> Result<BTreeMap<String, String>, Failure> {
     let client = RegistryClient::new(&loaded.platform);
+    let engine = storage::DockerEngine::new(&docker_host()).ok();
     let mut digests = BTreeMap::new();
     for reference in loaded.stage_graph.external_images(&loaded.selection) {
-        let resolved = client.resolve(&reference).await.map_err(|error| {
-            Failure::build(format!("cannot resolve base image {reference}: {error}"))
-        })?;
-        digests.insert(reference, resolved.digest);
+        let local = match &engine {
+            // A daemon that cannot be reached holds nothing: ask the registry.
+            Some(engine) => engine.inspect(&reference).await.ok().flatten(),
+            None => None,
+        };
+        let digest = match local {
+            Some(image) => image.id,
+            None => {
+                let resolved = client.resolve(&reference).await.map_err(|error| {
+                    Failure::build(format!("cannot resolve base image {reference}: {error}"))
+                })?;
+                storage::config_digest(&resolved.config)
+            }
+        };
+        digests.insert(reference, digest);
     }
     Ok(digests)
 }
 
+fn docker_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| storage::DEFAULT_DOCKER_HOST.to_string())
+}
+
 /// The storage `--repo` names, with the daemon at `DOCKER_HOST` for `local`.
 pub fn open_storage(repo: &str, platform: &str) -> Result<StagesStorage, Failure> {
-    let docker_host =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| storage::DEFAULT_DOCKER_HOST.to_string());
-    StagesStorage::open(repo, platform, &docker_host).map_err(Failure::input)
+    StagesStorage::open(repo, platform, &docker_host()).map_err(Failure::input)
 }
 
 /// A runtime for the storage's network calls (`plan` and `explain` run without one).

@@ -134,6 +134,34 @@ impl Bridge {
         })
     }
 
+    /// `resolve_image_config` under a progress name of the caller's: BuildKit shows
+    /// every resolution as a vertex, and a miss as its error.
+    pub async fn resolve_image_config_as(
+        &self,
+        reference: &str,
+        platform: &pb::Platform,
+        log_name: &str,
+    ) -> Result<ResolvedImage, BuildkitError> {
+        let request = ResolveImageConfigRequest {
+            r#ref: reference.to_string(),
+            platform: Some(platform.clone()),
+            resolve_mode: "default".to_string(),
+            log_name: log_name.to_string(),
+            ..Default::default()
+        };
+        let response = self
+            .client
+            .clone()
+            .resolve_image_config(request)
+            .await
+            .map_err(|s| rpc_error("ResolveImageConfig", &s))?
+            .into_inner();
+        Ok(ResolvedImage {
+            digest: response.digest,
+            config: response.config,
+        })
+    }
+
     /// Solves a definition (lazily: the daemon runs it when the ref is read or
     /// returned) and gives the ref's id.
     pub async fn solve(&self, definition: pb::Definition) -> Result<String, BuildkitError> {

@@ -137,6 +137,7 @@ pub async fn build_image(
             .map(str::to_string),
     );
     let mut bases = ResolvedBases::new();
+    let mut config_digests = BTreeMap::new();
     for reference in references {
         if bases.contains_key(&reference) {
             continue;
@@ -146,6 +147,10 @@ pub async fn build_image(
             .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
             .await
             .map_err(|error| unresolvable(&stage_graph, &reference, &error.to_string(), file))?;
+        config_digests.insert(
+            reference.clone(),
+            crate::storage::config_digest(&resolved.config),
+        );
         let config = ImageConfig::from_json(&resolved.config).map_err(|error| {
             FrontendError::BaseConfig {
                 reference: reference.clone(),
@@ -179,7 +184,7 @@ pub async fn build_image(
         stored::Signing {
             platform: &platform,
             build_args: &build_args,
-            bases: &bases,
+            config_digests: &config_digests,
             exclude_patterns: &exclude_patterns,
         },
     )

@@ -32,7 +32,9 @@ const READ_CHUNK: u64 = 1 << 20;
 pub(super) struct Signing<'a> {
     pub platform: &'a Platform,
     pub build_args: &'a BTreeMap<String, String>,
-    pub bases: &'a lower::ResolvedBases,
+    /// Base images by reference as written → their config digests
+    /// (`storage::config_digest`), what signatures take.
+    pub config_digests: &'a BTreeMap<String, String>,
     pub exclude_patterns: &'a [String],
 }
 
@@ -60,11 +62,7 @@ pub(super) async fn reused_stages(
 
     let context_ref = solve_context(bridge, opts, signing.exclude_patterns).await?;
     let entries = walk(bridge, &context_ref).await?;
-    let image_digests: BTreeMap<String, String> = signing
-        .bases
-        .iter()
-        .map(|(reference, base)| (reference.clone(), base.digest.clone()))
-        .collect();
+    let image_digests = signing.config_digests;
     let platform = signing.platform.id();
 
     // First pass: which files the stages read. Second: sign with their real digests.
@@ -84,7 +82,7 @@ pub(super) async fn reused_stages(
         dockerfile_text: &file.text,
         platform: &platform,
         build_args: signing.build_args,
-        image_digests: &image_digests,
+        image_digests,
         context_digest: &mut record,
     };
     graph::signatures(stage_graph, selection, &mut sources)
@@ -109,7 +107,7 @@ pub(super) async fn reused_stages(
         dockerfile_text: &file.text,
         platform: &platform,
         build_args: signing.build_args,
-        image_digests: &image_digests,
+        image_digests,
         context_digest: &mut digest,
     };
     let signed = graph::signatures(stage_graph, selection, &mut sources)
@@ -121,8 +119,12 @@ pub(super) async fn reused_stages(
         let tag = storage::signature_tag(signature).map_err(|e| storage_error(e.to_string()))?;
         let reference = format!("{repository}:{tag}");
         let normalized = lower::normalize_reference(&reference);
+        let log_name = format!(
+            "[conveyor] look up stage {} in the stages storage: {reference}",
+            stage_graph.stage(id).display_name()
+        );
         let resolved = match bridge
-            .resolve_image_config(&normalized, &signing.platform.to_pb(), "default")
+            .resolve_image_config_as(&normalized, &signing.platform.to_pb(), &log_name)
             .await
         {
             Ok(resolved) => resolved,

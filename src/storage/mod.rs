@@ -67,6 +67,15 @@ pub struct StageRecord {
     pub labels: StageLabels,
 }
 
+/// What stages sign a base image by: the digest of its config (its image ID). The
+/// manifest digest would not do: Docker Engine's BuildKit resolves an image it holds
+/// locally to no manifest digest at all, while the config (and so its digest) is the
+/// same wherever the image is read from.
+pub fn config_digest(config_json: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(config_json)))
+}
+
 /// The tag of a signature: its hex digits.
 pub fn signature_tag(signature: &str) -> Result<&str, StorageError> {
     signature
