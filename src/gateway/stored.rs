@@ -129,6 +129,9 @@ pub(super) async fn reused_stages(
         {
             Ok(resolved) => resolved,
             Err(error) if is_not_found(&error.to_string()) => continue,
+            // `local` names the daemon's image store; what it lacks, BuildKit then
+            // looks for on Docker Hub, which fails some other way (often no network).
+            Err(_) if repo == storage::LOCAL => continue,
             Err(error) => return Err(storage_error(format!("{reference}: {error}"))),
         };
         let config = storage::labels::strip_from_config(&resolved.config)
