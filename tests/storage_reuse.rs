@@ -45,14 +45,18 @@ fn context(seed: &str) -> tempfile::TempDir {
 
 /// `plan --repo --format json`: per stage (name, action, signature, labels).
 fn plan(repo: &str, dir: &Path) -> Vec<(String, String, String, serde_json::Value)> {
-    let (code, stdout, stderr) = conveyor(&[
-        "plan",
-        "--repo",
-        repo,
-        "--format",
-        "json",
-        dir.to_str().unwrap(),
-    ]);
+    plan_with(repo, dir, &[])
+}
+
+fn plan_with(
+    repo: &str,
+    dir: &Path,
+    extra: &[&str],
+) -> Vec<(String, String, String, serde_json::Value)> {
+    let mut args = vec!["plan", "--repo", repo, "--format", "json"];
+    args.extend_from_slice(extra);
+    args.push(dir.to_str().unwrap());
+    let (code, stdout, stderr) = conveyor(&args);
     assert_eq!(code, 0, "{stderr}");
     let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     plan["stages"]
@@ -222,4 +226,102 @@ fn file_digest(labels: &serde_json::Value, path: &str) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// Stores the target stage of each of `targets` (stock frontend, plan's labels).
+fn store_targets(repo: &str, dir: &Path, targets: &[&str]) -> Vec<String> {
+    targets
+        .iter()
+        .map(|target| {
+            let planned = plan_with(repo, dir, &["--target", target]);
+            let (name, _, signature, labels) = planned.last().unwrap();
+            assert_eq!(name, target);
+            store_with_stock_frontend(repo, dir, name, signature, labels)
+        })
+        .collect()
+}
+
+#[test]
+fn explain_names_build_args_and_instructions() {
+    let repo = format!("{}/{}", harness().registry, unique("stages-explain-args"));
+    let dir = tempfile::tempdir().unwrap();
+    let dockerfile = "FROM 127.0.0.1:5000/busybox:latest AS a\nARG V=1\nRUN echo $V > /v\nFROM 127.0.0.1:5000/busybox:latest AS b\nRUN echo b > /b\n";
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    let stored = store_targets(&repo, dir.path(), &["a", "b"]);
+    let context = dir.path().to_str().unwrap();
+
+    let (code, stdout, stderr) = conveyor(&[
+        "explain",
+        "--repo",
+        &repo,
+        "--build-arg",
+        "V=2",
+        "--target",
+        "a",
+        context,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "stage a: built: changed since {}\n  build arg V changed (now \"2\")\n",
+            stored[0]
+        )
+    );
+
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        dockerfile.replace("RUN echo b > /b", "RUN echo c > /b"),
+    )
+    .unwrap();
+    let (code, stdout, stderr) = conveyor(&["explain", "--repo", &repo, context]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "stage b: built: changed since {}\n  instruction changed: `RUN echo c > /b`\n",
+            stored[1]
+        )
+    );
+    let (code, stdout, stderr) = conveyor(&["explain", "--repo", &repo, "--target", "a", context]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, format!("stage a: reused {}\n", stored[0]));
+    for reference in stored {
+        docker_ok(&["rmi", &reference], None);
+    }
+}
+
+#[test]
+fn explain_and_plan_errors_are_one_line_and_exit_non_zero() {
+    let dir = context("seed");
+    let context = dir.path().to_str().unwrap();
+    let (code, stdout, stderr) = conveyor(&["explain", "--repo", "Bad Repo", context]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert!(
+        stderr.starts_with("conveyor: invalid --repo \"Bad Repo\": "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let never = format!("{}/{}", harness().registry, unique("stages-empty"));
+    let (code, stdout, stderr) = conveyor(&["explain", "--repo", &never, context]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "stage gen: built: no stored image of this stage in {never}\nstage final: built: no stored image of this stage in {never}\n"
+        )
+    );
+
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "FROM 127.0.0.1:5000/conveyor-test-no-such-image:x\nRUN true\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = conveyor(&["plan", "--repo", &never, context]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr,
+        "conveyor: cannot resolve base image 127.0.0.1:5000/conveyor-test-no-such-image:x: 127.0.0.1:5000/conveyor-test-no-such-image:x: not found\n"
+    );
 }
