@@ -83,7 +83,16 @@ fn store_with_stock_frontend(
     signature: &str,
     labels: &serde_json::Value,
 ) -> String {
-    let reference = format!("{repo}:{}", signature.strip_prefix("sha256:").unwrap());
+    // `local`: the daemon's image store, where conveyor's repository is conveyor-stages.
+    let repository = if repo == "local" {
+        "conveyor-stages"
+    } else {
+        repo
+    };
+    let reference = format!(
+        "{repository}:{}",
+        signature.strip_prefix("sha256:").unwrap()
+    );
     let mut args: Vec<String> = vec!["--target".into(), target.into()];
     for (key, value) in labels.as_object().unwrap() {
         args.push("--label".into());
@@ -93,7 +102,9 @@ fn store_with_stock_frontend(
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, _, stderr) = buildx(&args, dir);
     assert!(ok, "stock build of {target} failed:\n{stderr}");
-    docker_ok(&["push", "-q", &reference], None);
+    if repo != "local" {
+        docker_ok(&["push", "-q", &reference], None);
+    }
     reference
 }
 
@@ -121,13 +132,11 @@ fn marker_built_by_conveyor(dir: &Path, extra: &[&str]) -> String {
 /// The stored image under `gen`'s signature is made from another Dockerfile whose
 /// marker no build of `gen` can produce (nor find in BuildKit's cache), so the marker
 /// in the result says where the stage came from.
-#[test]
-fn a_stored_stage_is_reused_by_the_frontend_and_not_without_the_repo() {
-    let repo = format!("{}/{}", harness().registry, unique("stages-reuse"));
+fn reuse_case(repo: &str) {
     let seed = unique("seed");
     let dir = context(&seed);
 
-    let planned = plan(&repo, dir.path());
+    let planned = plan(repo, dir.path());
     let actions: Vec<(&str, &str)> = planned
         .iter()
         .map(|(name, action, _, _)| (name.as_str(), action.as_str()))
@@ -145,10 +154,10 @@ fn a_stored_stage_is_reused_by_the_frontend_and_not_without_the_repo() {
         ),
     )
     .unwrap();
-    let stored = store_with_stock_frontend(&repo, other.path(), "gen", gen_signature, gen_labels);
+    let stored = store_with_stock_frontend(repo, other.path(), "gen", gen_signature, gen_labels);
     assert_eq!(marker_of_image(&stored), stored_marker);
 
-    let planned = plan(&repo, dir.path());
+    let planned = plan(repo, dir.path());
     let actions: Vec<(&str, &str)> = planned
         .iter()
         .map(|(name, action, _, _)| (name.as_str(), action.as_str()))
@@ -166,6 +175,21 @@ fn a_stored_stage_is_reused_by_the_frontend_and_not_without_the_repo() {
     let changed = marker_built_by_conveyor(dir.path(), &["--build-arg", &repo_arg]);
     assert!(changed.starts_with(&format!("{seed}-changed")), "{changed}");
     docker_ok(&["rmi", &stored], None);
+}
+
+#[test]
+fn a_stored_stage_is_reused_by_the_frontend_and_not_without_the_repo() {
+    reuse_case(&format!(
+        "{}/{}",
+        harness().registry,
+        unique("stages-reuse")
+    ));
+}
+
+/// The same with `CONVEYOR_REPO=local`: the stage image is only in the daemon's store.
+#[test]
+fn a_stage_in_the_daemons_store_is_reused_with_repo_local() {
+    reuse_case("local");
 }
 
 #[test]
