@@ -83,6 +83,7 @@ fn compile(text: &str, base: &ImageConfig) -> usize {
         dockerfile_source: None,
         named_contexts: BTreeMap::new(),
         merge_op: true,
+        reused_stages: lower::ReusedStages::new(),
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options).expect("lowers");
     lowered.definition.encode().len() + signed.len()

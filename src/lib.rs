@@ -15,4 +15,6 @@ pub mod graph;
 pub mod llb;
 pub mod lower;
 pub mod proto;
+pub mod registry;
+pub mod storage;
 pub mod werf;

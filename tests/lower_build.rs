@@ -76,6 +76,7 @@ RUN ls /app > listing
         })),
         named_contexts: BTreeMap::new(),
         merge_op: true,
+        reused_stages: lower::ReusedStages::new(),
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options).unwrap();
 

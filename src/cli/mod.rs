@@ -1,7 +1,9 @@
 //! The command line: `conveyor plan` (stages and signatures, no daemon), `conveyor
 //! frontend` (run by BuildKit as a `# syntax=` frontend) and `conveyor workers`.
 
+mod explain;
 mod plan;
+mod stages;
 
 use std::path::PathBuf;
 
@@ -47,6 +49,36 @@ pub enum Command {
         platform: String,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// The stages storage (a registry repository, or `local` for the daemon's image
+        /// store at DOCKER_HOST): base images are resolved in their registry, and each
+        /// stage is shown as reused, to build, or skipped.
+        #[arg(long)]
+        repo: Option<String>,
+        /// The build context directory.
+        #[arg(default_value = ".")]
+        context: PathBuf,
+    },
+    /// Say, per stage, whether the stages storage holds it ("reused") or which of its
+    /// signature inputs changed since the newest stored image of the same stage.
+    #[command(
+        after_help = "Examples:\n  conveyor explain --repo 127.0.0.1:5000/app-stages .\n  conveyor explain --repo local --target app -f build/Dockerfile ."
+    )]
+    Explain {
+        /// The build file (default: CONTEXT/Dockerfile).
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+        /// The stage to build (default: the last one).
+        #[arg(long)]
+        target: Option<String>,
+        /// KEY=VALUE, or KEY to take the variable from the environment.
+        #[arg(long = "build-arg", value_parser = plan::parse_build_arg)]
+        build_args: Vec<(String, String)>,
+        /// The target platform.
+        #[arg(long, default_value = "linux/amd64")]
+        platform: String,
+        /// The stages storage: a registry repository, or `local`.
+        #[arg(long)]
+        repo: String,
         /// The build context directory.
         #[arg(default_value = ".")]
         context: PathBuf,
@@ -99,18 +131,41 @@ pub fn run(args: Args) -> Result<(), Failure> {
         build_args,
         platform,
         format,
+        repo,
         context,
     } = args.command
     {
         let request = plan::PlanRequest {
+            spec: stages::BuildSpec {
+                file,
+                context,
+                target,
+                build_args: build_args.into_iter().collect(),
+                platform,
+            },
+            repo,
+            json: format == Format::Json,
+        };
+        print!("{}", plan::plan(&request)?);
+        return Ok(());
+    }
+    if let Command::Explain {
+        file,
+        target,
+        build_args,
+        platform,
+        repo,
+        context,
+    } = args.command
+    {
+        let spec = stages::BuildSpec {
             file,
             context,
             target,
             build_args: build_args.into_iter().collect(),
             platform,
-            json: format == Format::Json,
         };
-        print!("{}", plan::plan(&request)?);
+        print!("{}", explain::explain(&spec, &repo)?);
         return Ok(());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -119,7 +174,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         .map_err(|error| Failure::build(format!("cannot start the async runtime: {error}")))?;
     runtime.block_on(async {
         match args.command {
-            Command::Plan { .. } => unreachable!("handled above"),
+            Command::Plan { .. } | Command::Explain { .. } => unreachable!("handled above"),
             Command::Frontend => gateway::serve_stdio().await.map_err(Failure::build),
             Command::Workers { addr } => workers(addr.as_deref()).await,
         }

@@ -3,23 +3,19 @@
 //! text (a build against a daemon signs them by their resolved digest).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::context::{self, Filter};
-use crate::dockerfile;
-use crate::graph::{self, Base, SignatureSources, StageGraph};
+use crate::graph::{Base, StageGraph, StageId};
 
 use super::Failure;
+use super::stages::{self, BuildSpec};
 
 /// What `plan` was asked.
 pub struct PlanRequest {
-    pub file: Option<PathBuf>,
-    pub context: PathBuf,
-    pub target: Option<String>,
-    pub build_args: BTreeMap<String, String>,
-    pub platform: String,
+    pub spec: BuildSpec,
+    /// The stages storage: resolve base images and say which stages are stored.
+    pub repo: Option<String>,
     pub json: bool,
 }
 
@@ -38,7 +34,16 @@ struct PlannedStage {
     signature: String,
     /// Stages this one reads (FROM, COPY --from, RUN --mount from=).
     depends_on: Vec<String>,
+    /// With `--repo`: `reused` (stored as `stored`), `build`, or `skip` (only stored
+    /// stages need it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stored: Option<String>,
     inputs: Vec<PlannedInput>,
+    /// With `--repo`: the labels the stage's image carries in the storage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    labels: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Serialize)]
@@ -55,70 +60,72 @@ fn base_text(graph: &StageGraph, base: &Base) -> String {
     }
 }
 
-/// `.dockerignore` patterns: `<build file>.dockerignore` beside the build file wins over
-/// the context's, as with the stock frontend.
-fn dockerignore(file: &Path, context_dir: &Path) -> Vec<String> {
-    let specific = PathBuf::from(format!("{}.dockerignore", file.display()));
-    [specific, context_dir.join(".dockerignore")]
-        .iter()
-        .find_map(|path| std::fs::read_to_string(path).ok())
-        .map(|text| context::parse_dockerignore(&text))
-        .unwrap_or_default()
-}
+/// Per stage with `--repo`: where it is stored, if it is.
+type StoredRefs = BTreeMap<StageId, String>;
 
 pub fn plan(request: &PlanRequest) -> Result<String, Failure> {
-    let file = request
-        .file
-        .clone()
-        .unwrap_or_else(|| request.context.join("Dockerfile"));
-    let file_name = file.display().to_string();
-    let text = std::fs::read_to_string(&file)
-        .map_err(|error| Failure::input(format!("cannot read {file_name}: {error}")))?;
-    let parsed =
-        dockerfile::parse(&text).map_err(|e| Failure::input(e.located(&file_name, &text)))?;
-    let mut build_args = graph::platform_args(&request.platform, &request.platform);
-    build_args.extend(request.build_args.clone());
-    let stage_graph = graph::from_dockerfile(&parsed, &build_args)
-        .map_err(|e| Failure::input(e.located(&file_name, &text)))?;
-    let selection = stage_graph
-        .select(request.target.as_deref())
-        .map_err(|e| Failure::input(e.located(&file_name, &text)))?;
-
-    let filter = Filter {
-        exclude_patterns: dockerignore(&file, &request.context),
-        ..Filter::default()
+    let loaded = stages::load(&request.spec)?;
+    let (signed, stored) = match &request.repo {
+        None => (loaded.sign(&BTreeMap::new())?, None),
+        Some(repo) => {
+            let storage = stages::open_storage(repo, &loaded.platform)?;
+            stages::runtime()?.block_on(async {
+                let digests = stages::resolve_images(&loaded).await?;
+                let signed = loaded.sign(&digests)?;
+                let mut stored = StoredRefs::new();
+                for &id in &loaded.selection.order {
+                    let found = storage
+                        .lookup(&signed.signatures[&id].signature)
+                        .await
+                        .map_err(Failure::build)?;
+                    if let Some(found) = found {
+                        stored.insert(id, found.reference);
+                    }
+                }
+                Ok::<_, Failure>((signed, Some(stored)))
+            })?
+        }
     };
-    let context_dir = request.context.clone();
-    let mut context_digest = |paths: &[String]| -> Result<String, String> {
-        let sources: Vec<&str> = paths.iter().map(String::as_str).collect();
-        context::digest_paths(&context_dir, &sources, &filter).map_err(|error| error.to_string())
+    let mut labels = match stored {
+        Some(_) => Some(loaded.stage_labels(&signed)?),
+        None => None,
     };
-    let mut sources = SignatureSources {
-        dockerfile_text: &text,
-        platform: &request.platform,
-        build_args: &build_args,
-        image_digests: &BTreeMap::new(),
-        context_digest: &mut context_digest,
-    };
-    let signed =
-        graph::signatures(&stage_graph, &selection, &mut sources).map_err(Failure::input)?;
+    let stage_graph = &loaded.stage_graph;
+    let selection = &loaded.selection;
+    let needed = stored.as_ref().map(|stored| {
+        crate::lower::prune_reused(stage_graph, selection, |id| stored.contains_key(&id)).order
+    });
 
     let stages: Vec<PlannedStage> = selection
         .order
         .iter()
         .map(|&id| {
             let stage = stage_graph.stage(id);
-            let signature = &signed[&id];
+            let signature = &signed.signatures[&id];
+            let stored_ref = stored.as_ref().and_then(|s| s.get(&id).cloned());
+            let action = needed
+                .as_ref()
+                .map(|needed| match (&stored_ref, needed.contains(&id)) {
+                    (Some(_), _) => "reused",
+                    (None, true) => "build",
+                    (None, false) => "skip",
+                });
             PlannedStage {
                 index: stage.index,
                 name: stage.display_name(),
-                base: base_text(&stage_graph, &stage.base),
+                base: base_text(stage_graph, &stage.base),
                 signature: signature.signature.clone(),
                 depends_on: stage_graph
                     .stage_dependencies(id)
                     .into_iter()
                     .map(|dep| stage_graph.stage(dep).display_name())
                     .collect(),
+                action,
+                stored: stored_ref,
+                labels: labels
+                    .as_mut()
+                    .and_then(|labels| labels.remove(&id))
+                    .map(|labels| labels.to_labels()),
                 inputs: signature
                     .inputs
                     .iter()
@@ -132,7 +139,7 @@ pub fn plan(request: &PlanRequest) -> Result<String, Failure> {
         .collect();
     let plan = Plan {
         target: stage_graph.stage(selection.target).display_name(),
-        platform: request.platform.clone(),
+        platform: loaded.platform.clone(),
         stages,
     };
     if request.json {
@@ -154,6 +161,12 @@ fn render_text(plan: &Plan) -> String {
             stage.index, stage.name, stage.signature
         ));
         out.push_str(&format!("  base: {}\n", stage.base));
+        match (stage.action, &stage.stored) {
+            (Some("reused"), Some(stored)) => out.push_str(&format!("  reused: {stored}\n")),
+            (Some("skip"), _) => out.push_str("  skip: only stored stages need it\n"),
+            (Some(_), _) => out.push_str("  build: not stored\n"),
+            (None, _) => {}
+        }
         if !stage.depends_on.is_empty() {
             out.push_str(&format!("  needs: {}\n", stage.depends_on.join(", ")));
         }

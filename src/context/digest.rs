@@ -31,33 +31,70 @@ const MAX_SYMLINK_HOPS: usize = 40;
 /// `sha256:<hex>` over `entries` (as [`walk`] returns them, or a subset) of the
 /// context at `root`. Files are read again here, and must still be regular files.
 pub fn digest_files(root: &Path, entries: &[Entry]) -> Result<String, ContextError> {
+    let mut buffer = vec![0; READ_BUFFER];
+    digest_entries(entries, &mut |path| file_sha256(root, path, &mut buffer))
+}
+
+/// The same digest over entries whose files are hashed by `file_sha256` (given a
+/// file's path, the SHA-256 of its bytes): for a context that is not on this disk,
+/// as the frontend sees it through BuildKit.
+pub fn digest_entries(
+    entries: &[Entry],
+    file_sha256: &mut dyn FnMut(&str) -> Result<Vec<u8>, ContextError>,
+) -> Result<String, ContextError> {
     let mut digest = Sha256::new();
     digest.update(FORMAT);
-    let mut buffer = vec![0; READ_BUFFER];
     for entry in entries {
-        check_clean(&entry.path)?;
-        let (kind, link_target, content) = match entry.kind {
-            EntryKind::File => {
-                let content = hex::encode(file_sha256(root, &entry.path, &mut buffer)?);
-                ("file", "", content)
-            }
-            EntryKind::Dir => ("dir", "", String::new()),
-            EntryKind::Symlink => {
-                let target = entry.link_target.as_deref().unwrap_or_default();
-                ("symlink", target, String::new())
-            }
-            EntryKind::Other => ("other", "", String::new()),
-        };
-        let permissions = entry.mode & (PERM | SETUID | SETGID | STICKY);
-        // Five NUL-terminated fields: Unix paths and link targets cannot hold a NUL,
-        // so records cannot run into each other.
-        let record = format!(
-            "{kind}\0{path}\0{permissions:o}\0{link_target}\0{content}\0",
-            path = entry.path
-        );
-        digest.update(record.as_bytes());
+        digest.update(record(entry, file_sha256)?.as_bytes());
     }
     Ok(crate::digest::sha256_string(&digest.finalize()))
+}
+
+/// Each entry's own digest (`sha256:` of its record alone), path by path: what
+/// `conveyor explain` names when a stage's context input changed.
+pub fn entry_digests(
+    root: &Path,
+    sources: &[&str],
+    filter: &Filter,
+) -> Result<Vec<(String, String)>, ContextError> {
+    let entries = walk(root, filter)?;
+    let selection = select_sources(&entries, sources)?;
+    let mut buffer = vec![0; READ_BUFFER];
+    selection
+        .iter()
+        .map(|entry| {
+            let record = record(entry, &mut |path| file_sha256(root, path, &mut buffer))?;
+            let digest = hex::encode(Sha256::digest(record.as_bytes()));
+            Ok((entry.path.clone(), format!("sha256:{digest}")))
+        })
+        .collect()
+}
+
+/// One entry's record: what the digest covers of it.
+fn record(
+    entry: &Entry,
+    file_sha256: &mut dyn FnMut(&str) -> Result<Vec<u8>, ContextError>,
+) -> Result<String, ContextError> {
+    check_clean(&entry.path)?;
+    let (kind, link_target, content) = match entry.kind {
+        EntryKind::File => {
+            let content = hex::encode(file_sha256(&entry.path)?);
+            ("file", "", content)
+        }
+        EntryKind::Dir => ("dir", "", String::new()),
+        EntryKind::Symlink => {
+            let target = entry.link_target.as_deref().unwrap_or_default();
+            ("symlink", target, String::new())
+        }
+        EntryKind::Other => ("other", "", String::new()),
+    };
+    let permissions = entry.mode & (PERM | SETUID | SETGID | STICKY);
+    // Five NUL-terminated fields: Unix paths and link targets cannot hold a NUL,
+    // so records cannot run into each other.
+    Ok(format!(
+        "{kind}\0{path}\0{permissions:o}\0{link_target}\0{content}\0",
+        path = entry.path
+    ))
 }
 
 /// The digest of what `COPY <sources...> <dest>` would take from the context at
@@ -79,8 +116,9 @@ pub fn digest_paths(
     digest_files(root, &selection)
 }
 
-/// The entries each source takes, source by source, each in walk order.
-fn select_sources(entries: &[Entry], sources: &[&str]) -> Result<Vec<Entry>, ContextError> {
+/// The entries each source takes, source by source, each in walk order (see
+/// `digest_paths` for what a source means).
+pub fn select_sources(entries: &[Entry], sources: &[&str]) -> Result<Vec<Entry>, ContextError> {
     let index: HashMap<&str, &Entry> = entries
         .iter()
         .map(|entry| (entry.path.as_str(), entry))

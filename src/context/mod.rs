@@ -22,7 +22,7 @@ mod walk;
 use std::io;
 use std::path::PathBuf;
 
-pub use digest::{digest_files, digest_paths};
+pub use digest::{digest_entries, digest_files, digest_paths, entry_digests, select_sources};
 pub use ignore::{MatchInfo, Pattern, PatternMatcher, parse_dockerignore};
 pub use walk::{Entry, EntryKind, Filter, open_file, walk};
 

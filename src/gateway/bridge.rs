@@ -134,6 +134,34 @@ impl Bridge {
         })
     }
 
+    /// `resolve_image_config` under a progress name of the caller's: BuildKit shows
+    /// every resolution as a vertex, and a miss as its error.
+    pub async fn resolve_image_config_as(
+        &self,
+        reference: &str,
+        platform: &pb::Platform,
+        log_name: &str,
+    ) -> Result<ResolvedImage, BuildkitError> {
+        let request = ResolveImageConfigRequest {
+            r#ref: reference.to_string(),
+            platform: Some(platform.clone()),
+            resolve_mode: "default".to_string(),
+            log_name: log_name.to_string(),
+            ..Default::default()
+        };
+        let response = self
+            .client
+            .clone()
+            .resolve_image_config(request)
+            .await
+            .map_err(|s| rpc_error("ResolveImageConfig", &s))?
+            .into_inner();
+        Ok(ResolvedImage {
+            digest: response.digest,
+            config: response.config,
+        })
+    }
+
     /// Solves a definition (lazily: the daemon runs it when the ref is read or
     /// returned) and gives the ref's id.
     pub async fn solve(&self, definition: pb::Definition) -> Result<String, BuildkitError> {
@@ -188,6 +216,47 @@ impl Bridge {
             Err(status) if is_not_found(&status) => Ok(None),
             Err(status) => Err(solve_error(&status)),
         }
+    }
+
+    /// The entries of a directory in a solved ref (not recursive), in no set order.
+    pub async fn read_dir(&self, reference: &str, path: &str) -> Result<Vec<Stat>, BuildkitError> {
+        let request = gw::ReadDirRequest {
+            r#ref: reference.to_string(),
+            dir_path: path.to_string(),
+            include_pattern: String::new(),
+        };
+        let response = self
+            .client
+            .clone()
+            .read_dir(request)
+            .await
+            .map_err(|s| solve_error(&s))?;
+        Ok(response.into_inner().entries)
+    }
+
+    /// Reads `length` bytes of a file in a solved ref from `offset` (fewer at its end).
+    pub async fn read_file_range(
+        &self,
+        reference: &str,
+        path: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Vec<u8>, BuildkitError> {
+        let request = ReadFileRequest {
+            r#ref: reference.to_string(),
+            file_path: path.to_string(),
+            range: Some(gw::FileRange {
+                offset: offset as i64,
+                length: length as i64,
+            }),
+        };
+        let response = self
+            .client
+            .clone()
+            .read_file(request)
+            .await
+            .map_err(|s| solve_error(&s))?;
+        Ok(response.into_inner().data)
     }
 
     /// Ends the build with a result: a ref (empty for none) and metadata.

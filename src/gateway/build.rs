@@ -12,6 +12,7 @@ use crate::lower::{self, ContextRef, ImageConfig, ResolvedBase, ResolvedBases};
 use super::bridge::Bridge;
 use super::frontend::{BuildFile, FrontendError, FrontendResult};
 use super::opts::FrontendOpts;
+use super::stored;
 
 /// The platform builds are for when the client names none: the first worker's first.
 pub(super) fn default_platform(
@@ -138,6 +139,7 @@ pub async fn build_image(
             .map(str::to_string),
     );
     let mut bases = ResolvedBases::new();
+    let mut config_digests = BTreeMap::new();
     for reference in references {
         if bases.contains_key(&reference) {
             continue;
@@ -147,6 +149,10 @@ pub async fn build_image(
             .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
             .await
             .map_err(|error| unresolvable(&stage_graph, &reference, &error.to_string(), file))?;
+        config_digests.insert(
+            reference.clone(),
+            crate::storage::config_digest(&resolved.config),
+        );
         let config = ImageConfig::from_json(&resolved.config).map_err(|error| {
             FrontendError::BaseConfig {
                 reference: reference.clone(),
@@ -171,6 +177,20 @@ pub async fn build_image(
                 .map(|r| (name.clone(), r.to_string()))
         })
         .collect();
+    let reused_stages = stored::reused_stages(
+        bridge,
+        opts,
+        file,
+        &stage_graph,
+        &selection,
+        stored::Signing {
+            platform: &platform,
+            build_args: &build_args,
+            config_digests: &config_digests,
+            exclude_patterns: &exclude_patterns,
+        },
+    )
+    .await?;
     let options = lower::Options {
         platform: platform.clone(),
         build_args: opts.build_args.clone(),
@@ -187,6 +207,7 @@ pub async fn build_image(
         })),
         named_contexts,
         merge_op: has_cap(&pong.llb_caps, "mergeop"),
+        reused_stages,
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| input(e.located(&file.name, &file.text)))?;

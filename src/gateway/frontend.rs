@@ -30,6 +30,9 @@ pub enum FrontendError {
     UnsupportedRequest(String),
     #[error("cannot read the image config of {reference}: {reason}")]
     BaseConfig { reference: String, reason: String },
+    /// Reading the stages storage (`CONVEYOR_REPO`) failed.
+    #[error("stages storage {repo}: {reason}")]
+    Storage { repo: String, reason: String },
 }
 
 /// What the frontend hands back to BuildKit.

@@ -6,6 +6,7 @@ mod build;
 mod frontend;
 mod opts;
 mod outline;
+mod stored;
 mod subrequests;
 
 pub use bridge::{Bridge, ResolvedImage};

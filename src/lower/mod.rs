@@ -50,6 +50,7 @@ mod names;
 mod onbuild;
 mod paths;
 mod reference;
+mod reused;
 mod run;
 mod stage;
 
@@ -61,6 +62,7 @@ pub use image::{
     ContainerConfig, Empty, HISTORY_COMMENT, Healthcheck, History, ImageConfig, RootFs,
 };
 pub use reference::{normalize_reference, pin_reference};
+pub use reused::{ReusedStage, ReusedStages, prune_reused};
 
 use names::{count_unregistered_sources, logical_line, reconstructed_text, uppercase_command};
 use paths::{chown_opt, clean_path, join_path, normalize_workdir, parse_platform};
@@ -97,6 +99,9 @@ pub struct Options {
     /// plain copy, as the stock frontend does: Docker Engine's classic image store
     /// reports no `mergeop` and would flatten merged layers into one.
     pub merge_op: bool,
+    /// Stages found in the stages storage: each lowers to its stored image, and stages
+    /// only it needs are left out (see `prune_reused`).
+    pub reused_stages: ReusedStages,
 }
 
 /// The client directory COPY and ADD read from.
@@ -135,6 +140,9 @@ pub fn lower(
     bases: &ResolvedBases,
     options: &Options,
 ) -> Result<Lowered, LowerError> {
+    let selection = &prune_reused(graph, selection, |id| {
+        options.reused_stages.contains_key(&id)
+    });
     // BuildKit sends only the context paths COPY/ADD name (`local.followpaths`), known
     // only after every stage is dispatched; its context state is filled in late
     // (`llb.Async`). Here the stages read a placeholder context, replaced at marshal
@@ -260,6 +268,9 @@ impl<'a> Lowering<'a> {
     }
 
     fn lower_stage(&mut self, id: StageId) -> Result<StageState, LowerError> {
+        if let Some(reused) = self.options.reused_stages.get(&id) {
+            return Ok(self.lower_reused(id, reused));
+        }
         let stage = self.graph.stage(id);
         // A stage based on another takes its platform (BuildKit ignores `--platform` there).
         let platform = match (&stage.base, &stage.platform) {

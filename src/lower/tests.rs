@@ -52,6 +52,7 @@ fn options(text: &str, build_args: BuildArgs) -> Options {
         })),
         named_contexts: BTreeMap::new(),
         merge_op: true,
+        reused_stages: ReusedStages::new(),
     }
 }
 
@@ -556,3 +557,6 @@ fn copy_link_merges_only_when_the_daemon_supports_mergeop() {
         "a plain copy onto the stage, as the stock frontend does without mergeop"
     );
 }
+
+#[path = "reused_tests.rs"]
+mod reused;

@@ -1,0 +1,216 @@
+//! A build file read, its stages selected and signed, as `plan` and `explain` need it;
+//! with `--repo`, base images are resolved in their registry first, so the signatures
+//! are the ones a build (or the frontend) computes, and stages are looked up.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::context::{self, Filter};
+use crate::dockerfile;
+use crate::graph::{self, SignatureSources, StageGraph, StageId, StageSignature};
+use crate::registry::RegistryClient;
+use crate::storage::{self, StageLabels, StagesStorage, StoredFile, StoredInput};
+
+use super::Failure;
+
+/// Which build is meant.
+pub struct BuildSpec {
+    pub file: Option<PathBuf>,
+    pub context: PathBuf,
+    pub target: Option<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub platform: String,
+}
+
+/// A build file read and its stages selected.
+pub struct Loaded {
+    pub file: PathBuf,
+    pub text: String,
+    pub context: PathBuf,
+    pub platform: String,
+    /// The build args with the platform ARGs, as signatures see them.
+    pub build_args: BTreeMap<String, String>,
+    pub stage_graph: StageGraph,
+    pub selection: graph::Selection,
+    pub filter: Filter,
+}
+
+/// The signatures of the selected stages, and the context sources each `context N`
+/// input covers (in signing order), for per-file digests.
+pub struct Signed {
+    pub signatures: BTreeMap<StageId, StageSignature>,
+    context_sources: Vec<Vec<String>>,
+}
+
+/// `.dockerignore` patterns: `<build file>.dockerignore` beside the build file wins over
+/// the context's, as with the stock frontend.
+fn dockerignore(file: &Path, context_dir: &Path) -> Vec<String> {
+    let specific = PathBuf::from(format!("{}.dockerignore", file.display()));
+    [specific, context_dir.join(".dockerignore")]
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .map(|text| context::parse_dockerignore(&text))
+        .unwrap_or_default()
+}
+
+pub fn load(spec: &BuildSpec) -> Result<Loaded, Failure> {
+    let file = spec
+        .file
+        .clone()
+        .unwrap_or_else(|| spec.context.join("Dockerfile"));
+    let file_name = file.display().to_string();
+    let text = std::fs::read_to_string(&file)
+        .map_err(|error| Failure::input(format!("cannot read {file_name}: {error}")))?;
+    let parsed =
+        dockerfile::parse(&text).map_err(|e| Failure::input(e.located(&file_name, &text)))?;
+    let mut build_args = graph::platform_args(&spec.platform, &spec.platform);
+    build_args.extend(spec.build_args.clone());
+    let stage_graph = graph::from_dockerfile(&parsed, &build_args)
+        .map_err(|e| Failure::input(e.located(&file_name, &text)))?;
+    let selection = stage_graph
+        .select(spec.target.as_deref())
+        .map_err(|e| Failure::input(e.located(&file_name, &text)))?;
+    let filter = Filter {
+        exclude_patterns: dockerignore(&file, &spec.context),
+        ..Filter::default()
+    };
+    Ok(Loaded {
+        file,
+        text,
+        context: spec.context.clone(),
+        platform: spec.platform.clone(),
+        build_args,
+        stage_graph,
+        selection,
+        filter,
+    })
+}
+
+impl Loaded {
+    /// The `conveyor.config` label: the build file relative to the context when it is
+    /// inside it, else its path as given.
+    pub fn config_label(&self) -> String {
+        let file = self
+            .file
+            .canonicalize()
+            .unwrap_or_else(|_| self.file.clone());
+        let context = self
+            .context
+            .canonicalize()
+            .unwrap_or_else(|_| self.context.clone());
+        file.strip_prefix(&context)
+            .map(|relative| relative.display().to_string())
+            .unwrap_or_else(|_| self.file.display().to_string())
+    }
+
+    /// Signs the selected stages; images in `image_digests` by their digest, others by
+    /// their reference text.
+    pub fn sign(&self, image_digests: &BTreeMap<String, String>) -> Result<Signed, Failure> {
+        let context_sources: RefCell<Vec<Vec<String>>> = RefCell::new(Vec::new());
+        let mut context_digest = |paths: &[String]| -> Result<String, String> {
+            context_sources.borrow_mut().push(paths.to_vec());
+            let sources: Vec<&str> = paths.iter().map(String::as_str).collect();
+            context::digest_paths(&self.context, &sources, &self.filter)
+                .map_err(|error| error.to_string())
+        };
+        let mut sources = SignatureSources {
+            dockerfile_text: &self.text,
+            platform: &self.platform,
+            build_args: &self.build_args,
+            image_digests,
+            context_digest: &mut context_digest,
+        };
+        let signatures = graph::signatures(&self.stage_graph, &self.selection, &mut sources)
+            .map_err(Failure::input)?;
+        Ok(Signed {
+            signatures,
+            context_sources: context_sources.into_inner(),
+        })
+    }
+
+    /// The storage labels of each selected stage: its signature inputs, context
+    /// inputs with the digest of each file (up to `labels::MAX_FILES`).
+    pub fn stage_labels(&self, signed: &Signed) -> Result<BTreeMap<StageId, StageLabels>, Failure> {
+        let mut calls = signed.context_sources.iter();
+        let mut out = BTreeMap::new();
+        for &id in &self.selection.order {
+            let signature = &signed.signatures[&id];
+            let mut inputs = Vec::new();
+            for input in &signature.inputs {
+                let mut files = Vec::new();
+                if input.name.starts_with("context ") {
+                    let paths = calls.next().expect("one context call per context input");
+                    let sources: Vec<&str> = paths.iter().map(String::as_str).collect();
+                    let digests = context::entry_digests(&self.context, &sources, &self.filter)
+                        .map_err(Failure::input)?;
+                    if digests.len() <= storage::labels::MAX_FILES {
+                        files = digests
+                            .into_iter()
+                            .map(|(path, digest)| StoredFile { path, digest })
+                            .collect();
+                    }
+                }
+                inputs.push(StoredInput {
+                    name: input.name.clone(),
+                    digest: input.digest.clone(),
+                    files,
+                });
+            }
+            out.insert(
+                id,
+                StageLabels {
+                    config: self.config_label(),
+                    stage: self.stage_graph.stage(id).display_name(),
+                    signature: signature.signature.clone(),
+                    inputs,
+                },
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// The config digest (`storage::config_digest`) of every image the selected stages
+/// read: what a build signs them by. As Docker Engine's BuildKit resolves them: from
+/// the daemon's image store when it holds the image, else from its registry.
+pub async fn resolve_images(loaded: &Loaded) -> Result<BTreeMap<String, String>, Failure> {
+    let client = RegistryClient::new(&loaded.platform);
+    let engine = storage::DockerEngine::new(&docker_host()).ok();
+    let mut digests = BTreeMap::new();
+    for reference in loaded.stage_graph.external_images(&loaded.selection) {
+        let local = match &engine {
+            // A daemon that cannot be reached holds nothing: ask the registry.
+            Some(engine) => engine.inspect(&reference).await.ok().flatten(),
+            None => None,
+        };
+        let digest = match local {
+            Some(image) => image.id,
+            None => {
+                let resolved = client.resolve(&reference).await.map_err(|error| {
+                    Failure::build(format!("cannot resolve base image {reference}: {error}"))
+                })?;
+                storage::config_digest(&resolved.config)
+            }
+        };
+        digests.insert(reference, digest);
+    }
+    Ok(digests)
+}
+
+fn docker_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| storage::DEFAULT_DOCKER_HOST.to_string())
+}
+
+/// The storage `--repo` names, with the daemon at `DOCKER_HOST` for `local`.
+pub fn open_storage(repo: &str, platform: &str) -> Result<StagesStorage, Failure> {
+    StagesStorage::open(repo, platform, &docker_host()).map_err(Failure::input)
+}
+
+/// A runtime for the storage's network calls (`plan` and `explain` run without one).
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::build(format!("cannot start the async runtime: {error}")))
+}

@@ -1,0 +1,262 @@
+//! The stages storage in frontend mode, read-only: given `--build-arg
+//! CONVEYOR_REPO=<repo>`, the frontend signs the selected stages exactly as the CLI
+//! does and asks BuildKit (ResolveImageConfig: the frontend's container has no
+//! network) for `<repo>:<signature hex>`; a stage found there lowers to that image.
+//!
+//! Signing needs the content of the context files each stage copies. The frontend sees
+//! the context only through BuildKit: it solves the context (after `.dockerignore`),
+//! walks it with ReadDir, and reads just the files the stages copy, in ranges.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest as _, Sha256};
+
+use crate::context::{self, ContextError, Entry, EntryKind};
+use crate::graph::{self, Selection, SignatureSources, StageGraph};
+use crate::llb::{Definition, LocalSource, OpOptions, Platform};
+use crate::lower::{self, ImageConfig, ResolvedBase, ReusedStage, ReusedStages};
+use crate::proto::fsutil::types::Stat;
+use crate::storage;
+
+use super::bridge::Bridge;
+use super::frontend::{BuildFile, FrontendError};
+use super::opts::FrontendOpts;
+
+/// The build arg naming the stages storage.
+pub const CONVEYOR_REPO: &str = "CONVEYOR_REPO";
+
+/// Files are read through the bridge in pieces of this size (gRPC messages are bounded).
+const READ_CHUNK: u64 = 1 << 20;
+
+/// What signing needs besides the graph: the same values the CLI signs with.
+pub(super) struct Signing<'a> {
+    pub platform: &'a Platform,
+    pub build_args: &'a BTreeMap<String, String>,
+    /// Base images by reference as written → their config digests
+    /// (`storage::config_digest`), what signatures take.
+    pub config_digests: &'a BTreeMap<String, String>,
+    pub exclude_patterns: &'a [String],
+}
+
+/// The selected stages stored in `CONVEYOR_REPO`; none without it.
+pub(super) async fn reused_stages(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    file: &BuildFile,
+    stage_graph: &StageGraph,
+    selection: &Selection,
+    signing: Signing<'_>,
+) -> Result<ReusedStages, FrontendError> {
+    let Some(repo) = opts.build_args.get(CONVEYOR_REPO).filter(|r| !r.is_empty()) else {
+        return Ok(ReusedStages::new());
+    };
+    let storage_error = |reason: String| FrontendError::Storage {
+        repo: repo.clone(),
+        reason,
+    };
+    let repository = if repo == storage::LOCAL {
+        storage::LOCAL_REPOSITORY
+    } else {
+        repo.as_str()
+    };
+
+    let context_ref = solve_context(bridge, opts, signing.exclude_patterns).await?;
+    let entries = walk(bridge, &context_ref).await?;
+    let image_digests = signing.config_digests;
+    let platform = signing.platform.id();
+
+    // First pass: which files the stages read. Second: sign with their real digests.
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    let mut record = |sources: &[String]| -> Result<String, String> {
+        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+        let selected = context::select_sources(&entries, &sources).map_err(|e| e.to_string())?;
+        wanted.extend(
+            selected
+                .into_iter()
+                .filter(|e| e.kind == EntryKind::File)
+                .map(|e| e.path),
+        );
+        Ok(String::new())
+    };
+    let mut sources = SignatureSources {
+        dockerfile_text: &file.text,
+        platform: &platform,
+        build_args: signing.build_args,
+        image_digests,
+        context_digest: &mut record,
+    };
+    graph::signatures(stage_graph, selection, &mut sources)
+        .map_err(|e| storage_error(e.to_string()))?;
+    let mut file_digests: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for path in wanted {
+        let digest = file_sha256(bridge, &context_ref, &path).await?;
+        file_digests.insert(path, digest);
+    }
+    let mut digest = |sources: &[String]| -> Result<String, String> {
+        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+        let selected = context::select_sources(&entries, &sources).map_err(|e| e.to_string())?;
+        context::digest_entries(&selected, &mut |path| {
+            file_digests
+                .get(path)
+                .cloned()
+                .ok_or_else(|| ContextError::SourceNotFound { src: path.into() })
+        })
+        .map_err(|e| e.to_string())
+    };
+    let mut sources = SignatureSources {
+        dockerfile_text: &file.text,
+        platform: &platform,
+        build_args: signing.build_args,
+        image_digests,
+        context_digest: &mut digest,
+    };
+    let signed = graph::signatures(stage_graph, selection, &mut sources)
+        .map_err(|e| storage_error(e.to_string()))?;
+
+    let mut reused = ReusedStages::new();
+    for &id in &selection.order {
+        let signature = &signed[&id].signature;
+        let tag = storage::signature_tag(signature).map_err(|e| storage_error(e.to_string()))?;
+        let reference = format!("{repository}:{tag}");
+        let normalized = lower::normalize_reference(&reference);
+        let log_name = format!(
+            "[conveyor] look up stage {} in the stages storage: {reference}",
+            stage_graph.stage(id).display_name()
+        );
+        let resolved = match bridge
+            .resolve_image_config_as(&normalized, &signing.platform.to_pb(), &log_name)
+            .await
+        {
+            Ok(resolved) => resolved,
+            Err(error) if is_not_found(&error.to_string()) => continue,
+            // `local` names the daemon's image store; what it lacks, BuildKit then
+            // looks for on Docker Hub, which fails some other way (often no network).
+            Err(_) if repo == storage::LOCAL => continue,
+            Err(error) => return Err(storage_error(format!("{reference}: {error}"))),
+        };
+        let config = storage::labels::strip_from_config(&resolved.config)
+            .and_then(|json| ImageConfig::from_json(&json).map_err(|e| e.to_string()))
+            .map_err(|reason| storage_error(format!("{reference}: {reason}")))?;
+        reused.insert(
+            id,
+            ReusedStage {
+                reference,
+                image: ResolvedBase {
+                    digest: resolved.digest,
+                    config,
+                },
+            },
+        );
+    }
+    Ok(reused)
+}
+
+/// How BuildKit's resolvers say a tag is not there (registry: `…: not found`; the
+/// Docker Engine image store: `… not found` / `no such image`).
+fn is_not_found(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    message.contains("not found") || message.contains("no such image")
+}
+
+async fn solve_context(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    exclude_patterns: &[String],
+) -> Result<String, FrontendError> {
+    let local = LocalSource {
+        name: opts.context_local.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: opts.context_local.clone(),
+        exclude_patterns: exclude_patterns.to_vec(),
+        options: OpOptions {
+            custom_name: Some("[internal] load build context for stage signatures".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Ok(bridge.solve(Definition::marshal(&local.state()).pb).await?)
+}
+
+/// The context as BuildKit holds it, in the CLI walk's order: depth first, each
+/// directory's entries sorted byte-wise, a directory right before its contents.
+async fn walk(bridge: &Bridge, reference: &str) -> Result<Vec<Entry>, FrontendError> {
+    let mut out = Vec::new();
+    let mut stack = vec![children(bridge, reference, "").await?.into_iter()];
+    while let Some(top) = stack.last_mut() {
+        let Some(entry) = top.next() else {
+            stack.pop();
+            continue;
+        };
+        let is_dir = entry.kind == EntryKind::Dir;
+        let path = entry.path.clone();
+        out.push(entry);
+        if is_dir {
+            stack.push(children(bridge, reference, &path).await?.into_iter());
+        }
+    }
+    Ok(out)
+}
+
+async fn children(
+    bridge: &Bridge,
+    reference: &str,
+    dir: &str,
+) -> Result<Vec<Entry>, FrontendError> {
+    let listed = bridge
+        .read_dir(reference, if dir.is_empty() { "/" } else { dir })
+        .await?;
+    let mut entries: Vec<Entry> = listed.into_iter().map(|stat| entry(dir, stat)).collect();
+    entries.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    Ok(entries)
+}
+
+fn entry(dir: &str, stat: Stat) -> Entry {
+    const DIR: u32 = 0x8000_0000;
+    const SYMLINK: u32 = 0x0800_0000;
+    const OTHER_TYPES: u32 = 0x0400_0000 | 0x0200_0000 | 0x0100_0000 | 0x0020_0000;
+    let name = stat.path.rsplit('/').next().unwrap_or_default();
+    let path = if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    };
+    let kind = if stat.mode & DIR != 0 {
+        EntryKind::Dir
+    } else if stat.mode & SYMLINK != 0 {
+        EntryKind::Symlink
+    } else if stat.mode & OTHER_TYPES != 0 {
+        EntryKind::Other
+    } else {
+        EntryKind::File
+    };
+    Entry {
+        path,
+        kind,
+        mode: stat.mode,
+        uid: stat.uid,
+        gid: stat.gid,
+        size: stat.size.max(0) as u64,
+        mtime_ns: stat.mod_time,
+        link_target: (kind == EntryKind::Symlink).then_some(stat.linkname),
+    }
+}
+
+/// SHA-256 of a context file, read in pieces.
+async fn file_sha256(
+    bridge: &Bridge,
+    reference: &str,
+    path: &str,
+) -> Result<Vec<u8>, FrontendError> {
+    let mut digest = Sha256::new();
+    let mut offset = 0;
+    loop {
+        let piece = bridge
+            .read_file_range(reference, path, offset, READ_CHUNK)
+            .await?;
+        digest.update(&piece);
+        offset += piece.len() as u64;
+        if (piece.len() as u64) < READ_CHUNK {
+            return Ok(digest.finalize().to_vec());
+        }
+    }
+}
