@@ -1,16 +1,20 @@
 //! Talking to a BuildKit daemon: addresses, the connection (buildkitd or Docker
 //! Engine's `/grpc` upgrade), the Control service (workers, solve) and its status
-//! stream.
+//! stream, and the session the client serves during a build.
 
 mod address;
 mod connect;
 mod control;
+mod session;
 mod status;
 
 pub use address::{DEFAULT_DOCKER_SOCKET, DaemonAddress, Endpoint};
 pub use connect::{channel, error_chain};
 pub(crate) use control::rpc_error;
 pub use control::{Daemon, SolveRequest};
+pub use session::{
+    Credentials, DockerConfig, OutputTarget, SecretSource, Session, SessionServices, parse_secret,
+};
 pub use status::{BuildProgress, FailedVertex, VertexState};
 
 /// What can go wrong talking to the daemon.
