@@ -5,6 +5,7 @@
 mod address;
 mod connect;
 mod control;
+mod engine;
 mod session;
 mod status;
 
@@ -12,6 +13,7 @@ pub use address::{DEFAULT_DOCKER_SOCKET, DaemonAddress, Endpoint};
 pub use connect::{channel, error_chain};
 pub(crate) use control::rpc_error;
 pub use control::{Daemon, SolveRequest};
+pub use engine::{push as push_to_registry, registry_host};
 pub use session::{
     Credentials, DockerConfig, OutputTarget, SecretSource, Session, SessionServices, parse_secret,
 };
@@ -26,6 +28,8 @@ pub enum BuildkitError {
     Connect { address: String, reason: String },
     #[error("{call} failed: {message}")]
     Rpc { call: &'static str, message: String },
+    #[error("cannot push {reference}: {message}")]
+    Push { reference: String, message: String },
     #[error("{}", solve_failure(.message, .vertex))]
     SolveFailed {
         message: String,

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::buildkit::{
-    Daemon, DaemonAddress, DockerConfig, OutputTarget, SecretSource, Session, SessionServices,
+    Daemon, DaemonAddress, DockerConfig, Endpoint, OutputTarget, SecretSource, Session,
+    SessionServices, push_to_registry, registry_host,
 };
 use crate::gateway::{self, ClientBuild, ClientBuildError, ClientSolved, FrontendError};
 use crate::proto::moby::buildkit::v1::Exporter;
@@ -64,7 +65,10 @@ impl BuildInput {
             .clone()
             .unwrap_or_else(|| request.context.join("Dockerfile"));
         let metadata = std::fs::metadata(&file).map_err(|error| {
-            Failure::input(format!("cannot read build file {}: {error}", file.display()))
+            Failure::input(format!(
+                "cannot read build file {}: {error}",
+                file.display()
+            ))
         })?;
         if !metadata.is_file() {
             return Err(Failure::input(format!(
@@ -73,7 +77,10 @@ impl BuildInput {
             )));
         }
         let file = std::fs::canonicalize(&file).map_err(|error| {
-            Failure::input(format!("cannot read build file {}: {error}", file.display()))
+            Failure::input(format!(
+                "cannot read build file {}: {error}",
+                file.display()
+            ))
         })?;
         let dockerfile_dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
         let filename = file
@@ -175,15 +182,17 @@ pub async fn build_target<W: std::io::Write>(
 pub async fn build(request: BuildRequest) -> Result<(), Failure> {
     let input = BuildInput::new(&request)?;
     let address = DaemonAddress::from_env(request.addr.as_deref()).map_err(Failure::input)?;
-    let (exporters, output_target) = output::exporters(
+    let exports = output::exporters(
         &address,
         request.output.as_ref(),
         &request.tags,
         request.push,
     )
     .map_err(Failure::input)?;
-    let daemon = Daemon::connect(address).await.map_err(Failure::build)?;
-    let session = open_session(&daemon, &input, request.secrets, output_target).await?;
+    let daemon = Daemon::connect(address.clone())
+        .await
+        .map_err(Failure::build)?;
+    let session = open_session(&daemon, &input, request.secrets, exports.output_target).await?;
 
     let tty = match request.progress {
         ProgressMode::Auto => std::io::stderr().is_terminal(),
@@ -196,11 +205,19 @@ pub async fn build(request: BuildRequest) -> Result<(), Failure> {
         &session,
         &input,
         request.target.as_deref(),
-        exporters,
+        exports.exporters,
         &mut progress,
     )
     .await;
     drop(session);
+    let solved = match (solved, &address) {
+        (Ok(solved), DaemonAddress::DockerEngine(endpoint)) if !exports.push_after.is_empty() => {
+            push_tags(endpoint, &exports.push_after)
+                .await
+                .map(|()| solved)
+        }
+        (solved, _) => solved,
+    };
     let elapsed = progress.elapsed().as_secs_f64();
     let (ran, cached) = progress.counts();
     match solved {
@@ -210,6 +227,7 @@ pub async fn build(request: BuildRequest) -> Result<(), Failure> {
                 summary.push_str(&format!("; tagged {}", request.tags.join(", ")));
             }
             if request.push || request.output == Some(OutputSpec::Registry) {
+                // buildkitd's exporter or the Engine push above did it.
                 summary.push_str("; pushed");
             }
             progress.finish(&summary);
@@ -223,4 +241,18 @@ pub async fn build(request: BuildRequest) -> Result<(), Failure> {
             Err(failure)
         }
     }
+}
+
+/// Pushes each tag through Docker Engine, with the user's credentials for its registry.
+async fn push_tags(endpoint: &Endpoint, tags: &[String]) -> Result<(), Failure> {
+    let config = DockerConfig::load().map_err(Failure::input)?;
+    for tag in tags {
+        let credentials = config
+            .credentials(registry_host(tag))
+            .map_err(Failure::input)?;
+        push_to_registry(endpoint, tag, &credentials)
+            .await
+            .map_err(Failure::build)?;
+    }
+    Ok(())
 }

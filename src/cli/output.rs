@@ -66,6 +66,17 @@ pub fn parse_output(text: &str) -> Result<OutputSpec, String> {
     }
 }
 
+/// Where a build's result goes.
+#[derive(Debug, Default, PartialEq)]
+pub struct Exports {
+    pub exporters: Vec<Exporter>,
+    /// Where the session writes files (`local`, `tar`).
+    pub output_target: Option<OutputTarget>,
+    /// Tags to push through Docker Engine after the build: its `moby` exporter only
+    /// stores images (buildkitd's `image` exporter pushes by itself).
+    pub push_after: Vec<String>,
+}
+
 /// The Solve's exporters for `output` (none given: the daemon's image store on Docker
 /// Engine, nothing kept on buildkitd unless tagged), and where the session writes
 /// files.
@@ -74,7 +85,7 @@ pub fn exporters(
     output: Option<&OutputSpec>,
     tags: &[String],
     push: bool,
-) -> Result<(Vec<Exporter>, Option<OutputTarget>), String> {
+) -> Result<Exports, String> {
     let on_docker = matches!(address, DaemonAddress::DockerEngine(_));
     let image = |push: bool| -> Result<Exporter, String> {
         if push && tags.is_empty() {
@@ -84,7 +95,7 @@ pub fn exporters(
         if !tags.is_empty() {
             attrs.insert("name".to_string(), tags.join(","));
         }
-        if push {
+        if push && !on_docker {
             attrs.insert("push".to_string(), "true".to_string());
         }
         // Docker Engine's image store is the `moby` exporter; buildkitd's `image`.
@@ -98,31 +109,44 @@ pub fn exporters(
         r#type: kind.to_string(),
         attrs: BTreeMap::new(),
     };
-    Ok(match output {
-        None if on_docker || !tags.is_empty() || push => (vec![image(push)?], None),
-        None => (Vec::new(), None),
-        Some(OutputSpec::Docker) if !on_docker => {
-            return Err(
-                "--output type=docker needs Docker Engine (--addr docker://); on buildkitd use -t with --push, or type=tar"
-                    .into(),
-            );
+    let push_after = |push: bool| {
+        if push && on_docker {
+            tags.to_vec()
+        } else {
+            Vec::new()
         }
-        Some(OutputSpec::Docker) => (vec![image(push)?], None),
-        Some(OutputSpec::Registry) => (vec![image(true)?], None),
-        Some(spec @ (OutputSpec::Local(_) | OutputSpec::Tar(_))) => {
-            if push || !tags.is_empty() {
-                return Err(
-                    "-t and --push name an image; --output type=local|tar writes files instead: give one or the other"
-                        .into(),
-                );
-            }
-            match spec {
-                OutputSpec::Local(dir) => (vec![attachable("local")], Some(OutputTarget::Local(dir.clone()))),
-                OutputSpec::Tar(file) => (vec![attachable("tar")], Some(OutputTarget::Tar(file.clone()))),
-                _ => unreachable!("matched above"),
-            }
-        }
-    })
+    };
+    let image_exports = |push: bool| -> Result<Exports, String> {
+        Ok(Exports {
+            exporters: vec![image(push)?],
+            output_target: None,
+            push_after: push_after(push),
+        })
+    };
+    match output {
+        None if on_docker || !tags.is_empty() || push => image_exports(push),
+        None => Ok(Exports::default()),
+        Some(OutputSpec::Docker) if !on_docker => Err(
+            "--output type=docker needs Docker Engine (--addr docker://); on buildkitd use -t with --push, or type=tar"
+                .into(),
+        ),
+        Some(OutputSpec::Docker) => image_exports(push),
+        Some(OutputSpec::Registry) => image_exports(true),
+        Some(OutputSpec::Local(_) | OutputSpec::Tar(_)) if push || !tags.is_empty() => Err(
+            "-t and --push name an image; --output type=local|tar writes files instead: give one or the other"
+                .into(),
+        ),
+        Some(OutputSpec::Local(dir)) => Ok(Exports {
+            exporters: vec![attachable("local")],
+            output_target: Some(OutputTarget::Local(dir.clone())),
+            push_after: Vec::new(),
+        }),
+        Some(OutputSpec::Tar(file)) => Ok(Exports {
+            exporters: vec![attachable("tar")],
+            output_target: Some(OutputTarget::Tar(file.clone())),
+            push_after: Vec::new(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -142,7 +166,10 @@ mod tests {
         );
         assert_eq!(parse_output("type=docker").unwrap(), OutputSpec::Docker);
         assert_eq!(parse_output("type=registry").unwrap(), OutputSpec::Registry);
-        assert_eq!(parse_output("dir").unwrap(), OutputSpec::Local("dir".into()));
+        assert_eq!(
+            parse_output("dir").unwrap(),
+            OutputSpec::Local("dir".into())
+        );
         assert_eq!(parse_output("-").unwrap(), OutputSpec::Tar("-".into()));
         assert_eq!(
             parse_output("type=local").unwrap_err(),
@@ -159,28 +186,27 @@ mod tests {
         let docker = DaemonAddress::DockerEngine(Endpoint::Unix("/d.sock".into()));
         let buildkitd = DaemonAddress::Buildkitd(Endpoint::Unix("/b.sock".into()));
         let tags = vec!["a:1".to_string(), "b:2".to_string()];
-        let (exporters, target) = exporters(&docker, None, &tags, false).unwrap();
-        assert_eq!(exporters[0].r#type, "moby");
-        assert_eq!(exporters[0].attrs["name"], "a:1,b:2");
-        assert!(target.is_none());
-        let (exporters, _) = exporters_of(&buildkitd, Some(&OutputSpec::Registry), &tags);
-        assert_eq!(exporters[0].r#type, "image");
-        assert_eq!(exporters[0].attrs["push"], "true");
-        assert!(exporters_of(&buildkitd, None, &[]).0.is_empty());
-        let (exporters, target) = exporters_of(&docker, Some(&OutputSpec::Local("o".into())), &[]);
-        assert_eq!(exporters[0].r#type, "local");
-        assert_eq!(target, Some(OutputTarget::Local("o".into())));
+        let exports = exporters(&docker, None, &tags, false).unwrap();
+        assert_eq!(exports.exporters[0].r#type, "moby");
+        assert_eq!(exports.exporters[0].attrs["name"], "a:1,b:2");
+        assert!(exports.output_target.is_none() && exports.push_after.is_empty());
+        let exports = exporters(&docker, Some(&OutputSpec::Registry), &tags, false).unwrap();
+        assert_eq!(exports.exporters[0].attrs.get("push"), None);
+        assert_eq!(exports.push_after, tags);
+        let exports = exporters(&buildkitd, Some(&OutputSpec::Registry), &tags, false).unwrap();
+        assert_eq!(exports.exporters[0].r#type, "image");
+        assert_eq!(exports.exporters[0].attrs["push"], "true");
+        assert!(exports.push_after.is_empty());
         assert_eq!(
-            super::exporters(&docker, Some(&OutputSpec::Registry), &[], false).unwrap_err(),
+            exporters(&buildkitd, None, &[], false).unwrap(),
+            Exports::default()
+        );
+        let exports = exporters(&docker, Some(&OutputSpec::Local("o".into())), &[], false).unwrap();
+        assert_eq!(exports.exporters[0].r#type, "local");
+        assert_eq!(exports.output_target, Some(OutputTarget::Local("o".into())));
+        assert_eq!(
+            exporters(&docker, Some(&OutputSpec::Registry), &[], false).unwrap_err(),
             "pushing needs an image name: give -t REGISTRY/NAME:TAG"
         );
-    }
-
-    fn exporters_of(
-        address: &DaemonAddress,
-        output: Option<&OutputSpec>,
-        tags: &[String],
-    ) -> (Vec<Exporter>, Option<OutputTarget>) {
-        super::exporters(address, output, tags, false).unwrap()
     }
 }

@@ -42,6 +42,8 @@ pub struct Progress<W: Write> {
     /// Lines of the last tty frame, to move the cursor back over.
     drawn_lines: usize,
     started_at: Instant,
+    /// Steps are numbered in the order they start, as BuildKit's plain output does.
+    announced: usize,
 }
 
 fn seconds(from: &Timestamp, to: &Timestamp) -> f64 {
@@ -58,6 +60,7 @@ impl<W: Write> Progress<W> {
             by_digest: HashMap::new(),
             drawn_lines: 0,
             started_at: Instant::now(),
+            announced: 0,
         }
     }
 
@@ -69,10 +72,7 @@ impl<W: Write> Progress<W> {
         if let Some(&index) = self.by_digest.get(digest) {
             return index;
         }
-        self.steps.push(Step {
-            number: self.steps.len() + 1,
-            ..Step::default()
-        });
+        self.steps.push(Step::default());
         self.by_digest
             .insert(digest.to_string(), self.steps.len() - 1);
         self.steps.len() - 1
@@ -85,6 +85,11 @@ impl<W: Write> Progress<W> {
         let mut lines: Vec<(String, bool)> = Vec::new();
         for vertex in &status.vertexes {
             let index = self.step(&vertex.digest);
+            let begun = vertex.started.is_some() || vertex.cached;
+            if begun && !self.steps[index].announced {
+                self.announced += 1;
+                self.steps[index].number = self.announced;
+            }
             let step = &mut self.steps[index];
             if !vertex.name.is_empty() {
                 step.name = vertex.name.clone();
@@ -92,7 +97,6 @@ impl<W: Write> Progress<W> {
             if vertex.started.is_some() && step.started.is_none() {
                 step.started = vertex.started;
             }
-            let begun = vertex.started.is_some() || vertex.cached;
             if begun && !step.announced {
                 step.announced = true;
                 lines.push((format!("#{} {}", step.number, step.name), false));
@@ -120,6 +124,11 @@ impl<W: Write> Progress<W> {
         }
         for log in &status.logs {
             let index = self.step(&log.vertex);
+            if !self.steps[index].announced {
+                self.announced += 1;
+                self.steps[index].number = self.announced;
+                self.steps[index].announced = true;
+            }
             let step = &mut self.steps[index];
             step.partial.extend_from_slice(&log.msg);
             while let Some(end) = step.partial.iter().position(|&b| b == b'\n') {

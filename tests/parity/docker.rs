@@ -1,6 +1,6 @@
 //! The docker CLI operations a parity case needs: build, inspect, export, print targets.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::common::docker;
@@ -18,6 +18,9 @@ pub enum Frontend {
     Stock,
     /// A frontend image, named by a `# syntax=` line put before the Dockerfile.
     Image(String),
+    /// `conveyor build` (this binary): conveyor's frontend run client-side, the
+    /// Dockerfile as written.
+    Cli(PathBuf),
 }
 
 impl Frontend {
@@ -34,7 +37,7 @@ impl Frontend {
     /// stays a directive after it.
     pub fn dockerfile(&self, as_written: &str) -> String {
         match self {
-            Frontend::Stock => as_written.to_string(),
+            Frontend::Stock | Frontend::Cli(_) => as_written.to_string(),
             Frontend::Image(image) => format!("# syntax={image}\n{as_written}"),
         }
     }
@@ -42,7 +45,7 @@ impl Frontend {
     /// How many lines `dockerfile` put before the Dockerfile as written.
     pub fn prepended_lines(&self) -> u64 {
         match self {
-            Frontend::Stock => 0,
+            Frontend::Stock | Frontend::Cli(_) => 0,
             Frontend::Image(_) => 1,
         }
     }
@@ -51,6 +54,26 @@ impl Frontend {
         match self {
             Frontend::Stock => "the stock frontend".to_string(),
             Frontend::Image(image) => format!("frontend image {image}"),
+            Frontend::Cli(binary) => format!("{} build", binary.display()),
+        }
+    }
+
+    /// Whether a case can be built this way (`conveyor build` has no `--ssh` yet).
+    pub fn supports(&self, settings: &CaseSettings) -> bool {
+        !matches!(self, Frontend::Cli(_)) || settings.ssh.is_empty()
+    }
+
+    /// `--print=targets` is a buildx flag; through `conveyor build` there is none to
+    /// compare (the frontend's answer is compared in the frontend-image mode).
+    pub fn prints_targets(&self) -> bool {
+        !matches!(self, Frontend::Cli(_))
+    }
+
+    /// The conveyor binary that builds, for `Frontend::Cli`.
+    pub fn cli_binary(&self) -> Option<&Path> {
+        match self {
+            Frontend::Cli(binary) => Some(binary),
+            _ => None,
         }
     }
 }
@@ -74,10 +97,18 @@ pub struct BuildRequest<'a> {
     pub ssh_key: Option<&'a Path>,
     pub tag: &'a str,
     pub cache: Cache,
+    /// Build with this `conveyor` binary's `build` instead of `docker buildx build`.
+    /// It has no `--no-cache`: a step whose op equals the stock build's is taken from
+    /// the cache, which is sound (same op, same inputs, same result).
+    pub cli: Option<&'a Path>,
 }
 
-/// `docker buildx build --load`; the error carries the end of the build log.
+/// `docker buildx build --load`, or `conveyor build` when the request says; the error
+/// carries the end of the build log.
 pub fn build(request: &BuildRequest) -> Result<(), String> {
+    if let Some(binary) = request.cli {
+        return build_with_cli(request, binary);
+    }
     let mut command = docker();
     command.args([
         "buildx",
@@ -107,6 +138,28 @@ pub fn build(request: &BuildRequest) -> Result<(), String> {
     }
     command.arg(request.context);
     run(command, "docker buildx build").map(drop)
+}
+
+/// `conveyor build -t TAG` with the flags `docker buildx build` gets.
+fn build_with_cli(request: &BuildRequest, binary: &Path) -> Result<(), String> {
+    let mut command = Command::new(binary);
+    command.env("DOCKER_HOST", &crate::common::harness().docker_host);
+    command.env_remove("BUILDKIT_HOST");
+    command.args(["build", "--progress=plain", "-t", request.tag]);
+    add_case_flags(&mut command, request);
+    if let Some(target) = &request.settings.target {
+        command.args(["--target", target]);
+    }
+    for secret in &request.settings.secrets {
+        let src = request.case_dir.join(&secret.src);
+        command.arg("--secret");
+        command.arg(format!("id={},src={}", secret.id, src.display()));
+    }
+    if !request.settings.ssh.is_empty() {
+        return Err("conveyor build has no --ssh".into());
+    }
+    command.arg(request.context);
+    run(command, "conveyor build").map(drop)
 }
 
 /// `BUILDX_EXPERIMENTAL=1 docker buildx build --print=targets,format=json`: the targets

@@ -161,8 +161,9 @@ fn run_helper(helper: &str, server: &str) -> Result<Credentials, String> {
     if !output.status.success() {
         return Ok(Credentials::default());
     }
-    let answer: HelperAnswer = serde_json::from_slice(&output.stdout)
-        .map_err(|error| format!("{program} answered with something other than credentials: {error}"))?;
+    let answer: HelperAnswer = serde_json::from_slice(&output.stdout).map_err(|error| {
+        format!("{program} answered with something other than credentials: {error}")
+    })?;
     Ok(Credentials {
         username: answer.username,
         secret: answer.secret,
@@ -262,6 +263,9 @@ mod tests {
         assert!(DockerConfig::read(&path).unwrap().auths.is_empty());
         std::fs::write(&path, "{").unwrap();
         let error = DockerConfig::read(&path).unwrap_err();
-        assert!(error.starts_with(&format!("{}: ", path.display())), "{error}");
+        assert!(
+            error.starts_with(&format!("{}: ", path.display())),
+            "{error}"
+        );
     }
 }

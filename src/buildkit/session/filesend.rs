@@ -70,10 +70,16 @@ where
                     let codec = tonic_prost::ProstCodec::<Packet, Packet>::default();
                     let mut grpc = tonic::server::Grpc::new(codec)
                         .apply_max_message_size_config(Some(MAX_MESSAGE_SIZE), None);
-                    let method = tower::service_fn(move |call: tonic::Request<Streaming<Packet>>| {
-                        let dir = dir.clone();
-                        async move { Ok::<_, Status>(Response::new(receive_local(dir, call.into_inner()))) }
-                    });
+                    let method =
+                        tower::service_fn(move |call: tonic::Request<Streaming<Packet>>| {
+                            let dir = dir.clone();
+                            async move {
+                                Ok::<_, Status>(Response::new(receive_local(
+                                    dir,
+                                    call.into_inner(),
+                                )))
+                            }
+                        });
                     grpc.streaming(method, request).await
                 }
                 OutputTarget::Tar(file) => {
@@ -83,7 +89,9 @@ where
                     let method =
                         tower::service_fn(move |call: tonic::Request<Streaming<BytesMessage>>| {
                             let file = file.clone();
-                            async move { Ok::<_, Status>(Response::new(receive_tar(file, call.into_inner()))) }
+                            async move {
+                                Ok::<_, Status>(Response::new(receive_tar(file, call.into_inner())))
+                            }
                         });
                     grpc.streaming(method, request).await
                 }
@@ -107,7 +115,8 @@ fn receive_tar(
                 Box::new(File::create(&dest).map_err(|e| io_status(&dest, e))?)
             };
             while let Some(message) = incoming.message().await? {
-                out.write_all(&message.data).map_err(|e| io_status(&dest, e))?;
+                out.write_all(&message.data)
+                    .map_err(|e| io_status(&dest, e))?;
             }
             out.flush().map_err(|e| io_status(&dest, e))
         }
@@ -131,7 +140,10 @@ fn packet(kind: PacketType) -> Packet {
 }
 
 /// The receiving side of fsutil's DiffCopy, merging into `dest`.
-fn receive_local(dest: PathBuf, incoming: Streaming<Packet>) -> ReceiverStream<Result<Packet, Status>> {
+fn receive_local(
+    dest: PathBuf,
+    incoming: Streaming<Packet>,
+) -> ReceiverStream<Result<Packet, Status>> {
     let (out, stream) = mpsc::channel(64);
     tokio::spawn(async move {
         let mut receiver = LocalReceiver {
@@ -180,8 +192,7 @@ impl LocalReceiver {
         mut incoming: Streaming<Packet>,
         out: &mpsc::Sender<Result<Packet, Status>>,
     ) -> Result<(), String> {
-        fs::create_dir_all(&self.dest)
-            .map_err(|e| format!("{}: {e}", self.dest.display()))?;
+        fs::create_dir_all(&self.dest).map_err(|e| format!("{}: {e}", self.dest.display()))?;
         let mut next_id: u32 = 0;
         let mut listed = false;
         let mut fin_sent = false;
@@ -192,7 +203,10 @@ impl LocalReceiver {
                     .map_err(|_| "the daemon hung up")?;
                 fin_sent = true;
             }
-            let Some(received) = incoming.message().await.map_err(|s| s.message().to_string())?
+            let Some(received) = incoming
+                .message()
+                .await
+                .map_err(|s| s.message().to_string())?
             else {
                 return if fin_sent {
                     Ok(())
@@ -211,7 +225,9 @@ impl LocalReceiver {
                                 id,
                                 ..packet(PacketType::PacketReq)
                             };
-                            out.send(Ok(request)).await.map_err(|_| "the daemon hung up")?;
+                            out.send(Ok(request))
+                                .await
+                                .map_err(|_| "the daemon hung up")?;
                         }
                     }
                 },
@@ -258,7 +274,11 @@ impl LocalReceiver {
             let full = self.dest.join(&walked);
             match fs::symlink_metadata(&full) {
                 Ok(metadata) if metadata.is_dir() => {}
-                _ => return Err(format!("{path}: its parent {walked} is not a directory in the output")),
+                _ => {
+                    return Err(format!(
+                        "{path}: its parent {walked} is not a directory in the output"
+                    ));
+                }
             }
         }
         self.dirs.insert(parent.to_string());
@@ -269,7 +289,9 @@ impl LocalReceiver {
     fn create(&mut self, stat: &Stat, id: u32) -> Result<bool, String> {
         let path = stat.path.as_str();
         if !is_clean(path) {
-            return Err(format!("refusing output path {path:?}: not a clean relative path"));
+            return Err(format!(
+                "refusing output path {path:?}: not a clean relative path"
+            ));
         }
         self.check_parent(path)?;
         let full = self.dest.join(path);

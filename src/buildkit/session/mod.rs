@@ -79,8 +79,8 @@ impl Session {
     ) -> Result<Session, BuildkitError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut methods = vec![HEALTH_CHECK.to_string()];
-        let router = tonic::transport::Server::builder()
-            .add_service(HealthServer::new(HealthService));
+        let router =
+            tonic::transport::Server::builder().add_service(HealthServer::new(HealthService));
         let mut router = {
             let dirs = Arc::new(services.dirs);
             methods.push("/moby.filesync.v1.FileSync/DiffCopy".into());

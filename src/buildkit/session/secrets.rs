@@ -26,9 +26,11 @@ pub fn parse_secret(text: &str) -> Result<(String, SecretSource), String> {
     let mut src = None;
     let mut env = None;
     for field in text.split(',') {
-        let (key, value) = field
-            .split_once('=')
-            .ok_or_else(|| format!("invalid secret {text:?}: expected key=value fields, as in id=token,src=token.txt"))?;
+        let (key, value) = field.split_once('=').ok_or_else(|| {
+            format!(
+                "invalid secret {text:?}: expected key=value fields, as in id=token,src=token.txt"
+            )
+        })?;
         match key.trim().to_ascii_lowercase().as_str() {
             "id" => id = Some(value.to_string()),
             "type" => kind = Some(value.to_string()),
@@ -86,7 +88,9 @@ impl Secrets for SecretsService {
             SecretSource::Env(var) => std::env::var_os(var)
                 .map(|value| value.into_encoded_bytes())
                 .ok_or_else(|| {
-                    Status::not_found(format!("secret {id}: environment variable {var} is not set"))
+                    Status::not_found(format!(
+                        "secret {id}: environment variable {var} is not set"
+                    ))
                 })?,
         };
         Ok(Response::new(GetSecretResponse { data }))

@@ -46,10 +46,7 @@ impl AsyncWrite for TunnelIo {
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_flush(cx)
     }
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
@@ -92,7 +89,9 @@ impl Tunnel {
                 return;
             };
             let mut writer: tokio::io::WriteHalf<DuplexStream> = writer;
-            while let Ok(Some(message)) = tonic::Streaming::<BytesMessage>::message(&mut incoming).await {
+            while let Ok(Some(message)) =
+                tonic::Streaming::<BytesMessage>::message(&mut incoming).await
+            {
                 if writer.write_all(&message.data).await.is_err() {
                     return;
                 }
