@@ -471,3 +471,120 @@ fn user_errors_are_one_clear_line_and_a_nonzero_exit() {
         run.stderr
     );
 }
+
+/// A file far over one gRPC message (4 MiB by default) streams through the session in
+/// chunks and arrives byte for byte.
+#[test]
+fn a_large_context_file_arrives_whole() {
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("context");
+    let mut state = u64::from_le_bytes(*b"conveyor") ^ u64::from(std::process::id());
+    let mut bytes = Vec::with_capacity(24 << 20);
+    while bytes.len() < 24 << 20 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    fs::create_dir_all(&context).unwrap();
+    fs::write(context.join("big.bin"), &bytes).unwrap();
+    write(
+        &context.join("Dockerfile"),
+        "FROM scratch\nCOPY big.bin /\n",
+    );
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "--output",
+            "type=local,dest=../out",
+            ".",
+        ],
+        &context,
+    );
+    built(&run);
+    let received = fs::read(work.path().join("out/big.bin")).unwrap();
+    assert_eq!(received.len(), bytes.len());
+    assert!(received == bytes, "the content differs");
+}
+
+/// `--ssh ID=SOCKET` makes a RUN's ssh mount a socket on the user's agent; without it
+/// the build stops at that RUN.
+#[test]
+fn ssh_agents_reach_run_mounts() {
+    let work = tempfile::tempdir().unwrap();
+    let key = work.path().join("key");
+    let made = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "conveyor-build-test",
+            "-f",
+        ])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let socket = work.path().join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let context = work.path().join("context");
+    write(
+        &context.join("Dockerfile"),
+        &format!(
+            "FROM {} AS run\nRUN --mount=type=ssh,id=deploy : {}; test -S \"$SSH_AUTH_SOCK\" && echo forwarded > /ssh.txt\n\
+             FROM scratch\nCOPY --from=run /ssh.txt /\n",
+            busybox(),
+            unique("run")
+        ),
+    );
+    // Without the agent first: once the RUN ran, the cache would answer for it.
+    let without = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "--output",
+            "type=local,dest=../out2",
+            ".",
+        ],
+        &context,
+    );
+    let ssh = format!("deploy={}", socket.display());
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "--ssh",
+            &ssh,
+            "--output",
+            "type=local,dest=../out",
+            ".",
+        ],
+        &context,
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    built(&run);
+    assert_eq!(
+        fs::read_to_string(work.path().join("out/ssh.txt")).unwrap(),
+        "forwarded\n"
+    );
+    assert_eq!(without.code, 1, "{}", without.stderr);
+    let line = error_line(&without);
+    assert!(line.contains("deploy"), "{line}");
+}

@@ -16,6 +16,7 @@ pub use control::{Daemon, SolveRequest};
 pub use engine::{push as push_to_registry, registry_host};
 pub use session::{
     Credentials, DockerConfig, OutputTarget, SecretSource, Session, SessionServices, parse_secret,
+    parse_ssh,
 };
 pub use status::{BuildProgress, FailedVertex, VertexState};
 

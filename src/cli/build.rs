@@ -32,6 +32,7 @@ pub struct BuildRequest {
     pub output: Option<OutputSpec>,
     pub push: bool,
     pub secrets: Vec<(String, SecretSource)>,
+    pub ssh_agents: Vec<(String, PathBuf)>,
     pub progress: ProgressMode,
     pub addr: Option<String>,
 }
@@ -126,6 +127,7 @@ pub async fn open_session(
     daemon: &Daemon,
     input: &BuildInput,
     secrets: Vec<(String, SecretSource)>,
+    ssh_agents: Vec<(String, PathBuf)>,
     output: Option<OutputTarget>,
 ) -> Result<Session, Failure> {
     let auth = DockerConfig::load().map_err(Failure::input)?;
@@ -134,6 +136,7 @@ pub async fn open_session(
         secrets: secrets.into_iter().collect(),
         output,
         auth: Some(auth),
+        ssh_agents: ssh_agents.into_iter().collect(),
     };
     let name = input
         .context_dir
@@ -192,7 +195,14 @@ pub async fn build(request: BuildRequest) -> Result<(), Failure> {
     let daemon = Daemon::connect(address.clone())
         .await
         .map_err(Failure::build)?;
-    let session = open_session(&daemon, &input, request.secrets, exports.output_target).await?;
+    let session = open_session(
+        &daemon,
+        &input,
+        request.secrets,
+        request.ssh_agents,
+        exports.output_target,
+    )
+    .await?;
 
     let tty = match request.progress {
         ProgressMode::Auto => std::io::stderr().is_terminal(),

@@ -36,6 +36,7 @@ const BUILD_HELP: &str = "Examples:
   conveyor build --output type=local,dest=out .         # the result's files, into ./out
   conveyor build --output type=tar,dest=app.tar .       # the result's files, as a tar archive
   conveyor build --secret id=token,src=token.txt .      # RUN --mount=type=secret,id=token
+  conveyor build --ssh default .                        # RUN --mount=type=ssh, via $SSH_AUTH_SOCK
   conveyor build --addr unix:///run/buildkit/buildkitd.sock -t reg/app:1 --push .
 
 The image's digest is printed on stdout when the daemon reports one; progress and errors
@@ -78,6 +79,10 @@ pub enum Command {
         /// (repeatable).
         #[arg(long = "secret", value_parser = crate::buildkit::parse_secret)]
         secrets: Vec<(String, crate::buildkit::SecretSource)>,
+        /// Forward an ssh-agent for RUN --mount=type=ssh: `default` ($SSH_AUTH_SOCK),
+        /// ID, or ID=SOCKET (repeatable). The build may list keys and sign, nothing more.
+        #[arg(long = "ssh", value_parser = crate::buildkit::parse_ssh)]
+        ssh_agents: Vec<(String, PathBuf)>,
         /// How progress is shown on stderr.
         #[arg(long, value_enum, default_value = "auto")]
         progress: progress::ProgressMode,
@@ -195,6 +200,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 output,
                 push,
                 secrets,
+                ssh_agents,
                 progress,
                 addr,
                 context,
@@ -209,6 +215,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                     output,
                     push,
                     secrets,
+                    ssh_agents,
                     progress,
                     addr,
                 })

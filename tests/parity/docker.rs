@@ -58,11 +58,6 @@ impl Frontend {
         }
     }
 
-    /// Whether a case can be built this way (`conveyor build` has no `--ssh` yet).
-    pub fn supports(&self, settings: &CaseSettings) -> bool {
-        !matches!(self, Frontend::Cli(_)) || settings.ssh.is_empty()
-    }
-
     /// `--print=targets` is a buildx flag; through `conveyor build` there is none to
     /// compare (the frontend's answer is compared in the frontend-image mode).
     pub fn prints_targets(&self) -> bool {
@@ -155,11 +150,62 @@ fn build_with_cli(request: &BuildRequest, binary: &Path) -> Result<(), String> {
         command.arg("--secret");
         command.arg(format!("id={},src={}", secret.id, src.display()));
     }
-    if !request.settings.ssh.is_empty() {
-        return Err("conveyor build has no --ssh".into());
+    // conveyor forwards agents, not key files: an agent of the case's own holds the key.
+    let agent = match request.settings.ssh.is_empty() {
+        true => None,
+        false => {
+            let key = request
+                .ssh_key
+                .ok_or("the case uses ssh and the test made no key")?;
+            Some(SshAgent::start(key)?)
+        }
+    };
+    for id in &request.settings.ssh {
+        let socket = &agent.as_ref().expect("started above").socket;
+        command
+            .arg("--ssh")
+            .arg(format!("{id}={}", socket.display()));
     }
     command.arg(request.context);
     run(command, "conveyor build").map(drop)
+}
+
+/// `ssh-agent -D` on a socket beside the key, holding the key; stopped when dropped.
+struct SshAgent {
+    process: std::process::Child,
+    socket: PathBuf,
+}
+
+impl SshAgent {
+    fn start(key: &Path) -> Result<SshAgent, String> {
+        let socket = key.with_extension("agent.sock");
+        let _ = std::fs::remove_file(&socket);
+        let process = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|error| format!("run ssh-agent: {error}"))?;
+        let agent = SshAgent { process, socket };
+        for _ in 0..100 {
+            if agent.socket.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let mut add = Command::new("ssh-add");
+        add.arg("-q").arg(key).env("SSH_AUTH_SOCK", &agent.socket);
+        run(add, "ssh-add")?;
+        Ok(agent)
+    }
+}
+
+impl Drop for SshAgent {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
 
 /// `BUILDX_EXPERIMENTAL=1 docker buildx build --print=targets,format=json`: the targets

@@ -1,13 +1,14 @@
 //! BuildKit's session: the services the client serves to the daemon during a build —
 //! the context and build-file directories (FileSync), exporter output (FileSend),
-//! registry credentials (Auth), secrets (Secrets) and the gRPC health check the daemon
-//! polls. The daemon is the gRPC client; the HTTP/2 connection runs inside the
+//! registry credentials (Auth), secrets (Secrets), ssh-agent forwarding (SSH) and the
+//! gRPC health check the daemon polls. The daemon is the gRPC client; the HTTP/2 connection runs inside the
 //! `Control.Session` stream on the daemon connection (see `tunnel`).
 
 mod auth;
 mod filesend;
 mod filesync;
 mod secrets;
+mod ssh;
 mod tunnel;
 
 use std::collections::BTreeMap;
@@ -24,10 +25,12 @@ use crate::proto::grpc::health::v1::{HealthCheckRequest, HealthCheckResponse};
 use crate::proto::moby::buildkit::secrets::v1::secrets_server::SecretsServer;
 use crate::proto::moby::filesync::v1::auth_server::AuthServer;
 use crate::proto::moby::filesync::v1::file_sync_server::FileSyncServer;
+use crate::proto::moby::sshforward::v1::ssh_server::SshServer;
 
 pub use auth::{Credentials, DockerConfig};
 pub use filesend::OutputTarget;
 pub use secrets::{SecretSource, parse_secret};
+pub use ssh::parse_ssh;
 
 use super::BuildkitError;
 use super::control::{Daemon, MAX_MESSAGE_SIZE};
@@ -42,6 +45,8 @@ pub struct SessionServices {
     pub output: Option<OutputTarget>,
     /// Registry credentials; `None` serves no Auth (the daemon pulls anonymously).
     pub auth: Option<DockerConfig>,
+    /// ssh-agent sockets by id, for `RUN --mount=type=ssh`.
+    pub ssh_agents: BTreeMap<String, PathBuf>,
 }
 
 /// An open session; the daemon reaches its services until it is dropped.
@@ -94,6 +99,13 @@ impl Session {
             methods.push("/moby.buildkit.secrets.v1.Secrets/GetSecret".into());
             router = router.add_service(SecretsServer::new(secrets::SecretsService {
                 secrets: Arc::new(services.secrets),
+            }));
+        }
+        if !services.ssh_agents.is_empty() {
+            methods.push("/moby.sshforward.v1.SSH/CheckAgent".into());
+            methods.push("/moby.sshforward.v1.SSH/ForwardAgent".into());
+            router = router.add_service(SshServer::new(ssh::SshService {
+                agents: Arc::new(services.ssh_agents),
             }));
         }
         if let Some(config) = services.auth {
