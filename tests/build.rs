@@ -588,3 +588,141 @@ fn ssh_agents_reach_run_mounts() {
     let line = error_line(&without);
     assert!(line.contains("deploy"), "{line}");
 }
+
+/// A registry that wants a password: a proxy on 127.0.0.1 in front of the harness
+/// registry that answers 401 with a Basic challenge to any connection whose first
+/// request lacks `Authorization: Basic <user:password>`, and pipes the others through.
+/// Returns its `host:port` and the count of connections let through.
+fn password_registry(
+    user: &str,
+    password: &str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use base64::prelude::{BASE64_STANDARD, Engine as _};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let expected = format!(
+        "authorization: basic {}",
+        BASE64_STANDARD
+            .encode(format!("{user}:{password}"))
+            .to_ascii_lowercase()
+    );
+    let let_through = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&let_through);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { return };
+            let expected = expected.clone();
+            let counter = Arc::clone(&counter);
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                // A TLS handshake first (the daemon tries https, then http for an
+                // insecure registry once it sees an HTTP answer): answer in HTTP.
+                if client.read(&mut byte).ok() != Some(1) {
+                    return;
+                }
+                if byte[0] == 0x16 {
+                    let _ =
+                        client.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+                    return;
+                }
+                head.push(byte[0]);
+                while !head.ends_with(b"\r\n\r\n") {
+                    match client.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                if !text.lines().any(|line| line.trim() == expected) {
+                    let _ = client.write_all(
+                        b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"conveyor-test\"\r\n\
+                          Docker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                    return;
+                }
+                counter.fetch_add(1, Ordering::SeqCst);
+                let Ok(mut upstream) = TcpStream::connect(&harness().registry) else {
+                    return;
+                };
+                if upstream.write_all(&head).is_err() {
+                    return;
+                }
+                let (mut client_reader, mut upstream_writer) =
+                    (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut client_reader, &mut upstream_writer);
+                    let _ = upstream_writer.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut upstream, &mut client);
+            });
+        }
+    });
+    (address, let_through)
+}
+
+/// The daemon's pulls ask the session for credentials (Auth.Credentials) and the push
+/// after the build takes them from the same config.json: a registry that wants a
+/// password refuses a build without one and serves, and takes a push from, a build
+/// with one.
+#[test]
+fn registry_credentials_come_from_the_docker_config() {
+    use base64::prelude::{BASE64_STANDARD, Engine as _};
+    let (registry, let_through) = password_registry("builder", "s3cret-pass");
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("context");
+    write(
+        &context.join("Dockerfile"),
+        &format!(
+            "FROM {registry}/busybox:latest\nRUN echo {} > /run-id\n",
+            unique("run")
+        ),
+    );
+    let config_dir = work.path().join("docker-config");
+    let tag = format!("{registry}/conveyor-auth-test:{}", unique("t"));
+    let build = |config: Option<&str>| {
+        fs::create_dir_all(&config_dir).unwrap();
+        let _ = fs::remove_file(config_dir.join("config.json"));
+        if let Some(config) = config {
+            fs::write(config_dir.join("config.json"), config).unwrap();
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+            .args(["build", "--progress=plain", "-t", &tag, "--push", "."])
+            .current_dir(&context)
+            .env("DOCKER_HOST", &harness().docker_host)
+            .env("DOCKER_CONFIG", &config_dir)
+            .env_remove("BUILDKIT_HOST")
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    // The base cannot be resolved: reported where the build file names it (exit 2).
+    let (code, stderr) = build(None);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("401 Unauthorized") || stderr.contains("unauthorized"),
+        "{stderr}"
+    );
+    assert_eq!(let_through.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    let auth = BASE64_STANDARD.encode("builder:s3cret-pass");
+    let config = format!(r#"{{"auths": {{"{registry}": {{"auth": "{auth}"}}}}}}"#);
+    let (code, stderr) = build(Some(&config));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(let_through.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    let (name, tag_name) = tag.rsplit_once(':').unwrap();
+    let repository = name.strip_prefix(&format!("{registry}/")).unwrap();
+    assert_eq!(
+        registry_manifest_status(repository, tag_name),
+        200,
+        "pushed through the proxy"
+    );
+    let _ = docker().args(["rmi", &tag]).output();
+}
