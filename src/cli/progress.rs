@@ -78,57 +78,27 @@ impl<W: Write> Progress<W> {
         self.steps.len() - 1
     }
 
-    /// Takes one status batch.
+    /// Takes one status batch: steps that began are announced, then their output,
+    /// then the ones that ended are marked.
     pub fn update(&mut self, status: &StatusResponse) {
         // (line, whether the tty view scrolls it: output and errors do; step
         // starts and ends are shown in the redrawn block instead)
         let mut lines: Vec<(String, bool)> = Vec::new();
         for vertex in &status.vertexes {
             let index = self.step(&vertex.digest);
-            let begun = vertex.started.is_some() || vertex.cached;
-            if begun && !self.steps[index].announced {
-                self.announced += 1;
-                self.steps[index].number = self.announced;
-            }
-            let step = &mut self.steps[index];
             if !vertex.name.is_empty() {
-                step.name = vertex.name.clone();
+                self.steps[index].name = vertex.name.clone();
             }
-            if vertex.started.is_some() && step.started.is_none() {
-                step.started = vertex.started;
+            if vertex.started.is_some() && self.steps[index].started.is_none() {
+                self.steps[index].started = vertex.started;
             }
-            if begun && !step.announced {
-                step.announced = true;
-                lines.push((format!("#{} {}", step.number, step.name), false));
-            }
-            if vertex.cached && !step.cached && !step.finished {
-                step.cached = true;
-                step.finished = true;
-                lines.push((format!("#{} CACHED", step.number), false));
-            } else if let Some(completed) = &vertex.completed
-                && !step.finished
-            {
-                step.finished = true;
-                let took = step
-                    .started
-                    .as_ref()
-                    .map(|started| seconds(started, completed))
-                    .unwrap_or(0.0);
-                if vertex.error.is_empty() {
-                    lines.push((format!("#{} DONE {took:.1}s", step.number), false));
-                } else {
-                    step.error = vertex.error.clone();
-                    lines.push((format!("#{} ERROR: {}", step.number, vertex.error), true));
-                }
+            if vertex.started.is_some() || vertex.cached {
+                self.announce(index, &mut lines);
             }
         }
         for log in &status.logs {
             let index = self.step(&log.vertex);
-            if !self.steps[index].announced {
-                self.announced += 1;
-                self.steps[index].number = self.announced;
-                self.steps[index].announced = true;
-            }
+            self.announce(index, &mut lines);
             let step = &mut self.steps[index];
             step.partial.extend_from_slice(&log.msg);
             while let Some(end) = step.partial.iter().position(|&b| b == b'\n') {
@@ -140,6 +110,32 @@ impl<W: Write> Progress<W> {
                 ));
             }
         }
+        for vertex in &status.vertexes {
+            let index = self.step(&vertex.digest);
+            let step = &mut self.steps[index];
+            if step.finished || !(vertex.cached || vertex.completed.is_some()) {
+                continue;
+            }
+            step.finished = true;
+            if !step.partial.is_empty() {
+                let text = String::from_utf8_lossy(&step.partial).into_owned();
+                step.partial.clear();
+                lines.push((format!("#{} {text}", step.number), true));
+            }
+            if vertex.cached {
+                step.cached = true;
+                lines.push((format!("#{} CACHED", step.number), false));
+            } else if vertex.error.is_empty() {
+                let took = match (&step.started, &vertex.completed) {
+                    (Some(started), Some(completed)) => seconds(started, completed),
+                    _ => 0.0,
+                };
+                lines.push((format!("#{} DONE {took:.1}s", step.number), false));
+            } else {
+                step.error = vertex.error.clone();
+                lines.push((format!("#{} ERROR: {}", step.number, vertex.error), true));
+            }
+        }
         if self.tty {
             self.draw_tty(&lines);
         } else {
@@ -147,6 +143,19 @@ impl<W: Write> Progress<W> {
                 let _ = writeln!(self.out, "{line}");
             }
         }
+    }
+
+    /// Numbers a step the first time it shows (steps are numbered in the order they
+    /// start, as BuildKit's plain output does) and prints its name.
+    fn announce(&mut self, index: usize, lines: &mut Vec<(String, bool)>) {
+        if self.steps[index].announced {
+            return;
+        }
+        self.announced += 1;
+        let step = &mut self.steps[index];
+        step.announced = true;
+        step.number = self.announced;
+        lines.push((format!("#{} {}", step.number, step.name), false));
     }
 
     /// tty: the output lines scroll above a block of one line per step, redrawn.
@@ -162,7 +171,9 @@ impl<W: Write> Progress<W> {
         let elapsed = self.started_at.elapsed().as_secs_f64();
         frame.push_str(&format!("[+] Building {elapsed:.1}s\n"));
         let mut drawn = 1;
-        for step in self.steps.iter().filter(|s| s.announced) {
+        let mut shown: Vec<&Step> = self.steps.iter().filter(|s| s.announced).collect();
+        shown.sort_by_key(|step| step.number);
+        for step in shown {
             let state = if step.cached {
                 "CACHED".to_string()
             } else if !step.error.is_empty() {
@@ -194,5 +205,114 @@ impl<W: Write> Progress<W> {
     pub fn finish(&mut self, line: &str) {
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::moby::buildkit::v1::{Vertex, VertexLog};
+
+    fn at(seconds: i64, nanos: i32) -> Option<Timestamp> {
+        Some(Timestamp { seconds, nanos })
+    }
+
+    fn vertex(digest: &str, name: &str) -> Vertex {
+        Vertex {
+            digest: digest.into(),
+            name: name.into(),
+            ..Vertex::default()
+        }
+    }
+
+    /// Two steps: one cached, one that prints two lines (the second split across
+    /// messages) and fails.
+    fn batches() -> Vec<StatusResponse> {
+        vec![
+            StatusResponse {
+                vertexes: vec![
+                    vertex("sha256:b", "[2/2] RUN make"),
+                    Vertex {
+                        cached: true,
+                        started: at(10, 0),
+                        completed: at(10, 0),
+                        ..vertex("sha256:a", "[1/2] FROM busybox")
+                    },
+                ],
+                ..StatusResponse::default()
+            },
+            StatusResponse {
+                vertexes: vec![Vertex {
+                    started: at(10, 0),
+                    ..vertex("sha256:b", "[2/2] RUN make")
+                }],
+                logs: vec![VertexLog {
+                    vertex: "sha256:b".into(),
+                    msg: b"compiling\nlink".to_vec(),
+                    ..VertexLog::default()
+                }],
+                ..StatusResponse::default()
+            },
+            StatusResponse {
+                vertexes: vec![Vertex {
+                    started: at(10, 0),
+                    completed: at(11, 500_000_000),
+                    error: "exit code: 2".into(),
+                    ..vertex("sha256:b", "[2/2] RUN make")
+                }],
+                logs: vec![VertexLog {
+                    vertex: "sha256:b".into(),
+                    msg: b"ing failed\n".to_vec(),
+                    ..VertexLog::default()
+                }],
+                ..StatusResponse::default()
+            },
+        ]
+    }
+
+    #[test]
+    fn plain_numbers_steps_as_they_start_with_output_timing_and_marks() {
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, false);
+        for batch in batches() {
+            progress.update(&batch);
+        }
+        assert_eq!(progress.counts(), (1, 1));
+        drop(progress);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "#1 [1/2] FROM busybox\n#1 CACHED\n#2 [2/2] RUN make\n#2 compiling\n\
+             #2 linking failed\n#2 ERROR: exit code: 2\n"
+        );
+    }
+
+    #[test]
+    fn tty_redraws_the_step_block_and_scrolls_output_above_it() {
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, true);
+        for batch in batches() {
+            progress.update(&batch);
+        }
+        drop(progress);
+        let text = String::from_utf8(out).unwrap();
+        let frames: Vec<&str> = text.split("[+] Building").collect();
+        assert_eq!(frames.len(), 4, "one frame per batch: {text:?}");
+        let last = frames[3];
+        assert!(
+            last.ends_with(" => [1/2] FROM busybox CACHED\n => [2/2] RUN make ERROR\n"),
+            "{last:?}"
+        );
+        // Each redraw first moves up over the block drawn before it (header + steps),
+        // then scrolls the new output.
+        let up = "\x1b[1A\x1b[2K".repeat(3);
+        assert!(
+            frames[2].contains(&format!("{up}#2 linking failed\n")),
+            "{text:?}"
+        );
+        assert!(text.contains("#2 compiling\n") && text.contains("#2 linking failed\n"));
+        assert!(
+            !text.contains("#1 CACHED"),
+            "marks are shown in the block, not scrolled"
+        );
     }
 }

@@ -254,6 +254,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn repeated_metadata_values_are_unescaped_when_marked_encoded() {
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.append("exclude-patterns", "node_modules".parse().unwrap());
+        metadata.append("exclude-patterns", "%C3%A9t%C3%A9/*.log".parse().unwrap());
+        metadata.append("exclude-patterns-encoded", "1".parse().unwrap());
+        metadata.append("followpaths", "a%20b".parse().unwrap());
+        assert_eq!(
+            metadata_values(&metadata, "exclude-patterns"),
+            ["node_modules", "été/*.log"]
+        );
+        // Not marked encoded: taken as written.
+        assert_eq!(metadata_values(&metadata, "followpaths"), ["a%20b"]);
+        assert!(metadata_values(&metadata, "include-patterns").is_empty());
+    }
+
+    #[test]
     fn unescapes_as_go_query_unescape() {
         assert_eq!(query_unescape("a%2Fb+c"), "a/b c");
         assert_eq!(query_unescape("%C3%A9t%C3%A9"), "été");
