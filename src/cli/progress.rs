@@ -20,6 +20,9 @@ pub enum ProgressMode {
     Plain,
 }
 
+/// Steps the tty block shows at most.
+const TTY_STEPS: usize = 15;
+
 #[derive(Default)]
 struct Step {
     number: usize,
@@ -173,7 +176,9 @@ impl<W: Write> Progress<W> {
         let mut drawn = 1;
         let mut shown: Vec<&Step> = self.steps.iter().filter(|s| s.announced).collect();
         shown.sort_by_key(|step| step.number);
-        for step in shown {
+        // The newest steps only, so a long build's block fits a terminal.
+        let skip = shown.len().saturating_sub(TTY_STEPS);
+        for step in shown.into_iter().skip(skip) {
             let state = if step.cached {
                 "CACHED".to_string()
             } else if !step.error.is_empty() {

@@ -16,6 +16,7 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -150,6 +151,7 @@ fn receive_local(
             dest,
             dirs: HashSet::new(),
             open: HashMap::new(),
+            dir_times: Vec::new(),
             known_files: HashSet::new(),
         };
         if let Err(message) = receiver.run(incoming, &out).await {
@@ -164,12 +166,31 @@ fn receive_local(
     ReceiverStream::new(stream)
 }
 
+struct OpenFile {
+    path: String,
+    file: File,
+    mode: u32,
+    modified: SystemTime,
+}
+
+/// fsutil's `modTime`: Unix nanoseconds.
+fn system_time(nanos: i64) -> SystemTime {
+    if nanos >= 0 {
+        UNIX_EPOCH + Duration::from_nanos(nanos as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_nanos(nanos.unsigned_abs())
+    }
+}
+
 struct LocalReceiver {
     dest: PathBuf,
     /// Directories made or checked under `dest` in this transfer.
     dirs: HashSet<String>,
     /// Files requested and not yet complete, by packet id.
-    open: HashMap<u32, (String, File, u32)>,
+    open: HashMap<u32, OpenFile>,
+    /// Directories' modes and modification times, set once everything inside is
+    /// written (a read-only directory could not take its files otherwise).
+    dir_times: Vec<(String, u32, SystemTime)>,
     /// Regular files of this output, which hard links may point at.
     known_files: HashSet<String>,
 }
@@ -198,6 +219,12 @@ impl LocalReceiver {
         let mut fin_sent = false;
         loop {
             if listed && self.open.is_empty() && !fin_sent {
+                // Innermost first: setting a parent's time is not undone by a child.
+                for (path, mode, modified) in self.dir_times.iter().rev() {
+                    let full = self.dest.join(path);
+                    let _ = File::open(&full).and_then(|dir| dir.set_modified(*modified));
+                    self.set_mode(path, *mode)?;
+                }
                 out.send(Ok(packet(PacketType::PacketFin)))
                     .await
                     .map_err(|_| "the daemon hung up")?;
@@ -232,16 +259,20 @@ impl LocalReceiver {
                     }
                 },
                 Ok(PacketType::PacketData) => {
-                    let Some((path, file, _)) = self.open.get_mut(&received.id) else {
+                    let Some(open) = self.open.get_mut(&received.id) else {
                         return Err(format!("data for unknown file id {}", received.id));
                     };
+                    let full = self.dest.join(&open.path);
                     if received.data.is_empty() {
-                        let (path, file, mode) = self.open.remove(&received.id).expect("open");
-                        drop(file);
-                        self.set_mode(&path, mode)?;
+                        let open = self.open.remove(&received.id).expect("open");
+                        open.file
+                            .set_modified(open.modified)
+                            .map_err(|e| format!("{}: {e}", full.display()))?;
+                        drop(open.file);
+                        self.set_mode(&open.path, open.mode)?;
                     } else {
-                        let full = self.dest.join(&*path);
-                        file.write_all(&received.data)
+                        open.file
+                            .write_all(&received.data)
                             .map_err(|e| format!("{}: {e}", full.display()))?;
                     }
                 }
@@ -306,8 +337,9 @@ impl LocalReceiver {
                 }
                 None => fs::create_dir(&full).map_err(error)?,
             }
-            self.set_mode(path, stat.mode)?;
             self.dirs.insert(path.to_string());
+            self.dir_times
+                .push((path.to_string(), stat.mode, system_time(stat.mod_time)));
             return Ok(false);
         }
         if stat.mode & GO_OTHER_TYPES != 0 {
@@ -338,7 +370,15 @@ impl LocalReceiver {
         }
         let file = File::create(&full).map_err(error)?;
         self.known_files.insert(path.to_string());
-        self.open.insert(id, (path.to_string(), file, stat.mode));
+        self.open.insert(
+            id,
+            OpenFile {
+                path: path.to_string(),
+                file,
+                mode: stat.mode,
+                modified: system_time(stat.mod_time),
+            },
+        );
         Ok(true)
     }
 
