@@ -74,7 +74,7 @@ const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 impl Session {
     /// Opens a session on `daemon`'s connection. `shared_key` keys the daemon's cache
     /// of what it received from earlier sessions for the same directories, so a
-    /// stable key (conveyor uses the context's absolute path) makes the next upload
+    /// stable key (conveyor uses a digest of the context's absolute path) makes the next upload
     /// incremental.
     pub async fn start(
         daemon: &Daemon,
@@ -86,15 +86,14 @@ impl Session {
         let mut methods = vec![HEALTH_CHECK.to_string()];
         let router =
             tonic::transport::Server::builder().add_service(HealthServer::new(HealthService));
-        let mut router = {
-            let dirs = Arc::new(services.dirs);
-            methods.push("/moby.filesync.v1.FileSync/DiffCopy".into());
-            methods.push("/moby.filesync.v1.FileSync/TarStream".into());
-            router.add_service(
-                FileSyncServer::new(filesync::FileSyncService { dirs })
-                    .max_decoding_message_size(MAX_MESSAGE_SIZE),
-            )
-        };
+        // TarStream is declared but BuildKit only asks for DiffCopy; it is not offered.
+        methods.push("/moby.filesync.v1.FileSync/DiffCopy".into());
+        let mut router = router.add_service(
+            FileSyncServer::new(filesync::FileSyncService {
+                dirs: Arc::new(services.dirs),
+            })
+            .max_decoding_message_size(MAX_MESSAGE_SIZE),
+        );
         if !services.secrets.is_empty() {
             methods.push("/moby.buildkit.secrets.v1.Secrets/GetSecret".into());
             router = router.add_service(SecretsServer::new(secrets::SecretsService {
@@ -124,11 +123,15 @@ impl Session {
             router = router.add_service(filesend::FileSendService { target });
         }
 
-        let (tunnel, incoming_side) = tunnel::Tunnel::new();
-        let (io, outgoing, pumps) = tunnel.into_parts();
+        let tunnel::Tunnel {
+            io,
+            outgoing,
+            incoming,
+            pumps,
+        } = tunnel::Tunnel::open();
         let server = tokio::spawn(async move {
-            let incoming = tokio_stream::once(Ok::<_, std::io::Error>(io));
-            let _ = router.serve_with_incoming(incoming).await;
+            let connections = tokio_stream::once(Ok::<_, std::io::Error>(io));
+            let _ = router.serve_with_incoming(connections).await;
         });
 
         let mut request = Request::new(outgoing);
@@ -150,7 +153,7 @@ impl Session {
             .session(request)
             .await
             .map_err(|status| super::rpc_error("Session", &status))?;
-        incoming_side.attach(response.into_inner());
+        incoming.attach(response.into_inner());
         let mut tasks = vec![server];
         tasks.extend(pumps);
         Ok(Session { id, tasks })

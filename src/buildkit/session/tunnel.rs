@@ -51,21 +51,22 @@ impl AsyncWrite for TunnelIo {
     }
 }
 
-/// The two pumps between the gRPC stream and the byte stream.
+/// The two pumps between the gRPC stream and the byte stream, and their ends.
 pub struct Tunnel {
     /// The server's end.
     pub io: TunnelIo,
     /// The messages to send on the `Control.Session` call.
     pub outgoing: ReceiverStream<BytesMessage>,
-    pumps: [JoinHandle<()>; 2],
+    /// Where the call's incoming messages go, once it is open.
+    pub incoming: IncomingSide,
+    /// Aborted when the session closes.
+    pub pumps: [JoinHandle<()>; 2],
 }
 
 impl Tunnel {
-    /// Starts pumping; `incoming` is attached with [`Tunnel::attach`] once the call is
-    /// open.
-    pub fn new() -> (Tunnel, IncomingSide) {
+    pub fn open() -> Tunnel {
         let (ours, theirs) = tokio::io::duplex(4 * CHUNK);
-        let (mut reader, writer) = tokio::io::split(ours);
+        let (mut reader, mut writer) = tokio::io::split(ours);
         let (sender, receiver) = mpsc::channel::<BytesMessage>(16);
         let out_pump = tokio::spawn(async move {
             let mut buf = vec![0u8; CHUNK];
@@ -83,32 +84,25 @@ impl Tunnel {
                 }
             }
         });
-        let (incoming_sender, incoming_receiver) = tokio::sync::oneshot::channel();
+        let (incoming_sender, incoming_receiver) =
+            tokio::sync::oneshot::channel::<tonic::Streaming<BytesMessage>>();
         let in_pump = tokio::spawn(async move {
             let Ok(mut incoming) = incoming_receiver.await else {
                 return;
             };
-            let mut writer: tokio::io::WriteHalf<DuplexStream> = writer;
-            while let Ok(Some(message)) =
-                tonic::Streaming::<BytesMessage>::message(&mut incoming).await
-            {
+            while let Ok(Some(message)) = incoming.message().await {
                 if writer.write_all(&message.data).await.is_err() {
                     return;
                 }
             }
             let _ = writer.shutdown().await;
         });
-        let tunnel = Tunnel {
+        Tunnel {
             io: TunnelIo(theirs),
             outgoing: ReceiverStream::new(receiver),
+            incoming: IncomingSide(incoming_sender),
             pumps: [out_pump, in_pump],
-        };
-        (tunnel, IncomingSide(incoming_sender))
-    }
-
-    /// Splits off the pumps' handles, to stop them when the session closes.
-    pub fn into_parts(self) -> (TunnelIo, ReceiverStream<BytesMessage>, [JoinHandle<()>; 2]) {
-        (self.io, self.outgoing, self.pumps)
+        }
     }
 }
 
