@@ -135,7 +135,7 @@ pub async fn open_session(
         dirs: input.dirs(),
         secrets: secrets.into_iter().collect(),
         output,
-        auth: Some(auth),
+        auth,
         ssh_agents: ssh_agents.into_iter().collect(),
     };
     let name = input

@@ -43,8 +43,8 @@ pub struct SessionServices {
     pub secrets: BTreeMap<String, SecretSource>,
     /// Where a `local` or `tar` exporter writes.
     pub output: Option<OutputTarget>,
-    /// Registry credentials; `None` serves no Auth (the daemon pulls anonymously).
-    pub auth: Option<DockerConfig>,
+    /// Registry credentials (an empty config: anonymous).
+    pub auth: DockerConfig,
     /// ssh-agent sockets by id, for `RUN --mount=type=ssh`.
     pub ssh_agents: BTreeMap<String, PathBuf>,
 }
@@ -107,17 +107,17 @@ impl Session {
                 agents: Arc::new(services.ssh_agents),
             }));
         }
-        if let Some(config) = services.auth {
-            for method in [
-                "Credentials",
-                "FetchToken",
-                "GetTokenAuthority",
-                "VerifyTokenAuthority",
-            ] {
-                methods.push(format!("/moby.filesync.v1.Auth/{method}"));
-            }
-            router = router.add_service(AuthServer::new(auth::AuthService { config }));
+        for method in [
+            "Credentials",
+            "FetchToken",
+            "GetTokenAuthority",
+            "VerifyTokenAuthority",
+        ] {
+            methods.push(format!("/moby.filesync.v1.Auth/{method}"));
         }
+        router = router.add_service(AuthServer::new(auth::AuthService {
+            config: services.auth,
+        }));
         if let Some(target) = services.output {
             methods.push("/moby.filesync.v1.FileSend/DiffCopy".into());
             router = router.add_service(filesend::FileSendService { target });
