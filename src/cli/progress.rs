@@ -16,7 +16,9 @@ use crate::proto::moby::buildkit::v1::StatusResponse;
 pub enum ProgressMode {
     /// tty when stderr is a terminal, else plain.
     Auto,
+    /// A block of the newest steps redrawn in place, their output scrolling above.
     Tty,
+    /// One line per event: `#N name`, output lines, `#N DONE 0.3s`, `#N CACHED`.
     Plain,
 }
 
