@@ -119,6 +119,58 @@ fn tar_output_writes_one_archive_of_the_result() {
             "run.sh"
         ]
     );
+
+    // `-o -`: the same archive on stdout, and nothing else there.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .args(["build", "--progress=plain", "-o", "-", "."])
+        .current_dir(work.path().join("context"))
+        .env("DOCKER_HOST", &harness().docker_host)
+        .env("DOCKER_CONFIG", work.path())
+        .env_remove("BUILDKIT_HOST")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.stdout, fs::read(&tar_path).unwrap());
+}
+
+/// `--progress tty` redraws a block of steps with terminal escapes and ends with the
+/// summary.
+#[test]
+fn tty_progress_redraws_the_steps_in_place() {
+    let work = tempfile::tempdir().unwrap();
+    files_context(work.path(), &unique("tty"));
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=tty",
+            "--output",
+            "type=local,dest=../out",
+            ".",
+        ],
+        &work.path().join("context"),
+    );
+    built(&run);
+    assert!(run.stderr.contains("\x1b[1A\x1b[2K"), "{:?}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(" => [make 2/2] RUN mkdir -p /out/nested"),
+        "{:?}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("\n#1 "),
+        "no plain lines: {:?}",
+        run.stderr
+    );
+    let last = run.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("built in ") && last.ends_with(" cached"),
+        "{last}"
+    );
 }
 
 #[test]
