@@ -14,6 +14,7 @@ fn main() {
         "secrets.proto",
         "sshforward.proto",
         "google/rpc/status.proto",
+        "health.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let descriptors = protox::compile(files, ["proto"]).expect("compile proto/ with protox");

@@ -34,6 +34,15 @@ pub mod google {
     }
 }
 
+pub mod grpc {
+    pub mod health {
+        /// The health service a session serves.
+        pub mod v1 {
+            generated!("grpc.health.v1.rs");
+        }
+    }
+}
+
 pub mod moby {
     pub mod buildkit {
         /// The Control service.

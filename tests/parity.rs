@@ -36,7 +36,6 @@ const CASES_AT_ONCE: usize = 4;
 
 #[test]
 fn stock_and_under_test_frontends_build_the_same_images() {
-    let started = Instant::now();
     let under_test = Frontend::under_test_from_env();
     if under_test == Frontend::Stock {
         say(
@@ -44,12 +43,26 @@ fn stock_and_under_test_frontends_build_the_same_images() {
              (the second build with --no-cache); any difference is a bug in the machinery \
              or a nondeterministic case",
         );
-    } else {
-        say(&format!(
-            "parity: comparing the stock frontend with {}",
-            under_test.describe()
-        ));
     }
+    compare_corpus(&under_test);
+}
+
+/// The same corpus built by `conveyor build` (the frontend run client-side, the context
+/// uploaded through conveyor's session) against `docker buildx build` with the stock
+/// frontend.
+#[test]
+fn stock_frontend_and_conveyor_build_make_the_same_images() {
+    compare_corpus(&Frontend::Cli(PathBuf::from(env!(
+        "CARGO_BIN_EXE_conveyor"
+    ))));
+}
+
+fn compare_corpus(under_test: &Frontend) {
+    let started = Instant::now();
+    say(&format!(
+        "parity: comparing the stock frontend with {}",
+        under_test.describe()
+    ));
     let cases = load_cases(&testdata("parity"));
     assert!(cases.len() >= 28, "only {} parity cases", cases.len());
     harness();
@@ -61,7 +74,7 @@ fn stock_and_under_test_frontends_build_the_same_images() {
             scope.spawn(|| {
                 while let Some(case) = cases.get(next.fetch_add(1, Ordering::SeqCst)) {
                     let case_started = Instant::now();
-                    let problems = match compare_case(case, &under_test) {
+                    let problems = match compare_case(case, under_test) {
                         Ok(differences) => differences,
                         Err(error) => vec![error],
                     };
@@ -147,6 +160,7 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
                 ssh_key: None,
                 tag: &reference,
                 cache: Cache::Use,
+                cli: None,
             })
             .map_err(|error| format!("prebuilt base: {error}"))?;
             push(&reference)?;
@@ -156,7 +170,7 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
         None => None,
     };
 
-    let request = |dockerfile, tag, cache| BuildRequest {
+    let request = |dockerfile, tag, cache, cli| BuildRequest {
         dockerfile,
         context: &context,
         case_dir: &case.dir,
@@ -165,11 +179,17 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
         ssh_key: Some(&ssh_key),
         tag,
         cache,
+        cli,
     };
     let stock_tag = format!("parity-stock/{}:{}", case.name, unique("t"));
     let test_tag = format!("parity-under-test/{}:{}", case.name, unique("t"));
-    let stock_request = request(&stock_dockerfile, &stock_tag, Cache::Use);
-    let test_request = request(&test_dockerfile, &test_tag, Cache::Ignore);
+    let stock_request = request(&stock_dockerfile, &stock_tag, Cache::Use, None);
+    let test_request = request(
+        &test_dockerfile,
+        &test_tag,
+        Cache::Ignore,
+        under_test.cli_binary(),
+    );
 
     let result = (|| {
         build(&stock_request).map_err(|error| format!("stock build: {error}"))?;
@@ -189,7 +209,7 @@ fn compare_case(case: &Case, under_test: &Frontend) -> Result<Vec<String>, Strin
                 .iter()
                 .map(ToString::to_string),
         );
-        if case.settings.print_targets {
+        if case.settings.print_targets && under_test.prints_targets() {
             let stock_targets = print_targets(&stock_request, &Frontend::Stock)
                 .map_err(|error| format!("stock: {error}"))?;
             let test_targets = print_targets(&test_request, under_test)
@@ -259,6 +279,7 @@ fn two_images_differing_in_one_env_value_and_one_mode_differ_exactly_there() {
             ssh_key: None,
             tag: &tag,
             cache: Cache::Use,
+            cli: None,
         })
         .unwrap();
         tag

@@ -41,7 +41,7 @@ impl Daemon {
         self.channel.clone()
     }
 
-    fn control(&self) -> ControlClient<Channel> {
+    pub(super) fn control(&self) -> ControlClient<Channel> {
         ControlClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE)

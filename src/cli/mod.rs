@@ -1,8 +1,12 @@
-//! The command line: `conveyor plan` (stages and signatures, no daemon), `conveyor
+//! The command line: `conveyor build` (a build on a daemon, the frontend run
+//! client-side), `conveyor plan` (stages and signatures, no daemon), `conveyor
 //! frontend` (run by BuildKit as a `# syntax=` frontend) and `conveyor workers`.
 
+mod build;
 mod explain;
+mod output;
 mod plan;
+mod progress;
 mod stages;
 
 use std::path::PathBuf;
@@ -17,15 +21,82 @@ use crate::gateway;
     name = "conveyor",
     version,
     about = "Builds Dockerfiles and werf stapel configs on BuildKit, storing every stage by its signature",
-    after_help = "Exit codes: 0 success, 1 build or daemon failure, 2 bad input or usage."
+    after_help = EXIT_CODES
 )]
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,
 }
 
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 build or daemon failure (a step failed, the daemon is unreachable), 2 bad input or usage (flags, build file, context, unknown target).";
+
+const BUILD_HELP: &str = "Examples:
+  conveyor build .                                      # Docker Engine at DOCKER_HOST, image kept untagged
+  conveyor build -t app:dev --target app .              # tagged in Docker Engine's image store
+  conveyor build -t 127.0.0.1:5000/app:1 --push .       # pushed to a registry
+  conveyor build -f build/Dockerfile --build-arg VERSION=2 --platform linux/amd64 .
+  conveyor build --output type=local,dest=out .         # the result's files, into ./out
+  conveyor build --output type=tar,dest=app.tar .       # the result's files, as a tar archive
+  conveyor build --secret id=token,src=token.txt .      # RUN --mount=type=secret,id=token
+  conveyor build --ssh default .                        # RUN --mount=type=ssh, via $SSH_AUTH_SOCK
+  conveyor build --addr unix:///run/buildkit/buildkitd.sock -t reg/app:1 --push .
+
+The image's digest is printed on stdout when the daemon reports one; progress and errors
+go to stderr.
+
+Exit codes: 0 success, 1 build or daemon failure (a step failed, the daemon is unreachable),
+2 bad input or usage (flags, build file, context, unknown target).";
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Build on a BuildKit daemon (buildkitd or Docker Engine), running conveyor's
+    /// frontend client-side: the context is uploaded through a session, the image
+    /// goes to the daemon's image store, a registry, or back as files.
+    #[command(after_help = BUILD_HELP)]
+    Build {
+        /// The build file (default: CONTEXT/Dockerfile).
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+        /// The stage to build (default: the last one).
+        #[arg(long)]
+        target: Option<String>,
+        /// KEY=VALUE, or KEY to take the variable from the environment.
+        #[arg(long = "build-arg", value_parser = plan::parse_build_arg)]
+        build_args: Vec<(String, String)>,
+        /// The target platform, as in linux/amd64 (default: the daemon's).
+        #[arg(long)]
+        platform: Option<String>,
+        /// Name the image (repeatable); on Docker Engine it is tagged in the image store.
+        #[arg(short = 't', long = "tag")]
+        tags: Vec<String>,
+        /// Where the result goes: type=docker (Docker Engine's image store, the default
+        /// there), type=registry (push), type=local,dest=DIR, type=tar,dest=FILE (`-`
+        /// for stdout), or a bare DIR.
+        #[arg(short = 'o', long, value_parser = output::parse_output)]
+        output: Option<output::OutputSpec>,
+        /// Push the image to the registry its -t name points at.
+        #[arg(long)]
+        push: bool,
+        /// A secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR
+        /// (repeatable).
+        #[arg(long = "secret", value_parser = crate::buildkit::parse_secret)]
+        secrets: Vec<(String, crate::buildkit::SecretSource)>,
+        /// Forward an ssh-agent for RUN --mount=type=ssh: `default` ($SSH_AUTH_SOCK),
+        /// ID, or ID=SOCKET (repeatable). The build may list keys and sign, nothing more.
+        #[arg(long = "ssh", value_parser = crate::buildkit::parse_ssh)]
+        ssh_agents: Vec<(String, PathBuf)>,
+        /// How progress is shown on stderr.
+        #[arg(long, value_enum, default_value = "auto")]
+        progress: progress::ProgressMode,
+        /// The daemon: unix://PATH or tcp://HOST:PORT (buildkitd), docker:// (Docker
+        /// Engine at DOCKER_HOST), docker://unix:///PATH. Default: BUILDKIT_HOST, then
+        /// Docker Engine.
+        #[arg(long)]
+        addr: Option<String>,
+        /// The build context directory.
+        #[arg(default_value = ".")]
+        context: PathBuf,
+    },
     /// Serve BuildKit's LLBBridge over stdin/stdout: the entrypoint of conveyor's
     /// frontend image, run by the daemon for `# syntax=<image>` build files.
     Frontend,
@@ -175,6 +246,36 @@ pub fn run(args: Args) -> Result<(), Failure> {
     runtime.block_on(async {
         match args.command {
             Command::Plan { .. } | Command::Explain { .. } => unreachable!("handled above"),
+            Command::Build {
+                file,
+                target,
+                build_args,
+                platform,
+                tags,
+                output,
+                push,
+                secrets,
+                ssh_agents,
+                progress,
+                addr,
+                context,
+            } => {
+                build::build(build::BuildRequest {
+                    file,
+                    context,
+                    target,
+                    build_args,
+                    platform,
+                    tags,
+                    output,
+                    push,
+                    secrets,
+                    ssh_agents,
+                    progress,
+                    addr,
+                })
+                .await
+            }
             Command::Frontend => gateway::serve_stdio().await.map_err(Failure::build),
             Command::Workers { addr } => workers(addr.as_deref()).await,
         }

@@ -155,11 +155,22 @@ pub async fn serve_stdio() -> Result<(), FrontendError> {
         Ok(opts) => run(&bridge, &opts).await,
         Err(error) => Err(error.into()),
     };
+    return_outcome(&bridge, outcome).await?;
+    Ok(())
+}
+
+/// Ends the build with the frontend's outcome: its result, or its error (given back
+/// too, for a client-side caller to show).
+pub(super) async fn return_outcome(
+    bridge: &Bridge,
+    outcome: Result<FrontendResult, FrontendError>,
+) -> Result<Option<FrontendError>, BuildkitError> {
     match outcome {
         Ok(result) => {
             bridge
                 .return_result(result.reference, result.metadata)
-                .await?
+                .await?;
+            Ok(None)
         }
         Err(error) => {
             let code = match error {
@@ -168,7 +179,7 @@ pub async fn serve_stdio() -> Result<(), FrontendError> {
                 _ => tonic::Code::Unknown,
             };
             bridge.return_error(code, &error.to_string()).await?;
+            Ok(Some(error))
         }
     }
-    Ok(())
 }

@@ -1,8 +1,9 @@
 //! The frontend: the LLBBridge `Bridge` (stdio or daemon connection), the options
-//! BuildKit passes, subrequests, and the build itself.
+//! BuildKit passes, subrequests, the build itself, and its client-side run.
 
 mod bridge;
 mod build;
+mod client;
 mod frontend;
 mod opts;
 mod outline;
@@ -10,5 +11,6 @@ mod stored;
 mod subrequests;
 
 pub use bridge::{Bridge, ResolvedImage};
+pub use client::{ClientBuild, ClientBuildError, ClientSolved, solve_client_side};
 pub use frontend::{BuildFile, FrontendError, FrontendResult, read_build_file, run, serve_stdio};
 pub use opts::{FrontendOpts, OptsError, parse_platform};

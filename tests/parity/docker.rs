@@ -1,6 +1,6 @@
 //! The docker CLI operations a parity case needs: build, inspect, export, print targets.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::common::docker;
@@ -18,6 +18,9 @@ pub enum Frontend {
     Stock,
     /// A frontend image, named by a `# syntax=` line put before the Dockerfile.
     Image(String),
+    /// `conveyor build` (this binary): conveyor's frontend run client-side, the
+    /// Dockerfile as written.
+    Cli(PathBuf),
 }
 
 impl Frontend {
@@ -34,7 +37,7 @@ impl Frontend {
     /// stays a directive after it.
     pub fn dockerfile(&self, as_written: &str) -> String {
         match self {
-            Frontend::Stock => as_written.to_string(),
+            Frontend::Stock | Frontend::Cli(_) => as_written.to_string(),
             Frontend::Image(image) => format!("# syntax={image}\n{as_written}"),
         }
     }
@@ -42,7 +45,7 @@ impl Frontend {
     /// How many lines `dockerfile` put before the Dockerfile as written.
     pub fn prepended_lines(&self) -> u64 {
         match self {
-            Frontend::Stock => 0,
+            Frontend::Stock | Frontend::Cli(_) => 0,
             Frontend::Image(_) => 1,
         }
     }
@@ -51,6 +54,21 @@ impl Frontend {
         match self {
             Frontend::Stock => "the stock frontend".to_string(),
             Frontend::Image(image) => format!("frontend image {image}"),
+            Frontend::Cli(binary) => format!("{} build", binary.display()),
+        }
+    }
+
+    /// `--print=targets` is a buildx flag; through `conveyor build` there is none to
+    /// compare (the frontend's answer is compared in the frontend-image mode).
+    pub fn prints_targets(&self) -> bool {
+        !matches!(self, Frontend::Cli(_))
+    }
+
+    /// The conveyor binary that builds, for `Frontend::Cli`.
+    pub fn cli_binary(&self) -> Option<&Path> {
+        match self {
+            Frontend::Cli(binary) => Some(binary),
+            _ => None,
         }
     }
 }
@@ -74,10 +92,18 @@ pub struct BuildRequest<'a> {
     pub ssh_key: Option<&'a Path>,
     pub tag: &'a str,
     pub cache: Cache,
+    /// Build with this `conveyor` binary's `build` instead of `docker buildx build`.
+    /// It has no `--no-cache`: a step whose op equals the stock build's is taken from
+    /// the cache, which is sound (same op, same inputs, same result).
+    pub cli: Option<&'a Path>,
 }
 
-/// `docker buildx build --load`; the error carries the end of the build log.
+/// `docker buildx build --load`, or `conveyor build` when the request says; the error
+/// carries the end of the build log.
 pub fn build(request: &BuildRequest) -> Result<(), String> {
+    if let Some(binary) = request.cli {
+        return build_with_cli(request, binary);
+    }
     let mut command = docker();
     command.args([
         "buildx",
@@ -107,6 +133,79 @@ pub fn build(request: &BuildRequest) -> Result<(), String> {
     }
     command.arg(request.context);
     run(command, "docker buildx build").map(drop)
+}
+
+/// `conveyor build -t TAG` with the flags `docker buildx build` gets.
+fn build_with_cli(request: &BuildRequest, binary: &Path) -> Result<(), String> {
+    let mut command = Command::new(binary);
+    command.env("DOCKER_HOST", &crate::common::harness().docker_host);
+    command.env_remove("BUILDKIT_HOST");
+    command.args(["build", "--progress=plain", "-t", request.tag]);
+    add_case_flags(&mut command, request);
+    if let Some(target) = &request.settings.target {
+        command.args(["--target", target]);
+    }
+    for secret in &request.settings.secrets {
+        let src = request.case_dir.join(&secret.src);
+        command.arg("--secret");
+        command.arg(format!("id={},src={}", secret.id, src.display()));
+    }
+    // conveyor forwards agents, not key files: an agent of the case's own holds the key.
+    let agent = match request.settings.ssh.is_empty() {
+        true => None,
+        false => {
+            let key = request
+                .ssh_key
+                .ok_or("the case uses ssh and the test made no key")?;
+            Some(SshAgent::start(key)?)
+        }
+    };
+    for id in &request.settings.ssh {
+        let socket = &agent.as_ref().expect("started above").socket;
+        command
+            .arg("--ssh")
+            .arg(format!("{id}={}", socket.display()));
+    }
+    command.arg(request.context);
+    run(command, "conveyor build").map(drop)
+}
+
+/// `ssh-agent -D` on a socket beside the key, holding the key; stopped when dropped.
+struct SshAgent {
+    process: std::process::Child,
+    socket: PathBuf,
+}
+
+impl SshAgent {
+    fn start(key: &Path) -> Result<SshAgent, String> {
+        let socket = key.with_extension("agent.sock");
+        let _ = std::fs::remove_file(&socket);
+        let process = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|error| format!("run ssh-agent: {error}"))?;
+        let agent = SshAgent { process, socket };
+        for _ in 0..100 {
+            if agent.socket.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let mut add = Command::new("ssh-add");
+        add.arg("-q").arg(key).env("SSH_AUTH_SOCK", &agent.socket);
+        run(add, "ssh-add")?;
+        Ok(agent)
+    }
+}
+
+impl Drop for SshAgent {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
 
 /// `BUILDX_EXPERIMENTAL=1 docker buildx build --print=targets,format=json`: the targets

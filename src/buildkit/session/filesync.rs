@@ -1,0 +1,279 @@
+//! FileSync.DiffCopy: the daemon asks for one of the session's directories (the build
+//! context, the build file's directory) and conveyor sends it as fsutil's packet
+//! stream — every entry's `Stat` in walk order, then the bytes of each regular file
+//! the daemon requests, 32 KiB at a time, read from disk as they are sent.
+//!
+//! What is sent is decided by `context::walk`: the include and exclude patterns and
+//! follow paths of the request, never a symlink followed out of the directory, no
+//! path with `..`. File bytes are read through `context::open_file`, which refuses a
+//! file swapped for a symlink since the walk.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::context::{self, Entry, EntryKind, Filter};
+use crate::proto::fsutil::types::{Packet, Stat, packet::PacketType};
+use crate::proto::moby::filesync::v1::file_sync_server::FileSync;
+
+const CHUNK: usize = 32 << 10;
+
+/// The directories a session serves, by local name (`context`, `dockerfile`).
+pub struct FileSyncService {
+    pub dirs: Arc<BTreeMap<String, PathBuf>>,
+}
+
+type PacketStream = ReceiverStream<Result<Packet, Status>>;
+
+/// A repeated metadata value, URL-query-unescaped when BuildKit marked the key
+/// `<key>-encoded` (it does when a value has non-ASCII characters).
+pub(super) fn metadata_values(metadata: &tonic::metadata::MetadataMap, key: &str) -> Vec<String> {
+    let encoded = metadata
+        .get(format!("{key}-encoded"))
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| matches!(v, "1" | "t" | "T" | "true" | "TRUE" | "True"));
+    metadata
+        .get_all(key)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .map(|value| {
+            if encoded {
+                query_unescape(value)
+            } else {
+                value.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Go's `url.QueryUnescape` (`+` is a space, `%XX` a byte); a malformed escape is
+/// kept as written. Written here because it is ten lines and no crate in the tree
+/// does it.
+fn query_unescape(text: &str) -> String {
+    let hex = |byte: u8| (byte as char).to_digit(16);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push((high * 16 + low) as u8);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn stat_of(entry: &Entry) -> Stat {
+    Stat {
+        path: entry.path.clone(),
+        mode: entry.mode,
+        uid: entry.uid,
+        gid: entry.gid,
+        size: entry.size as i64,
+        mod_time: entry.mtime_ns,
+        linkname: entry.link_target.clone().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+fn packet(kind: PacketType) -> Packet {
+    Packet {
+        r#type: kind as i32,
+        ..Default::default()
+    }
+}
+
+#[tonic::async_trait]
+impl FileSync for FileSyncService {
+    type DiffCopyStream = PacketStream;
+    type TarStreamStream = PacketStream;
+
+    async fn diff_copy(
+        &self,
+        request: Request<Streaming<Packet>>,
+    ) -> Result<Response<PacketStream>, Status> {
+        let metadata = request.metadata();
+        let dir_name = metadata_values(metadata, "dir-name")
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let Some(root) = self.dirs.get(&dir_name).cloned() else {
+            return Err(Status::not_found(format!(
+                "no access allowed to dir {dir_name:?}"
+            )));
+        };
+        let filter = Filter {
+            include_patterns: metadata_values(metadata, "include-patterns"),
+            exclude_patterns: metadata_values(metadata, "exclude-patterns"),
+            follow_paths: metadata_values(metadata, "followpaths"),
+        };
+        let incoming = request.into_inner();
+        let (sender, receiver) = mpsc::channel(64);
+        tokio::spawn(send_dir(root, filter, incoming, sender));
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+
+    async fn tar_stream(
+        &self,
+        _request: Request<Streaming<Packet>>,
+    ) -> Result<Response<PacketStream>, Status> {
+        Err(Status::unimplemented("only diffcopy is served"))
+    }
+}
+
+type Outgoing = mpsc::Sender<Result<Packet, Status>>;
+
+/// The sender's side of DiffCopy for one directory.
+async fn send_dir(root: PathBuf, filter: Filter, mut incoming: Streaming<Packet>, out: Outgoing) {
+    let walk_root = root.clone();
+    let walked = tokio::task::spawn_blocking(move || context::walk(&walk_root, &filter)).await;
+    let entries = match walked {
+        Ok(Ok(entries)) => entries,
+        Ok(Err(error)) => return send_error(&out, &error.to_string()).await,
+        Err(error) => return send_error(&out, &error.to_string()).await,
+    };
+    // Every STAT takes the next id; regular files (not hard links) can be requested
+    // by it.
+    let mut requestable: HashMap<u32, String> = HashMap::new();
+    for (id, entry) in entries.iter().enumerate() {
+        if entry.kind == EntryKind::File {
+            requestable.insert(id as u32, entry.path.clone());
+        }
+        let stat = Packet {
+            stat: Some(stat_of(entry)),
+            ..packet(PacketType::PacketStat)
+        };
+        if out.send(Ok(stat)).await.is_err() {
+            return;
+        }
+    }
+    if out.send(Ok(packet(PacketType::PacketStat))).await.is_err() {
+        return;
+    }
+    let root = Arc::new(root);
+    loop {
+        let received = match incoming.message().await {
+            Ok(Some(received)) => received,
+            // The receiver hung up: nothing more to send.
+            Ok(None) | Err(_) => return,
+        };
+        match PacketType::try_from(received.r#type) {
+            Ok(PacketType::PacketReq) => {
+                let Some(path) = requestable.remove(&received.id) else {
+                    return send_error(&out, &format!("invalid file id {}", received.id)).await;
+                };
+                if let Err(message) = send_file(&root, &path, received.id, &out).await {
+                    return send_error(&out, &message).await;
+                }
+            }
+            Ok(PacketType::PacketFin) => {
+                let _ = out.send(Ok(packet(PacketType::PacketFin))).await;
+                return;
+            }
+            Ok(PacketType::PacketErr) => return,
+            _ => {}
+        }
+    }
+}
+
+/// One file's bytes as DATA packets, then an empty DATA for its end; read on a
+/// blocking thread a chunk at a time, so a large file is never in memory whole.
+async fn send_file(root: &Arc<PathBuf>, path: &str, id: u32, out: &Outgoing) -> Result<(), String> {
+    let (chunks_sender, mut chunks) = mpsc::channel::<Result<Vec<u8>, String>>(4);
+    let root = Arc::clone(root);
+    let path = path.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut file = match context::open_file(&root, &path) {
+            Ok(file) => file,
+            Err(error) => {
+                let _ = chunks_sender.blocking_send(Err(error.to_string()));
+                return;
+            }
+        };
+        loop {
+            let mut buf = vec![0u8; CHUNK];
+            match file.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if chunks_sender.blocking_send(Ok(buf)).is_err() {
+                        return;
+                    }
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    let _ = chunks_sender.blocking_send(Err(format!("{path}: {error}")));
+                    return;
+                }
+            }
+        }
+    });
+    while let Some(chunk) = chunks.recv().await {
+        let data = chunk?;
+        let packet = Packet {
+            id,
+            data,
+            ..packet(PacketType::PacketData)
+        };
+        out.send(Ok(packet))
+            .await
+            .map_err(|_| "the daemon hung up".to_string())?;
+    }
+    out.send(Ok(Packet {
+        id,
+        ..packet(PacketType::PacketData)
+    }))
+    .await
+    .map_err(|_| "the daemon hung up".to_string())
+}
+
+async fn send_error(out: &Outgoing, message: &str) {
+    let _ = out
+        .send(Ok(Packet {
+            data: message.as_bytes().to_vec(),
+            ..packet(PacketType::PacketErr)
+        }))
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_metadata_values_are_unescaped_when_marked_encoded() {
+        let mut metadata = tonic::metadata::MetadataMap::new();
+        metadata.append("exclude-patterns", "node_modules".parse().unwrap());
+        metadata.append("exclude-patterns", "%C3%A9t%C3%A9/*.log".parse().unwrap());
+        metadata.append("exclude-patterns-encoded", "1".parse().unwrap());
+        metadata.append("followpaths", "a%20b".parse().unwrap());
+        assert_eq!(
+            metadata_values(&metadata, "exclude-patterns"),
+            ["node_modules", "été/*.log"]
+        );
+        // Not marked encoded: taken as written.
+        assert_eq!(metadata_values(&metadata, "followpaths"), ["a%20b"]);
+        assert!(metadata_values(&metadata, "include-patterns").is_empty());
+    }
+
+    #[test]
+    fn unescapes_as_go_query_unescape() {
+        assert_eq!(query_unescape("a%2Fb+c"), "a/b c");
+        assert_eq!(query_unescape("%C3%A9t%C3%A9"), "été");
+        assert_eq!(query_unescape("100%"), "100%");
+        assert_eq!(query_unescape("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,268 @@
+//! `conveyor build`: a build on a BuildKit daemon with the frontend run client-side.
+//! The session serves the context and the build file's directory (and secrets,
+//! registry credentials, file outputs); the same frontend code as the frontend image
+//! drives the build over the daemon's LLBBridge; the Solve's exporters put the image
+//! in the image store, push it, or send files back.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::buildkit::{
+    Daemon, DaemonAddress, DockerConfig, Endpoint, OutputTarget, SecretSource, Session,
+    SessionServices, push_to_registry, registry_host,
+};
+use crate::gateway::{self, ClientBuild, ClientBuildError, ClientSolved, FrontendError};
+use crate::proto::moby::buildkit::v1::Exporter;
+
+use super::Failure;
+use super::output::{self, OutputSpec};
+use super::progress::{Progress, ProgressMode};
+
+/// What `build` was asked.
+pub struct BuildRequest {
+    pub file: Option<PathBuf>,
+    pub context: PathBuf,
+    pub target: Option<String>,
+    pub build_args: Vec<(String, String)>,
+    pub platform: Option<String>,
+    pub tags: Vec<String>,
+    pub output: Option<OutputSpec>,
+    pub push: bool,
+    pub secrets: Vec<(String, SecretSource)>,
+    pub ssh_agents: Vec<(String, PathBuf)>,
+    pub progress: ProgressMode,
+    pub addr: Option<String>,
+}
+
+/// Where a build's files are and the frontend options every target shares.
+pub struct BuildInput {
+    pub context_dir: PathBuf,
+    pub dockerfile_dir: PathBuf,
+    /// `filename`, `build-arg:*`, `platform`: the options BuildKit would pass a
+    /// frontend, without `target`.
+    pub frontend_attrs: BTreeMap<String, String>,
+}
+
+impl BuildInput {
+    /// Checks the context and build file exist before anything talks to the daemon.
+    pub fn new(request: &BuildRequest) -> Result<BuildInput, Failure> {
+        let context_dir = std::fs::canonicalize(&request.context).map_err(|error| {
+            Failure::input(format!(
+                "cannot use build context {}: {error}",
+                request.context.display()
+            ))
+        })?;
+        if !context_dir.is_dir() {
+            return Err(Failure::input(format!(
+                "build context {} is not a directory",
+                request.context.display()
+            )));
+        }
+        let file = request
+            .file
+            .clone()
+            .unwrap_or_else(|| request.context.join("Dockerfile"));
+        let metadata = std::fs::metadata(&file).map_err(|error| {
+            Failure::input(format!(
+                "cannot read build file {}: {error}",
+                file.display()
+            ))
+        })?;
+        if !metadata.is_file() {
+            return Err(Failure::input(format!(
+                "build file {} is not a file",
+                file.display()
+            )));
+        }
+        let file = std::fs::canonicalize(&file).map_err(|error| {
+            Failure::input(format!(
+                "cannot read build file {}: {error}",
+                file.display()
+            ))
+        })?;
+        let dockerfile_dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let filename = file
+            .file_name()
+            .and_then(|name| name.to_str())
+            .ok_or_else(|| {
+                Failure::input(format!("build file name {} is not UTF-8", file.display()))
+            })?
+            .to_string();
+        let mut frontend_attrs = BTreeMap::from([("filename".to_string(), filename)]);
+        for (key, value) in &request.build_args {
+            frontend_attrs.insert(format!("build-arg:{key}"), value.clone());
+        }
+        if let Some(platform) = &request.platform {
+            gateway::parse_platform(platform).map_err(Failure::input)?;
+            frontend_attrs.insert("platform".to_string(), platform.clone());
+        }
+        Ok(BuildInput {
+            context_dir,
+            dockerfile_dir,
+            frontend_attrs,
+        })
+    }
+
+    /// The session's directories: the context and the build file's directory.
+    fn dirs(&self) -> BTreeMap<String, PathBuf> {
+        BTreeMap::from([
+            ("context".to_string(), self.context_dir.clone()),
+            ("dockerfile".to_string(), self.dockerfile_dir.clone()),
+        ])
+    }
+
+    /// Keys the daemon's cache of earlier uploads of this context (metadata must be
+    /// ASCII, paths need not be).
+    fn shared_key(&self) -> String {
+        let digest = Sha256::digest(self.context_dir.as_os_str().as_encoded_bytes());
+        hex::encode(&digest[..16])
+    }
+}
+
+/// Opens the session a build (or several, one per stage) runs with.
+pub async fn open_session(
+    daemon: &Daemon,
+    input: &BuildInput,
+    secrets: Vec<(String, SecretSource)>,
+    ssh_agents: Vec<(String, PathBuf)>,
+    output: Option<OutputTarget>,
+) -> Result<Session, Failure> {
+    let auth = DockerConfig::load().map_err(Failure::input)?;
+    let services = SessionServices {
+        dirs: input.dirs(),
+        secrets: secrets.into_iter().collect(),
+        output,
+        auth,
+        ssh_agents: ssh_agents.into_iter().collect(),
+    };
+    let name = input
+        .context_dir
+        .file_name()
+        .and_then(|name| name.to_str())
+        .filter(|name| name.is_ascii())
+        .unwrap_or("context");
+    Session::start(daemon, name, &input.shared_key(), services)
+        .await
+        .map_err(Failure::build)
+}
+
+/// Builds `target` (the build file's last stage when `None`) with the session's
+/// files, exporting it as `exporters` say. The per-build unit: a stage-by-stage build
+/// calls it once per stage with that stage's exporters.
+pub async fn build_target<W: std::io::Write>(
+    daemon: &Daemon,
+    session: &Session,
+    input: &BuildInput,
+    target: Option<&str>,
+    exporters: Vec<Exporter>,
+    progress: &mut Progress<W>,
+) -> Result<ClientSolved, Failure> {
+    let mut frontend_attrs = input.frontend_attrs.clone();
+    if let Some(target) = target {
+        frontend_attrs.insert("target".to_string(), target.to_string());
+    }
+    let build = ClientBuild {
+        frontend_attrs,
+        exporters,
+        session_id: session.id().to_string(),
+    };
+    gateway::solve_client_side(daemon, build, |status| progress.update(status))
+        .await
+        .map_err(|error| match error {
+            ClientBuildError::Frontend(
+                error @ (FrontendError::Input(_)
+                | FrontendError::Opts(_)
+                | FrontendError::ReadBuildFile { .. }),
+            ) => Failure::input(error),
+            other => Failure::build(other),
+        })
+}
+
+/// `conveyor build`.
+pub async fn build(request: BuildRequest) -> Result<(), Failure> {
+    let input = BuildInput::new(&request)?;
+    let address = DaemonAddress::from_env(request.addr.as_deref()).map_err(Failure::input)?;
+    let exports = output::exporters(
+        &address,
+        request.output.as_ref(),
+        &request.tags,
+        request.push,
+    )
+    .map_err(Failure::input)?;
+    let daemon = Daemon::connect(address.clone())
+        .await
+        .map_err(Failure::build)?;
+    let session = open_session(
+        &daemon,
+        &input,
+        request.secrets,
+        request.ssh_agents,
+        exports.output_target,
+    )
+    .await?;
+
+    let tty = match request.progress {
+        ProgressMode::Auto => std::io::stderr().is_terminal(),
+        ProgressMode::Tty => true,
+        ProgressMode::Plain => false,
+    };
+    let mut progress = Progress::new(std::io::stderr(), tty);
+    let solved = build_target(
+        &daemon,
+        &session,
+        &input,
+        request.target.as_deref(),
+        exports.exporters,
+        &mut progress,
+    )
+    .await;
+    drop(session);
+    let solved = match (solved, &address) {
+        (Ok(solved), DaemonAddress::DockerEngine(endpoint)) if !exports.push_after.is_empty() => {
+            push_tags(endpoint, &exports.push_after)
+                .await
+                .map(|()| solved)
+        }
+        (solved, _) => solved,
+    };
+    let elapsed = progress.elapsed().as_secs_f64();
+    let (ran, cached) = progress.counts();
+    match solved {
+        Ok(solved) => {
+            let mut summary = format!("built in {elapsed:.1}s: {ran} steps run, {cached} cached");
+            if !request.tags.is_empty() {
+                summary.push_str(&format!("; tagged {}", request.tags.join(", ")));
+            }
+            if request.push || request.output == Some(OutputSpec::Registry) {
+                // buildkitd's exporter or the Engine push above did it.
+                summary.push_str("; pushed");
+            }
+            progress.finish(&summary);
+            if let Some(digest) = solved.exporter_response.get("containerimage.digest") {
+                println!("{digest}");
+            }
+            Ok(())
+        }
+        Err(failure) => {
+            progress.finish(&format!("failed after {elapsed:.1}s"));
+            Err(failure)
+        }
+    }
+}
+
+/// Pushes each tag through Docker Engine, with the user's credentials for its registry.
+async fn push_tags(endpoint: &Endpoint, tags: &[String]) -> Result<(), Failure> {
+    let config = DockerConfig::load().map_err(Failure::input)?;
+    for tag in tags {
+        let credentials = config
+            .credentials(registry_host(tag))
+            .map_err(Failure::input)?;
+        push_to_registry(endpoint, tag, &credentials)
+            .await
+            .map_err(Failure::build)?;
+    }
+    Ok(())
+}

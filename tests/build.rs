@@ -1,0 +1,303 @@
+//! `conveyor build` against the real dockerd and registry: outputs, tags and push, and
+//! the errors a user meets. (What the session serves is tested in tests/session.rs; the
+//! image itself is compared with the stock frontend's over the whole parity corpus in
+//! tests/parity.rs.)
+
+mod common;
+
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use common::conveyor::{built, busybox, conveyor, error_line, registry_manifest_status, write};
+use common::{docker, docker_ok, harness, unique};
+
+/// A context whose result is a few files made by RUN and COPY: a script with mode
+/// 0755, a text file, a symlink and a nested directory.
+fn files_context(dir: &Path, marker: &str) {
+    write(
+        &dir.join("context/greeting.txt"),
+        &format!("hello {marker}\n"),
+    );
+    write(
+        &dir.join("context/Dockerfile"),
+        &format!(
+            "FROM {} AS make\nRUN mkdir -p /out/nested && printf '#!/bin/sh\\necho run\\n' > /out/run.sh \
+             && chmod 755 /out/run.sh && echo deep > /out/nested/deep.txt && ln -s run.sh /out/link\n\
+             FROM scratch\nCOPY --from=make /out/ /\nCOPY greeting.txt /\n",
+            busybox()
+        ),
+    );
+}
+
+#[test]
+fn local_output_writes_the_result_files() {
+    let work = tempfile::tempdir().unwrap();
+    let marker = unique("local");
+    files_context(work.path(), &marker);
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "--output",
+            "type=local,dest=../out",
+            ".",
+        ],
+        &work.path().join("context"),
+    );
+    built(&run);
+    let out = work.path().join("out");
+    assert_eq!(
+        fs::read_to_string(out.join("greeting.txt")).unwrap(),
+        format!("hello {marker}\n")
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("nested/deep.txt")).unwrap(),
+        "deep\n"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("run.sh")).unwrap(),
+        "#!/bin/sh\necho run\n"
+    );
+    let mode = fs::metadata(out.join("run.sh"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755);
+    assert_eq!(
+        fs::read_link(out.join("link")).unwrap(),
+        Path::new("run.sh")
+    );
+    assert!(
+        run.stdout.is_empty(),
+        "a local output has no image digest: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn tar_output_writes_one_archive_of_the_result() {
+    let work = tempfile::tempdir().unwrap();
+    let marker = unique("tar");
+    files_context(work.path(), &marker);
+    let tar_path = work.path().join("result.tar");
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "--output",
+            &format!("type=tar,dest={}", tar_path.display()),
+            ".",
+        ],
+        &work.path().join("context"),
+    );
+    built(&run);
+    let mut archive = tar::Archive::new(fs::File::open(&tar_path).unwrap());
+    let mut seen = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        if path == "greeting.txt" {
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            assert_eq!(text, format!("hello {marker}\n"));
+        }
+        if path == "link" {
+            assert_eq!(entry.link_name().unwrap().unwrap().to_str(), Some("run.sh"));
+        }
+        seen.push(path.trim_end_matches('/').to_string());
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "greeting.txt",
+            "link",
+            "nested",
+            "nested/deep.txt",
+            "run.sh"
+        ]
+    );
+
+    // `-o -`: the same archive on stdout, and nothing else there.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .args(["build", "--progress=plain", "-o", "-", "."])
+        .current_dir(work.path().join("context"))
+        .env("DOCKER_HOST", &harness().docker_host)
+        .env("DOCKER_CONFIG", work.path())
+        .env_remove("BUILDKIT_HOST")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.stdout, fs::read(&tar_path).unwrap());
+}
+
+/// `--progress tty` redraws a block of steps with terminal escapes and ends with the
+/// summary.
+#[test]
+fn tty_progress_redraws_the_steps_in_place() {
+    let work = tempfile::tempdir().unwrap();
+    files_context(work.path(), &unique("tty"));
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=tty",
+            "--output",
+            "type=local,dest=../out",
+            ".",
+        ],
+        &work.path().join("context"),
+    );
+    built(&run);
+    assert!(run.stderr.contains("\x1b[1A\x1b[2K"), "{:?}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(" => [make 2/2] RUN mkdir -p /out/nested"),
+        "{:?}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("\n#1 "),
+        "no plain lines: {:?}",
+        run.stderr
+    );
+    let last = run.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("built in ") && last.ends_with(" cached"),
+        "{last}"
+    );
+}
+
+#[test]
+fn tags_name_the_image_in_the_daemon_and_push_puts_it_in_the_registry() {
+    let work = tempfile::tempdir().unwrap();
+    let marker = unique("tag");
+    write(&work.path().join("hello.txt"), &format!("{marker}\n"));
+    write(
+        &work.path().join("Dockerfile"),
+        &format!(
+            "FROM {}\nCOPY hello.txt /\nCMD [\"cat\", \"/hello.txt\"]\n",
+            busybox()
+        ),
+    );
+    let local_tag = format!("conveyor-build-test/{}:1", unique("t"));
+    let run = conveyor(
+        &["build", "--progress=plain", "-t", &local_tag, "."],
+        work.path(),
+    );
+    built(&run);
+    // stdout is the image's digest, the id the daemon stored it under.
+    let digest = run.stdout.trim().to_string();
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "{digest}"
+    );
+    let id = docker_ok(
+        &["image", "inspect", "--format", "{{.Id}}", &local_tag],
+        None,
+    );
+    assert_eq!(id.trim(), digest);
+    assert_eq!(
+        docker_ok(&["run", "--rm", &local_tag], None),
+        format!("{marker}\n")
+    );
+
+    // --push pushes every -t name (as buildx does), here two tags of one repository.
+    let pushed_name = format!("conveyor-build-test/{}", unique("p"));
+    let pushed = [1, 2].map(|n| format!("{}/{pushed_name}:v{n}", harness().registry));
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-t",
+            &pushed[0],
+            "-t",
+            &pushed[1],
+            "--push",
+            ".",
+        ],
+        work.path(),
+    );
+    built(&run);
+    assert_eq!(run.stdout.trim(), digest, "the same image, from the cache");
+    for tag in ["v1", "v2"] {
+        assert_eq!(
+            registry_manifest_status(&pushed_name, tag),
+            200,
+            "{tag} was pushed"
+        );
+    }
+    assert_eq!(registry_manifest_status(&pushed_name, "v3"), 404);
+    for tag in pushed.iter().chain([&local_tag]) {
+        let _ = docker().args(["rmi", tag]).output();
+    }
+}
+
+#[test]
+fn user_errors_are_one_clear_line_and_a_nonzero_exit() {
+    let work = tempfile::tempdir().unwrap();
+    write(
+        &work.path().join("Dockerfile"),
+        &format!(
+            "FROM {} AS base\nRUN echo failing-step-output; exit 7\n",
+            busybox()
+        ),
+    );
+
+    let run = conveyor(&["build", "--addr", "http://127.0.0.1:1", "."], work.path());
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "conveyor: invalid daemon address \"http://127.0.0.1:1\": expected unix://PATH or tcp://HOST:PORT (buildkitd), or docker:// (Docker Engine)\n"
+    );
+
+    let socket = work.path().join("no-daemon.sock");
+    let address = format!("unix://{}", socket.display());
+    let run = conveyor(&["build", "--addr", &address, "."], work.path());
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "conveyor: cannot connect to the BuildKit daemon at {address}: "
+        )),
+        "{}",
+        run.stderr
+    );
+
+    let run = conveyor(&["build", "-f", "Missingfile", "."], work.path());
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "conveyor: cannot read build file Missingfile: No such file or directory (os error 2)\n"
+    );
+
+    let run = conveyor(
+        &["build", "--progress=plain", "--target", "nope", "."],
+        work.path(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        error_line(&run),
+        "conveyor: Dockerfile:1:1: target stage \"nope\" could not be found"
+    );
+
+    let run = conveyor(&["build", "--progress=plain", "."], work.path());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(
+        error_line(&run),
+        "conveyor: build failed at [[2/2] RUN echo failing-step-output; exit 7]: process \"/bin/sh -c echo failing-step-output; exit 7\" did not complete successfully: exit code: 7"
+    );
+    // The failing step's output is shown, marked with its step number.
+    assert!(
+        run.stderr
+            .lines()
+            .any(|line| line.starts_with('#') && line.ends_with(" failing-step-output")),
+        "{}",
+        run.stderr
+    );
+}
