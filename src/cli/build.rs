@@ -35,6 +35,8 @@ pub struct BuildRequest {
     pub ssh_agents: Vec<(String, PathBuf)>,
     pub progress: ProgressMode,
     pub addr: Option<String>,
+    /// `--repo`: build stage by stage through the stages storage.
+    pub repo: Option<String>,
 }
 
 /// Where a build's files are and the frontend options every target shares.
@@ -164,6 +166,17 @@ pub async fn build_target<W: std::io::Write>(
     if let Some(target) = target {
         frontend_attrs.insert("target".to_string(), target.to_string());
     }
+    solve_with_attrs(daemon, session, frontend_attrs, exporters, progress).await
+}
+
+/// One client-side frontend run with these frontend options and exporters.
+pub async fn solve_with_attrs<W: std::io::Write>(
+    daemon: &Daemon,
+    session: &Session,
+    frontend_attrs: BTreeMap<String, String>,
+    exporters: Vec<Exporter>,
+    progress: &mut Progress<W>,
+) -> Result<ClientSolved, Failure> {
     let build = ClientBuild {
         frontend_attrs,
         exporters,
@@ -198,8 +211,8 @@ pub async fn build(request: BuildRequest) -> Result<(), Failure> {
     let session = open_session(
         &daemon,
         &input,
-        request.secrets,
-        request.ssh_agents,
+        request.secrets.clone(),
+        request.ssh_agents.clone(),
         exports.output_target,
     )
     .await?;
@@ -210,6 +223,40 @@ pub async fn build(request: BuildRequest) -> Result<(), Failure> {
         ProgressMode::Plain => false,
     };
     let mut progress = Progress::new(std::io::stderr(), tty);
+    let mut input = input;
+    let stages = match &request.repo {
+        Some(repo) => {
+            let report =
+                super::build_stages::build_missing_stages(super::build_stages::StagesBuild {
+                    daemon: &daemon,
+                    address: &address,
+                    session: &session,
+                    input: &input,
+                    request: &request,
+                    repo,
+                    progress: &mut progress,
+                })
+                .await;
+            match report {
+                Ok(report) => {
+                    // The result's stages are all stored now: the frontend takes them
+                    // from the storage.
+                    input.frontend_attrs.insert(
+                        format!("build-arg:{}", gateway::CONVEYOR_REPO),
+                        repo.clone(),
+                    );
+                    Some(report)
+                }
+                Err(failure) => {
+                    drop(session);
+                    let elapsed = progress.elapsed().as_secs_f64();
+                    progress.finish(&format!("failed after {elapsed:.1}s"));
+                    return Err(failure);
+                }
+            }
+        }
+        None => None,
+    };
     let solved = build_target(
         &daemon,
         &session,
@@ -232,7 +279,14 @@ pub async fn build(request: BuildRequest) -> Result<(), Failure> {
     let (ran, cached) = progress.counts();
     match solved {
         Ok(solved) => {
-            let mut summary = format!("built in {elapsed:.1}s: {ran} steps run, {cached} cached");
+            let mut summary = match &stages {
+                Some(report) => format!(
+                    "{} stages reused, {} built, in {elapsed:.1}s: {ran} steps run, {cached} cached",
+                    report.reused.len(),
+                    report.built.len()
+                ),
+                None => format!("built in {elapsed:.1}s: {ran} steps run, {cached} cached"),
+            };
             if !request.tags.is_empty() {
                 summary.push_str(&format!("; tagged {}", request.tags.join(", ")));
             }
@@ -254,7 +308,7 @@ pub async fn build(request: BuildRequest) -> Result<(), Failure> {
 }
 
 /// Pushes each tag through Docker Engine, with the user's credentials for its registry.
-async fn push_tags(endpoint: &Endpoint, tags: &[String]) -> Result<(), Failure> {
+pub(super) async fn push_tags(endpoint: &Endpoint, tags: &[String]) -> Result<(), Failure> {
     let config = DockerConfig::load().map_err(Failure::input)?;
     for tag in tags {
         let credentials = config

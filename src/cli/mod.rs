@@ -3,6 +3,7 @@
 //! frontend` (run by BuildKit as a `# syntax=` frontend) and `conveyor workers`.
 
 mod build;
+mod build_stages;
 mod explain;
 mod output;
 mod plan;
@@ -85,6 +86,12 @@ pub enum Command {
         /// ID, or ID=SOCKET (repeatable). The build may list keys and sign, nothing more.
         #[arg(long = "ssh", value_parser = crate::buildkit::parse_ssh)]
         ssh_agents: Vec<(String, PathBuf)>,
+        /// The stages storage: a registry repository (127.0.0.1:5000/app-stages) or
+        /// `local` (Docker Engine's image store). Every stage found there by its
+        /// signature is reused; the others are built one by one and stored as
+        /// <repo>:<signature> before the result is exported.
+        #[arg(long)]
+        repo: Option<String>,
         /// How progress is shown on stderr.
         #[arg(long, value_enum, default_value = "auto")]
         progress: progress::ProgressMode,
@@ -256,11 +263,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 push,
                 secrets,
                 ssh_agents,
+                repo,
                 progress,
                 addr,
                 context,
             } => {
                 build::build(build::BuildRequest {
+                    repo,
                     file,
                     context,
                     target,

@@ -209,9 +209,14 @@ impl<W: Write> Progress<W> {
         (ran, cached)
     }
 
-    pub fn finish(&mut self, line: &str) {
+    /// A line of conveyor's own between the daemon's steps (the stages storage).
+    pub fn note(&mut self, line: &str) {
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
+    }
+
+    pub fn finish(&mut self, line: &str) {
+        self.note(line);
     }
 }
 

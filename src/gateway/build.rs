@@ -125,9 +125,20 @@ pub async fn build_image(
     build_args.extend(opts.build_args.clone());
     let stage_graph = graph::from_dockerfile(dockerfile, &build_args)
         .map_err(|e| input(e.located(&file.name, &file.text)))?;
-    let selection = stage_graph
-        .select(opts.target.as_deref())
-        .map_err(|e| input(e.located(&file.name, &file.text)))?;
+    let selection = match opts.stage {
+        Some(index) if index < stage_graph.stages.len() => {
+            stage_graph.select_stage(graph::StageId(index))
+        }
+        Some(_) => {
+            return Err(FrontendError::Opts(super::opts::OptsError::Invalid {
+                key: "conveyor.stage",
+                reason: format!("the build file has {} stages", stage_graph.stages.len()),
+            }));
+        }
+        None => stage_graph
+            .select(opts.target.as_deref())
+            .map_err(|e| input(e.located(&file.name, &file.text)))?,
+    };
 
     let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
 
@@ -209,8 +220,13 @@ pub async fn build_image(
         merge_op: has_cap(&pong.llb_caps, "mergeop"),
         reused_stages,
     };
-    let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
+    let mut lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| input(e.located(&file.name, &file.text)))?;
+    lowered
+        .image_config
+        .config
+        .labels
+        .extend(opts.stage_labels.clone());
     let reference = bridge.solve(lowered.definition.pb).await?;
     let metadata = BTreeMap::from([(
         "containerimage.config".to_string(),

@@ -14,3 +14,4 @@ pub use bridge::{Bridge, ResolvedImage};
 pub use client::{ClientBuild, ClientBuildError, ClientSolved, solve_client_side};
 pub use frontend::{BuildFile, FrontendError, FrontendResult, read_build_file, run, serve_stdio};
 pub use opts::{FrontendOpts, OptsError, parse_platform};
+pub use stored::CONVEYOR_REPO;

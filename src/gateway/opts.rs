@@ -27,12 +27,20 @@ pub struct FrontendOpts {
     pub dockerfile_local: String,
     /// The client's session, which serves the locals.
     pub session_id: String,
+    /// `conveyor.stage`: build this stage (by position) instead of `target` — how
+    /// `conveyor build --repo` builds one stage at a time, named stage or not.
+    pub stage: Option<usize>,
+    /// `conveyor.labels` (a JSON object): labels the stages storage puts on a stage
+    /// image (its signature and inputs), added to the image config.
+    pub stage_labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OptsError {
     #[error("invalid platform \"{0}\": expected os/arch[/variant], as in linux/amd64")]
     Platform(String),
+    #[error("invalid frontend option {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
 }
 
 /// `linux/amd64`, `linux/arm64/v8`, or a bare architecture meaning linux.
@@ -83,6 +91,20 @@ impl FrontendOpts {
             context_local: get("contextkey").unwrap_or("context").to_string(),
             dockerfile_local: get("dockerfilekey").unwrap_or("dockerfile").to_string(),
             session_id: session_id.to_string(),
+            stage: match get("conveyor.stage") {
+                Some(index) => Some(index.parse().map_err(|_| OptsError::Invalid {
+                    key: "conveyor.stage",
+                    reason: format!("expected a stage position, got {index:?}"),
+                })?),
+                None => None,
+            },
+            stage_labels: match get("conveyor.labels") {
+                Some(json) => serde_json::from_str(json).map_err(|error| OptsError::Invalid {
+                    key: "conveyor.labels",
+                    reason: error.to_string(),
+                })?,
+                None => BTreeMap::new(),
+            },
         })
     }
 

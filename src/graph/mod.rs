@@ -483,6 +483,11 @@ impl StageGraph {
                 }
             }
         };
+        Ok(self.select_stage(target))
+    }
+
+    /// The stages `target` needs, dependencies first, `target` last.
+    pub fn select_stage(&self, target: StageId) -> Selection {
         let mut reached = BTreeSet::from([target]);
         let mut pending = vec![target];
         while let Some(id) = pending.pop() {
@@ -493,10 +498,10 @@ impl StageGraph {
             }
         }
         // Every edge points at an earlier stage, so Dockerfile order is a topological order.
-        Ok(Selection {
+        Selection {
             target,
             order: reached.into_iter().collect(),
-        })
+        }
     }
 
     /// Image references the selected stages read (bases and `--from` images), each once,

@@ -1,0 +1,152 @@
+//! `conveyor build --repo`: a build through the stages storage. Every selected stage
+//! is signed and looked up as `<repo>:<signature>`; a stored stage is never rebuilt
+//! (the frontend, given `CONVEYOR_REPO`, lowers it to its stored image); each missing
+//! stage the target needs is built on its own, dependencies first, and stored by its
+//! signature, with the storage's labels, only once its solve succeeded — so a failed
+//! build leaves no tag for a stage that did not complete, and the next build reuses
+//! every stage that did.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Stderr;
+
+use crate::buildkit::{Daemon, DaemonAddress, Session};
+use crate::graph::StageId;
+use crate::storage;
+
+use super::Failure;
+use super::build::{BuildInput, BuildRequest, push_tags, solve_with_attrs};
+use super::output;
+use super::progress::Progress;
+use super::stages::{self, BuildSpec};
+
+pub struct StagesBuild<'a> {
+    pub daemon: &'a Daemon,
+    pub address: &'a DaemonAddress,
+    pub session: &'a Session,
+    pub input: &'a BuildInput,
+    pub request: &'a BuildRequest,
+    pub repo: &'a str,
+    pub progress: &'a mut Progress<Stderr>,
+}
+
+/// Which stages came from the storage and which were built into it, by name.
+pub struct StagesReport {
+    pub reused: Vec<String>,
+    pub built: Vec<String>,
+}
+
+/// The platform signatures are made for: the one asked for, else the daemon's first
+/// worker's — what the frontend falls back to as well.
+async fn signing_platform(daemon: &Daemon, request: &BuildRequest) -> Result<String, Failure> {
+    if let Some(platform) = &request.platform {
+        return Ok(crate::gateway::parse_platform(platform)
+            .map_err(Failure::input)?
+            .id());
+    }
+    let workers = daemon.list_workers().await.map_err(Failure::build)?;
+    Ok(workers
+        .first()
+        .and_then(|worker| worker.platforms.first())
+        .map(|p| crate::llb::Platform::new(&p.os, &p.architecture, &p.variant).id())
+        .unwrap_or_else(|| "linux/amd64".to_string()))
+}
+
+/// Looks every selected stage up and builds, in order, those the target needs that the
+/// storage lacks.
+pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, Failure> {
+    let request = job.request;
+    let platform = signing_platform(job.daemon, request).await?;
+    let spec = BuildSpec {
+        file: Some(
+            request
+                .file
+                .clone()
+                .unwrap_or_else(|| request.context.join("Dockerfile")),
+        ),
+        context: request.context.clone(),
+        target: request.target.clone(),
+        build_args: request.build_args.iter().cloned().collect(),
+        platform: platform.clone(),
+    };
+    let loaded = stages::load(&spec)?;
+    let digests = stages::resolve_images(&loaded).await?;
+    let signed = loaded.sign(&digests)?;
+    let mut labels = loaded.stage_labels(&signed)?;
+    let storage = stages::open_storage(job.repo, &platform)?;
+    let on_docker = matches!(job.address, DaemonAddress::DockerEngine(_));
+    if job.repo == storage::LOCAL && !on_docker {
+        return Err(Failure::input(
+            "--repo local is Docker Engine's image store: build on Docker Engine (--addr docker://), or give a registry repository",
+        ));
+    }
+
+    let graph = &loaded.stage_graph;
+    let mut stored: BTreeSet<StageId> = BTreeSet::new();
+    for &id in &loaded.selection.order {
+        let signature = &signed.signatures[&id].signature;
+        if storage
+            .lookup(signature)
+            .await
+            .map_err(Failure::build)?
+            .is_some()
+        {
+            stored.insert(id);
+        }
+    }
+    let needed =
+        crate::lower::prune_reused(graph, &loaded.selection, |id| stored.contains(&id)).order;
+    let mut report = StagesReport {
+        reused: Vec::new(),
+        built: Vec::new(),
+    };
+    for &id in &needed {
+        let name = graph.stage(id).display_name();
+        let signature = &signed.signatures[&id].signature;
+        let reference = storage.reference(signature).map_err(Failure::build)?;
+        if stored.contains(&id) {
+            job.progress
+                .note(&format!("[conveyor] stage {name}: reused {reference}"));
+            report.reused.push(name);
+            continue;
+        }
+        job.progress.note(&format!(
+            "[conveyor] stage {name}: building, to be stored as {reference}"
+        ));
+        let exports = output::exporters(
+            job.address,
+            None,
+            std::slice::from_ref(&reference),
+            job.repo != storage::LOCAL,
+        )
+        .map_err(Failure::input)?;
+        let stage_labels = labels
+            .remove(&id)
+            .expect("every selected stage has labels")
+            .to_labels();
+        let mut attrs: BTreeMap<String, String> = job.input.frontend_attrs.clone();
+        attrs.insert("conveyor.stage".into(), id.0.to_string());
+        attrs.insert(
+            "conveyor.labels".into(),
+            serde_json::to_string(&stage_labels).expect("labels are JSON"),
+        );
+        attrs.insert(
+            format!("build-arg:{}", crate::gateway::CONVEYOR_REPO),
+            job.repo.to_string(),
+        );
+        solve_with_attrs(
+            job.daemon,
+            job.session,
+            attrs,
+            exports.exporters,
+            job.progress,
+        )
+        .await?;
+        if let (DaemonAddress::DockerEngine(endpoint), false) =
+            (job.address, exports.push_after.is_empty())
+        {
+            push_tags(endpoint, &exports.push_after).await?;
+        }
+        report.built.push(name);
+    }
+    Ok(report)
+}
