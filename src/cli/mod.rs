@@ -1,5 +1,6 @@
-//! The command line: `conveyor plan` (stages and signatures, no daemon), `conveyor
-//! frontend` (run by BuildKit as a `# syntax=` frontend) and `conveyor workers`.
+//! The command line: `conveyor plan` (stages and signatures, no daemon; with `--repo`,
+//! what the stages storage holds), `conveyor explain` (why a stage is not reused),
+//! `conveyor frontend` (run by BuildKit as a `# syntax=` frontend) and `conveyor workers`.
 
 mod explain;
 mod plan;
