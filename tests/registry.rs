@@ -246,3 +246,96 @@ async fn credentials_come_from_the_docker_config() {
         "{error}"
     );
 }
+
+/// A second registry, on a free loopback port, that wants a user and password (htpasswd,
+/// Basic auth): stopped when dropped.
+struct AuthRegistry {
+    child: std::process::Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for AuthRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `testuser` / `pw`, bcrypt-hashed as the registry's htpasswd wants.
+const HTPASSWD: &str = "testuser:$2b$12$KLxVqcJfsA.pbIbqka1zb.8n9Arl.jADggSbU5.mI7yaVZraE/4CO\n";
+
+fn auth_registry() -> AuthRegistry {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    std::fs::write(dir.path().join("htpasswd"), HTPASSWD).unwrap();
+    let config = format!(
+        "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root}/data\nhttp:\n  addr: {address}\nauth:\n  htpasswd:\n    realm: conveyor-test\n    path: {root}/htpasswd\n",
+        root = dir.path().display()
+    );
+    std::fs::write(dir.path().join("config.yml"), config).unwrap();
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(dir.path().join("config.yml"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start docker-registry");
+    let registry = AuthRegistry {
+        child,
+        address,
+        _dir: dir,
+    };
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(&registry.address).is_ok() {
+            return registry;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the auth registry did not start");
+}
+
+#[tokio::test]
+async fn a_registry_with_basic_auth_takes_the_docker_login_credentials() {
+    let registry = auth_registry();
+    let docker_config = tempfile::tempdir().unwrap();
+    let config_dir = docker_config.path().to_str().unwrap();
+    let reference = format!("{}/{}:v1", registry.address, unique("auth"));
+    docker_ok(
+        &[
+            "--config",
+            config_dir,
+            "login",
+            "-u",
+            "testuser",
+            "-p",
+            "pw",
+            &registry.address,
+        ],
+        None,
+    );
+    docker_ok(&["tag", "busybox:local", &reference], None);
+    docker_ok(&["--config", config_dir, "push", "-q", &reference], None);
+    docker_ok(&["rmi", &reference], None);
+
+    let config_file = docker_config.path().join("config.json");
+    let client = RegistryClient::with_docker_config("linux/amd64", &config_file);
+    let resolved = client.resolve(&reference).await.unwrap();
+    assert!(resolved.digest.starts_with("sha256:"));
+    assert!(client.exists(&reference).await.unwrap());
+
+    // No credentials: refused, and said so.
+    let empty = docker_config.path().join("empty.json");
+    std::fs::write(&empty, "{}").unwrap();
+    let anonymous = RegistryClient::with_docker_config("linux/amd64", &empty);
+    let error = anonymous.resolve(&reference).await.unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("{reference}: the registry refused the credentials (see `docker login`)")
+    );
+}

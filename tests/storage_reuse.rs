@@ -349,3 +349,73 @@ fn explain_and_plan_errors_are_one_line_and_exit_non_zero() {
         "conveyor: cannot resolve base image 127.0.0.1:5000/conveyor-test-no-such-image:x: 127.0.0.1:5000/conveyor-test-no-such-image:x: not found\n"
     );
 }
+
+/// The frontend signs stages as `plan --repo` does, on a context that exercises the
+/// walk: `.dockerignore` with a negation and an excluded directory, a symlink, a
+/// private file, a wildcard source, a build arg. The frontend's lookups show in the
+/// progress as `[conveyor] look up stage NAME in the stages storage: REF`.
+#[test]
+fn the_frontend_and_plan_sign_alike() {
+    let repo = format!("{}/{}", harness().registry, unique("stages-sign"));
+    let dir = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "Dockerfile",
+        "FROM 127.0.0.1:5000/busybox:latest AS a\nARG V=1\nCOPY . /app\nRUN ls /app\nFROM a\nCOPY sub/*.txt /x/\n",
+    );
+    write(".dockerignore", "*.log\n!keep.log\nsub/deep\n");
+    write("a.txt", "1");
+    write("x.log", "2");
+    write("keep.log", "3");
+    write("sub/s.txt", &unique("s"));
+    write("sub/deep/d.txt", "5");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(
+        dir.path().join("sub/s.txt"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("a.txt", dir.path().join("link")).unwrap();
+
+    let planned = plan_with(&repo, dir.path(), &["--build-arg", "V=3"]);
+    let expected: Vec<String> = planned
+        .iter()
+        .map(|(name, _, signature, _)| {
+            format!(
+                "[conveyor] look up stage {name} in the stages storage: {repo}:{}",
+                signature.strip_prefix("sha256:").unwrap()
+            )
+        })
+        .collect();
+    let out = tempfile::tempdir().unwrap();
+    let syntax = format!("BUILDKIT_SYNTAX={}", frontend_image());
+    let repo_arg = format!("CONVEYOR_REPO={repo}");
+    let dest = format!("type=local,dest={}", out.path().display());
+    let (ok, _, stderr) = buildx(
+        &[
+            "--progress=plain",
+            "--build-arg",
+            &syntax,
+            "--build-arg",
+            &repo_arg,
+            "--build-arg",
+            "V=3",
+            "--output",
+            &dest,
+            ".",
+        ],
+        dir.path(),
+    );
+    assert!(ok, "{stderr}");
+    let looked_up: Vec<String> = stderr
+        .lines()
+        .filter(|line| line.starts_with('#'))
+        .filter_map(|line| line.split_once(' ').map(|(_, rest)| rest.to_string()))
+        .filter(|rest| rest.starts_with("[conveyor] look up"))
+        .collect();
+    assert_eq!(looked_up, expected, "{stderr}");
+}

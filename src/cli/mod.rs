@@ -1,6 +1,8 @@
 //! The command line: `conveyor build` (a build on a daemon, the frontend run
-//! client-side), `conveyor plan` (stages and signatures, no daemon), `conveyor
-//! frontend` (run by BuildKit as a `# syntax=` frontend) and `conveyor workers`.
+//! client-side; with `--repo`, through the stages storage), `conveyor plan` (stages and
+//! signatures, no daemon; with `--repo`, what the stages storage holds), `conveyor
+//! explain` (why a stage is not reused), `conveyor frontend` (run by BuildKit as a
+//! `# syntax=` frontend) and `conveyor workers`.
 
 mod build;
 mod build_stages;

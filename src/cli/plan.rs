@@ -1,6 +1,7 @@
 //! `conveyor plan`: the stage graph of a build file with each stage's signature, without
 //! a daemon. Base images are not resolved offline: they are signed by their reference
-//! text (a build against a daemon signs them by their resolved digest).
+//! text (a build signs them by their config digest). With `--repo`, they are resolved
+//! as a build resolves them, and each stage is looked up in the stages storage.
 
 use std::collections::BTreeMap;
 

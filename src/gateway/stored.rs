@@ -260,3 +260,44 @@ async fn file_sha256(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat(path: &str, mode: u32, linkname: &str) -> Stat {
+        Stat {
+            path: path.into(),
+            mode,
+            size: 3,
+            linkname: linkname.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn read_dir_stats_become_walk_entries() {
+        let file = entry("src", stat("main.rs", 0o644, ""));
+        assert_eq!(
+            (file.path.as_str(), file.kind, file.link_target),
+            ("src/main.rs", EntryKind::File, None)
+        );
+        let dir = entry("", stat("src", 0x8000_0000 | 0o755, ""));
+        assert_eq!((dir.path.as_str(), dir.kind), ("src", EntryKind::Dir));
+        let link = entry("a", stat("l", 0x0800_0000 | 0o777, "../b"));
+        assert_eq!(
+            (link.kind, link.link_target.as_deref()),
+            (EntryKind::Symlink, Some("../b"))
+        );
+        let pipe = entry("", stat("p", 0x0200_0000 | 0o600, ""));
+        assert_eq!(pipe.kind, EntryKind::Other);
+    }
+
+    #[test]
+    fn misses_are_told_from_failures() {
+        assert!(is_not_found(
+            "127.0.0.1:5000/s:ab: ResolveImageConfig failed: 127.0.0.1:5000/s:ab: not found"
+        ));
+        assert!(!is_not_found("failed to do request: connection refused"));
+    }
+}

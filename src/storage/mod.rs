@@ -50,7 +50,9 @@ pub enum StagesStorage {
 pub struct StoredStage {
     /// `<repo>:<signature hex>`
     pub reference: String,
-    /// The manifest digest (registry) or image id (local store).
+    /// The digest the tag points at in a registry (what `ref@digest` pins), or the
+    /// image ID in the local store — not a manifest digest: a local stage is used by
+    /// its tag alone (`lower::pin_reference` with an empty digest).
     pub digest: String,
     /// The image config JSON, as stored (labels included).
     pub config: Vec<u8>,
