@@ -2,6 +2,7 @@
 //! frontend` (run by BuildKit as a `# syntax=` frontend) and `conveyor workers`.
 
 mod plan;
+mod plan_werf;
 
 use std::path::PathBuf;
 
@@ -33,7 +34,8 @@ pub enum Command {
         after_help = "Examples:\n  conveyor plan .\n  conveyor plan -f build/Dockerfile --target app --build-arg VERSION=2 --format json ."
     )]
     Plan {
-        /// The build file (default: CONTEXT/Dockerfile).
+        /// The build file (default: CONTEXT/Dockerfile, else CONTEXT/werf.yaml); a
+        /// werf config is recognised by its name (werf.yaml, werf.yml) or content.
         #[arg(short = 'f', long = "file")]
         file: Option<PathBuf>,
         /// The stage to build (default: the last one).
@@ -47,6 +49,9 @@ pub enum Command {
         platform: String,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// werf's environment name, `.Env` in werf.yaml templates.
+        #[arg(long, default_value = "")]
+        env: String,
         /// The build context directory.
         #[arg(default_value = ".")]
         context: PathBuf,
@@ -99,6 +104,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         build_args,
         platform,
         format,
+        env,
         context,
     } = args.command
     {
@@ -109,6 +115,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             build_args: build_args.into_iter().collect(),
             platform,
             json: format == Format::Json,
+            env,
         };
         print!("{}", plan::plan(&request)?);
         return Ok(());

@@ -21,6 +21,8 @@ pub struct PlanRequest {
     pub build_args: BTreeMap<String, String>,
     pub platform: String,
     pub json: bool,
+    /// `--env`: werf's environment name (`.Env` in werf.yaml templates).
+    pub env: String,
 }
 
 #[derive(Serialize)]
@@ -67,13 +69,22 @@ fn dockerignore(file: &Path, context_dir: &Path) -> Vec<String> {
 }
 
 pub fn plan(request: &PlanRequest) -> Result<String, Failure> {
-    let file = request
-        .file
-        .clone()
-        .unwrap_or_else(|| request.context.join("Dockerfile"));
+    let file = request.file.clone().unwrap_or_else(|| {
+        let dockerfile = request.context.join("Dockerfile");
+        let werf_yaml = request.context.join("werf.yaml");
+        if !dockerfile.exists() && werf_yaml.exists() {
+            werf_yaml
+        } else {
+            dockerfile
+        }
+    });
     let file_name = file.display().to_string();
     let text = std::fs::read_to_string(&file)
         .map_err(|error| Failure::input(format!("cannot read {file_name}: {error}")))?;
+    if crate::werf::is_werf_config(&file_name, &text) {
+        let ignore = dockerignore(&file, &request.context);
+        return super::plan_werf::plan(request, &file_name, &text, ignore);
+    }
     let parsed =
         dockerfile::parse(&text).map_err(|e| Failure::input(e.located(&file_name, &text)))?;
     let mut build_args = graph::platform_args(&request.platform, &request.platform);

@@ -39,6 +39,16 @@ pub enum GraphError {
         suggestion: Option<String>,
         span: Span,
     },
+
+    #[error("image {image:?} has no stage {stage:?} to import from")]
+    WerfImportStage {
+        image: String,
+        stage: String,
+        span: Span,
+    },
+
+    #[error("images depend on each other in a loop: {chain}")]
+    WerfCycle { chain: String, span: Span },
 }
 
 impl GraphError {
@@ -49,7 +59,9 @@ impl GraphError {
             | GraphError::ForwardReference { span, .. }
             | GraphError::InvalidStageIndex { span, .. }
             | GraphError::Cycle { span, .. }
-            | GraphError::UnknownTarget { span, .. } => *span,
+            | GraphError::UnknownTarget { span, .. }
+            | GraphError::WerfImportStage { span, .. }
+            | GraphError::WerfCycle { span, .. } => *span,
         }
     }
 

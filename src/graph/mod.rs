@@ -15,11 +15,18 @@
 mod dump;
 mod error;
 mod signature;
+mod werf;
+mod werf_signature;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use error::GraphError;
-pub use signature::{SignatureError, SignatureInput, SignatureSources, StageSignature, signatures};
+pub use signature::{
+    SignatureError, SignatureInput, SignatureSources, StageSignature, signatures,
+    signatures_with_werf,
+};
+pub use werf::{WerfImagePlan, WerfPlannedStage, WerfStage, WerfStageKind, from_werf};
+pub use werf_signature::{GitFiles, WerfSources};
 
 use crate::diag::Span;
 use crate::dockerfile::{self, Command, Instruction, shell::Lexer};
@@ -68,6 +75,9 @@ pub struct StageGraph {
     pub meta_args: Vec<MetaArg>,
     /// The Dockerfile's escape token, for expanding words in later passes.
     pub escape: char,
+    /// For a werf config: each image's conveyor, skipped stages included (empty for
+    /// a Dockerfile).
+    pub werf_images: Vec<WerfImagePlan>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +100,8 @@ pub struct Stage {
     pub span: Span,
     /// The FROM instruction.
     pub from_span: Span,
+    /// A werf stage's body (its `steps` are then empty).
+    pub werf: Option<WerfStage>,
 }
 
 impl Stage {
@@ -253,12 +265,14 @@ pub fn from_dockerfile(
             steps,
             span: stage.span,
             from_span: stage.from_span,
+            werf: None,
         });
     }
     let graph = StageGraph {
         stages,
         meta_args,
         escape: dockerfile.escape,
+        werf_images: Vec::new(),
     };
     graph.check_acyclic()?;
     Ok(graph)
@@ -389,6 +403,13 @@ impl StageGraph {
                 }
             }
         }
+        if let Some(werf) = &stage.werf {
+            for &(_, on) in &werf.imports {
+                if !out.contains(&on) {
+                    out.push(on);
+                }
+            }
+        }
         out
     }
 
@@ -440,6 +461,12 @@ impl StageGraph {
     pub fn select(&self, target: Option<&str>) -> Result<Selection, GraphError> {
         let target = match target {
             None => StageId(self.stages.len() - 1),
+            Some(wanted) if self.werf_images.iter().any(|i| i.name == wanted) => self
+                .werf_images
+                .iter()
+                .find(|i| i.name == wanted)
+                .expect("checked")
+                .last_stage(),
             Some(wanted) => {
                 let lower = wanted.to_ascii_lowercase();
                 match self
@@ -449,11 +476,12 @@ impl StageGraph {
                 {
                     Some(index) => StageId(index),
                     None => {
-                        let names: Vec<&str> = self
+                        let mut names: Vec<&str> = self
                             .stages
                             .iter()
                             .filter_map(|s| s.name.as_deref())
                             .collect();
+                        names.extend(self.werf_images.iter().map(|i| i.name.as_str()));
                         return Err(GraphError::UnknownTarget {
                             target: wanted.to_string(),
                             suggestion: error::suggest(wanted, &names),
