@@ -14,7 +14,9 @@ use super::frontend::{BuildFile, FrontendError, FrontendResult};
 use super::opts::FrontendOpts;
 
 /// The platform builds are for when the client names none: the first worker's first.
-fn default_platform(pong: &crate::proto::moby::buildkit::v1::frontend::PongResponse) -> Platform {
+pub(super) fn default_platform(
+    pong: &crate::proto::moby::buildkit::v1::frontend::PongResponse,
+) -> Platform {
     pong.workers
         .first()
         .and_then(|worker| worker.platforms.first())
@@ -22,13 +24,16 @@ fn default_platform(pong: &crate::proto::moby::buildkit::v1::frontend::PongRespo
         .unwrap_or_else(|| Platform::new("linux", "amd64", ""))
 }
 
-fn has_cap(caps: &[crate::proto::moby::buildkit::v1::apicaps::ApiCap], id: &str) -> bool {
+pub(super) fn has_cap(
+    caps: &[crate::proto::moby::buildkit::v1::apicaps::ApiCap],
+    id: &str,
+) -> bool {
     caps.iter().any(|cap| cap.id == id && cap.enabled)
 }
 
 /// `.dockerignore` patterns: `<build file>.dockerignore` beside the build file wins over
 /// the context's `.dockerignore`, as with the stock frontend.
-async fn read_dockerignore(
+pub(super) async fn read_dockerignore(
     bridge: &Bridge,
     opts: &FrontendOpts,
     build_file_ref: &str,

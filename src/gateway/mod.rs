@@ -3,6 +3,7 @@
 
 mod bridge;
 mod build;
+mod build_werf;
 mod frontend;
 mod opts;
 mod subrequests;

@@ -52,6 +52,7 @@ mod paths;
 mod reference;
 mod run;
 mod stage;
+mod werf;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -380,6 +381,9 @@ impl<'a> Lowering<'a> {
                 &original,
                 step.instruction.span,
             )?;
+        }
+        if let Some(werf) = &stage.werf {
+            self.lower_werf(&mut st, stage, werf)?;
         }
         Ok(st)
     }

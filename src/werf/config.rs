@@ -437,6 +437,18 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
             "`docker` and `imageSpec` cannot be used together",
         ));
     }
+    let network = doc.string("network")?;
+    if let Some(network) = &network
+        && !["default", "host", "none"].contains(&network.value.as_str())
+    {
+        return Err(ConfigError::new(
+            network.span,
+            format!(
+                "network must be default, host or none, not {:?}",
+                network.value
+            ),
+        ));
+    }
     let mut mounts = Vec::new();
     for node in doc.list("mount")? {
         mounts.push(read_mount(node, &mounts)?);
@@ -466,7 +478,7 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
             .into_iter()
             .map(|s| s.value)
             .collect(),
-        network: doc.string("network")?,
+        network,
     })
 }
 

@@ -1,0 +1,110 @@
+//! Building a werf.yaml through the frontend: render and load it, expand the stage
+//! conveyor into the stage graph, resolve base images through the bridge, lower, solve.
+//!
+//! The frontend sees only the build file, not the project directory or its git
+//! repository: templates render with no `.Files` and no `.Commit` (using them is an
+//! error saying so), `.Env` is the build arg `CONVEYOR_WERF_ENV`, and `env "X"` reads
+//! the build arg `X`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::graph;
+use crate::lower::{self, ContextRef, ImageConfig, ResolvedBase, ResolvedBases};
+use crate::werf::{self, TemplateEnv, template::MemoryFiles};
+
+use super::bridge::Bridge;
+use super::build::{default_platform, has_cap, read_dockerignore};
+use super::frontend::{BuildFile, FrontendError, FrontendResult};
+use super::opts::FrontendOpts;
+
+/// The build arg that sets `.Env`.
+pub const WERF_ENV_ARG: &str = "CONVEYOR_WERF_ENV";
+
+pub async fn build_werf_image(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    file: &BuildFile,
+) -> Result<FrontendResult, FrontendError> {
+    let env = TemplateEnv {
+        env: opts
+            .build_args
+            .get(WERF_ENV_ARG)
+            .cloned()
+            .unwrap_or_default(),
+        commit: Err(
+            "the buildx frontend has no git repository; .Commit is available with `conveyor plan`"
+                .into(),
+        ),
+        files: Arc::new(MemoryFiles::default()),
+        env_vars: opts.build_args.clone(),
+    };
+    let loaded = werf::load(&file.name, &file.text, &env)
+        .map_err(|e| FrontendError::Input(e.located(&file.name, &file.text)))?;
+    let rendered = loaded.rendered.clone();
+    let input = |e: graph::GraphError| FrontendError::Input(e.located(&file.name, &rendered));
+    let stage_graph = graph::from_werf(&loaded.config).map_err(input)?;
+    // Without --target: the last image of the file.
+    let target = match &opts.target {
+        Some(target) => target.clone(),
+        None => loaded
+            .config
+            .images
+            .last()
+            .map(|image| image.name.clone())
+            .unwrap_or_default(),
+    };
+    let selection = stage_graph.select(Some(&target)).map_err(input)?;
+
+    let pong = bridge.ping().await?;
+    let platform = opts
+        .platforms
+        .first()
+        .cloned()
+        .unwrap_or_else(|| default_platform(&pong));
+    let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
+    let mut bases = ResolvedBases::new();
+    for reference in stage_graph.external_images(&selection) {
+        let normalized = lower::normalize_reference(&reference);
+        let resolved = bridge
+            .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
+            .await?;
+        let config = ImageConfig::from_json(&resolved.config).map_err(|error| {
+            FrontendError::BaseConfig {
+                reference: reference.clone(),
+                reason: error.to_string(),
+            }
+        })?;
+        bases.insert(
+            reference,
+            ResolvedBase {
+                digest: resolved.digest,
+                config,
+            },
+        );
+    }
+    let options = lower::Options {
+        platform,
+        build_args: opts.build_args.clone(),
+        context: ContextRef {
+            local_name: opts.context_local.clone(),
+            session_id: opts.session_id.clone(),
+            exclude_patterns,
+            shared_key_hint: opts.context_local.clone(),
+        },
+        dockerfile_source: None,
+        named_contexts: BTreeMap::new(),
+        merge_op: has_cap(&pong.llb_caps, "mergeop"),
+    };
+    let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
+        .map_err(|e| FrontendError::Input(e.located(&file.name, &rendered)))?;
+    let reference = bridge.solve(lowered.definition.pb).await?;
+    let metadata = BTreeMap::from([(
+        "containerimage.config".to_string(),
+        lowered.image_config.to_json(),
+    )]);
+    Ok(FrontendResult {
+        reference: Some(reference),
+        metadata,
+    })
+}
