@@ -319,3 +319,7 @@ fn apply_image_spec(st: &mut StageState, spec: &ImageSpec) {
         st.set_env(key, value);
     }
 }
+
+#[cfg(test)]
+#[path = "werf_tests.rs"]
+mod tests;

@@ -1,0 +1,195 @@
+//! werf.yaml through conveyor's buildx frontend (`docker buildx build -f werf.yaml .`
+//! with `# syntax=` as the first line) on the private dockerd: an image importing an
+//! artifact's files with the given owner, git mappings from the context, and the
+//! `docker` settings in the image config.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{buildx, docker_ok, frontend_image, harness, unique};
+
+/// A project directory with a werf.yaml (the syntax line first) and context files.
+fn project(config: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique("conveyor-werf"));
+    for (path, text) in files {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let text = format!("# syntax={}\n{config}", frontend_image());
+    std::fs::write(dir.join("werf.yaml"), text).unwrap();
+    dir
+}
+
+fn build(dir: &Path, extra: &[&str]) -> (bool, String, String) {
+    let mut args = vec!["--progress=plain", "-f", "werf.yaml"];
+    args.extend_from_slice(extra);
+    args.push(".");
+    buildx(&args, dir)
+}
+
+const CONFIG: &str = r#"project: werf-test
+configVersion: 1
+---
+artifact: builder
+from: 127.0.0.1:5000/busybox:latest
+git:
+- add: /src
+  to: /build
+  includePaths: ["*.txt"]
+shell:
+  install:
+  - mkdir -p /out/sub
+  - cp /build/hello.txt /out/hello.txt
+  - echo built-by-artifact > /out/sub/built.txt
+  - test ! -e /build/skip.md
+---
+image: app
+from: 127.0.0.1:5000/busybox:latest
+git:
+- add: /conf
+  to: /etc/app
+  owner: "3456"
+  group: "4567"
+shell:
+  beforeInstall: echo before > /before.txt
+  install: ls -ln /etc/app/app.conf > /install-saw.txt
+import:
+- artifact: builder
+  add: /out
+  to: /opt/out
+  owner: "1234"
+  group: "2345"
+  after: install
+docker:
+  ENV:
+    MODE: production
+  LABEL:
+    org.example.role: werf-test
+  EXPOSE: "8080"
+  WORKDIR: /opt/out
+  USER: "1234"
+  ENTRYPOINT: ["/bin/cat"]
+  CMD: ["/opt/out/hello.txt"]
+"#;
+
+#[test]
+fn an_image_with_an_imported_artifact_runs_with_its_files_owned_as_configured() {
+    harness();
+    let dir = project(
+        CONFIG,
+        &[
+            ("src/hello.txt", "hello from the context\n"),
+            ("src/skip.md", "not included\n"),
+            ("conf/app.conf", "key=value\n"),
+        ],
+    );
+    let tag = format!("conveyor-test/werf:{}", unique("t"));
+    let (ok, _, stderr) = build(&dir, &["--load", "-t", &tag]);
+    assert!(ok, "werf build failed:\n{stderr}");
+
+    // The default command prints the imported file.
+    let run = docker_ok(&["run", "--rm", &tag], None);
+    assert_eq!(run, "hello from the context\n");
+    // Imported files carry the import's owner; git files the mapping's.
+    let owners = docker_ok(
+        &[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/bin/stat",
+            &tag,
+            "-c",
+            "%u:%g %n",
+            "/opt/out/hello.txt",
+            "/opt/out/sub/built.txt",
+            "/etc/app/app.conf",
+        ],
+        None,
+    );
+    assert_eq!(
+        owners,
+        "1234:2345 /opt/out/hello.txt\n1234:2345 /opt/out/sub/built.txt\n3456:4567 /etc/app/app.conf\n"
+    );
+    let built = docker_ok(&["run", "--rm", &tag, "/opt/out/sub/built.txt"], None);
+    assert_eq!(built, "built-by-artifact\n");
+    // beforeInstall ran, and install ran after gitArchive put the mapping in place.
+    let saw = docker_ok(
+        &["run", "--rm", &tag, "/before.txt", "/install-saw.txt"],
+        None,
+    );
+    assert!(saw.starts_with("before\n-rw-r--r--"), "{saw}");
+    assert!(
+        saw.contains(" 3456 ") && saw.contains("/etc/app/app.conf"),
+        "{saw}"
+    );
+
+    let inspect = |format: &str| docker_ok(&["image", "inspect", "-f", format, &tag], None);
+    assert!(inspect("{{json .Config.Env}}").contains("\"MODE=production\""));
+    assert_eq!(
+        inspect("{{json .Config.Labels}}").trim(),
+        r#"{"org.example.role":"werf-test"}"#
+    );
+    assert_eq!(
+        inspect("{{json .Config.ExposedPorts}}").trim(),
+        r#"{"8080/tcp":{}}"#
+    );
+    assert_eq!(inspect("{{.Config.WorkingDir}}").trim(), "/opt/out");
+    assert_eq!(inspect("{{.Config.User}}").trim(), "1234");
+    assert_eq!(
+        inspect("{{json .Config.Entrypoint}}").trim(),
+        r#"["/bin/cat"]"#
+    );
+    assert_eq!(
+        inspect("{{json .Config.Cmd}}").trim(),
+        r#"["/opt/out/hello.txt"]"#
+    );
+    docker_ok(&["image", "rm", "-f", &tag], None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn target_builds_one_image_of_the_config() {
+    harness();
+    let dir = project(
+        CONFIG,
+        &[
+            ("src/hello.txt", "hello\n"),
+            ("conf/app.conf", "key=value\n"),
+        ],
+    );
+    let tag = format!("conveyor-test/werf:{}", unique("artifact"));
+    let (ok, _, stderr) = build(&dir, &["--target", "builder", "--load", "-t", &tag]);
+    assert!(ok, "werf build failed:\n{stderr}");
+    let listing = docker_ok(
+        &[
+            "run",
+            "--rm",
+            &tag,
+            "/bin/sh",
+            "-c",
+            "cat /out/sub/built.txt; test ! -e /opt/out && echo no-import",
+        ],
+        None,
+    );
+    assert_eq!(listing, "built-by-artifact\nno-import\n");
+    docker_ok(&["image", "rm", "-f", &tag], None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_wrong_config_is_reported_with_file_line_and_column() {
+    harness();
+    let dir = project(
+        "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: 127.0.0.1:5000/busybox:latest\nfromImage: other\n",
+        &[],
+    );
+    let (ok, _, stderr) = build(&dir, &[]);
+    assert!(!ok, "a wrong config must fail");
+    assert!(
+        stderr.contains("werf.yaml:7:1: `from` and `fromImage` cannot be used together"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
