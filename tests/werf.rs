@@ -12,6 +12,7 @@ use common::{buildx, docker_ok, frontend_image, harness, unique};
 /// A project directory with a werf.yaml (the syntax line first) and context files.
 fn project(config: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = std::env::temp_dir().join(unique("conveyor-werf"));
+    std::fs::create_dir_all(&dir).unwrap();
     for (path, text) in files {
         let path = dir.join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
