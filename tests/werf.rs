@@ -194,3 +194,48 @@ fn a_wrong_config_is_reported_with_file_line_and_column() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_dockerfile_image_joins_the_graph_and_stapel_images_build_on_it() {
+    harness();
+    let config = r#"project: mixed
+configVersion: 1
+---
+image: web
+dockerfile: web.Dockerfile
+target: runtime
+---
+image: app
+fromImage: web
+shell:
+  install: cat /srv/index.html > /app.txt
+import:
+- image: web
+  add: /srv
+  to: /copy
+  owner: "77"
+  after: install
+"#;
+    let dockerfile = "FROM 127.0.0.1:5000/busybox:latest AS build\nCOPY index.html /src/\nRUN sed 's/hi/built/' /src/index.html > /srv.html\n\nFROM 127.0.0.1:5000/busybox:latest AS runtime\nCOPY --from=build /srv.html /srv/index.html\nENV FROM_DOCKERFILE=yes\n";
+    let dir = project(
+        config,
+        &[("web.Dockerfile", dockerfile), ("index.html", "hi\n")],
+    );
+    let tag = format!("conveyor-test/werf:{}", unique("mixed"));
+    let (ok, _, stderr) = build(&dir, &["--load", "-t", &tag]);
+    assert!(ok, "werf build failed:\n{stderr}");
+    let out = docker_ok(
+        &[
+            "run",
+            "--rm",
+            &tag,
+            "/bin/sh",
+            "-c",
+            "cat /app.txt; stat -c '%u %n' /copy/index.html; echo $FROM_DOCKERFILE",
+        ],
+        None,
+    );
+    assert_eq!(out, "built\n77 /copy/index.html\nyes\n");
+    docker_ok(&["image", "rm", "-f", &tag], None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

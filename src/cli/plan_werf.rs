@@ -87,7 +87,8 @@ pub fn plan(
     let loaded = werf::load(file_name, text, &env)
         .map_err(|e| Failure::input(e.located(file_name, text)))?;
     let rendered = loaded.rendered.clone();
-    let stage_graph = graph::from_werf(&loaded.config)
+    let platform_args = graph::platform_args(&request.platform, &request.platform);
+    let stage_graph = graph::from_werf(&loaded.config, &platform_args)
         .map_err(|e| Failure::input(e.located(file_name, &rendered)))?;
     let selection = match &request.target {
         Some(target) => stage_graph
@@ -98,10 +99,16 @@ pub fn plan(
             order: (0..stage_graph.stages.len()).map(StageId).collect(),
         },
     };
-    let mut context_digest = |_: &[String]| -> Result<String, String> {
-        Err("werf stages read the context through git mappings only".into())
-    };
     let dir = request.context.clone();
+    // COPY/ADD of Dockerfile images read the context as in a Dockerfile build.
+    let filter = Filter {
+        exclude_patterns: ignore.clone(),
+        ..Filter::default()
+    };
+    let mut context_digest = |paths: &[String]| -> Result<String, String> {
+        let sources: Vec<&str> = paths.iter().map(String::as_str).collect();
+        context::digest_paths(&dir, &sources, &filter).map_err(|error| error.to_string())
+    };
     let mut digest_git = |files: &GitFiles| git_digest(&dir, &ignore, files);
     let mut werf_sources = WerfSources {
         git_digest: &mut digest_git,
@@ -109,7 +116,7 @@ pub fn plan(
     let mut sources = SignatureSources {
         dockerfile_text: &rendered,
         platform: &request.platform,
-        build_args: &request.build_args,
+        build_args: &platform_args,
         image_digests: &BTreeMap::new(),
         context_digest: &mut context_digest,
     };
@@ -221,7 +228,7 @@ fn render_text(plan: &WerfPlan) -> String {
             }
             // Only the edges worth reading: the base where it is not the stage before.
             if let Some(base) = &stage.base
-                && (stage.name == "from")
+                && (stage.name == "from" || stage.name == "dockerfile")
             {
                 out.push_str(&format!("    base: {base}\n"));
             }

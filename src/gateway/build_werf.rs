@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::graph;
+use crate::llb::{Definition, LocalSource, OpOptions};
 use crate::lower::{self, ContextRef, ImageConfig, ResolvedBase, ResolvedBases};
 use crate::werf::{self, TemplateEnv, template::MemoryFiles};
 
@@ -39,11 +40,22 @@ pub async fn build_werf_image(
         files: Arc::new(MemoryFiles::default()),
         env_vars: opts.build_args.clone(),
     };
-    let loaded = werf::load(&file.name, &file.text, &env)
+    let mut loaded = werf::load(&file.name, &file.text, &env)
         .map_err(|e| FrontendError::Input(e.located(&file.name, &file.text)))?;
+    for image in &mut loaded.config.dockerfile_images {
+        image.text = read_context_file(bridge, opts, &image.dockerfile.value).await?;
+    }
     let rendered = loaded.rendered.clone();
     let input = |e: graph::GraphError| FrontendError::Input(e.located(&file.name, &rendered));
-    let stage_graph = graph::from_werf(&loaded.config).map_err(input)?;
+    let pong = bridge.ping().await?;
+    let build_platform = default_platform(&pong);
+    let platform = opts
+        .platforms
+        .first()
+        .cloned()
+        .unwrap_or_else(|| build_platform.clone());
+    let platform_args = graph::platform_args(&build_platform.id(), &platform.id());
+    let stage_graph = graph::from_werf(&loaded.config, &platform_args).map_err(input)?;
     // Without --target: the last image of the file.
     let target = match &opts.target {
         Some(target) => target.clone(),
@@ -56,12 +68,6 @@ pub async fn build_werf_image(
     };
     let selection = stage_graph.select(Some(&target)).map_err(input)?;
 
-    let pong = bridge.ping().await?;
-    let platform = opts
-        .platforms
-        .first()
-        .cloned()
-        .unwrap_or_else(|| default_platform(&pong));
     let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
     let mut bases = ResolvedBases::new();
     for reference in stage_graph.external_images(&selection) {
@@ -85,7 +91,7 @@ pub async fn build_werf_image(
     }
     let options = lower::Options {
         platform,
-        build_args: opts.build_args.clone(),
+        build_args: platform_args,
         context: ContextRef {
             local_name: opts.context_local.clone(),
             session_id: opts.session_id.clone(),
@@ -107,4 +113,41 @@ pub async fn build_werf_image(
         reference: Some(reference),
         metadata,
     })
+}
+
+/// A file of the build context (a Dockerfile image's Dockerfile), or `None` if there is
+/// no such file.
+async fn read_context_file(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    path: &str,
+) -> Result<Option<String>, FrontendError> {
+    let path =
+        crate::werf::template::normalize(path).map_err(|reason| FrontendError::ReadBuildFile {
+            filename: path.to_string(),
+            reason,
+        })?;
+    let local = LocalSource {
+        name: opts.context_local.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: path.clone(),
+        follow_paths: vec![path.clone()],
+        differ: "none".into(),
+        options: OpOptions {
+            custom_name: Some(format!("[internal] load {path}")),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+    if bridge.stat_file(&reference, &path).await?.is_none() {
+        return Ok(None);
+    }
+    let bytes = bridge.read_file(&reference, &path).await?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| FrontendError::ReadBuildFile {
+            filename: path,
+            reason: "it is not UTF-8 text".into(),
+        })
 }

@@ -49,6 +49,11 @@ pub enum GraphError {
 
     #[error("images depend on each other in a loop: {chain}")]
     WerfCycle { chain: String, span: Span },
+
+    /// The Dockerfile of a werf Dockerfile image is missing or wrong; `message` is
+    /// located in the Dockerfile, `span` is the `dockerfile:` value.
+    #[error("{message}")]
+    WerfDockerfile { message: String, span: Span },
 }
 
 impl GraphError {
@@ -61,7 +66,8 @@ impl GraphError {
             | GraphError::Cycle { span, .. }
             | GraphError::UnknownTarget { span, .. }
             | GraphError::WerfImportStage { span, .. }
-            | GraphError::WerfCycle { span, .. } => *span,
+            | GraphError::WerfCycle { span, .. }
+            | GraphError::WerfDockerfile { span, .. } => *span,
         }
     }
 

@@ -102,6 +102,9 @@ pub struct Stage {
     pub from_span: Span,
     /// A werf stage's body (its `steps` are then empty).
     pub werf: Option<WerfStage>,
+    /// The text the steps' spans point into when it is not the build file itself (the
+    /// Dockerfile of a werf config's Dockerfile image).
+    pub source: Option<std::sync::Arc<str>>,
 }
 
 impl Stage {
@@ -266,6 +269,7 @@ pub fn from_dockerfile(
             span: stage.span,
             from_span: stage.from_span,
             werf: None,
+            source: None,
         });
     }
     let graph = StageGraph {

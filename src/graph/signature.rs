@@ -129,8 +129,10 @@ pub fn signatures_with_werf(
         let mut known: BTreeMap<String, Option<String>> = BTreeMap::new();
         for (index, step) in stage.steps.iter().enumerate() {
             let instruction = &step.instruction;
-            let text = sources
-                .dockerfile_text
+            let text = stage
+                .source
+                .as_deref()
+                .unwrap_or(sources.dockerfile_text)
                 .get(instruction.span.start..instruction.span.end)
                 .unwrap_or_default();
             let keyword = instruction.keyword().name();

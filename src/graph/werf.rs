@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::diag::Span;
-use crate::werf::{FromBase, Image, ImportPoint, UserStage, WerfConfig};
+use crate::dockerfile;
+use crate::werf::{DockerfileImage, FromBase, Image, ImportPoint, UserStage, WerfConfig};
 
-use super::{Base, GraphError, Stage, StageGraph, StageId};
+use super::{Base, BuildArgs, GraphError, MetaArg, Stage, StageGraph, StageId};
 
 /// One stage of werf's conveyor, in conveyor order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,6 +23,8 @@ pub enum WerfStageKind {
     GitLatestPatch,
     DockerInstructions,
     ImageSpec,
+    /// A Dockerfile image: its target stage (the stages it needs come before it).
+    Dockerfile,
 }
 
 impl WerfStageKind {
@@ -39,6 +42,7 @@ impl WerfStageKind {
             WerfStageKind::GitLatestPatch => "gitLatestPatch",
             WerfStageKind::DockerInstructions => "dockerInstructions",
             WerfStageKind::ImageSpec => "imageSpec",
+            WerfStageKind::Dockerfile => "dockerfile",
         }
     }
 
@@ -122,16 +126,35 @@ fn conveyor(image: &Image) -> Vec<WerfStageKind> {
             // werf drops the docker stage with the late git stages.
             WerfStageKind::DockerInstructions => late_git && stapel.docker.is_some(),
             WerfStageKind::ImageSpec => stapel.image_spec.is_some(),
+            WerfStageKind::Dockerfile => false,
         })
         .collect()
 }
 
-/// The stage graph of a werf config: images in dependency order (bases and imported
-/// images first), each image's stages chained.
-pub fn from_werf(config: &WerfConfig) -> Result<StageGraph, GraphError> {
+/// The stage graph of a werf config: Dockerfile images first (they need nothing of the
+/// config), then stapel images in dependency order (bases and imported images first),
+/// each image's stages chained. `build_args` are the platform ARGs (see
+/// [`super::platform_args`]) Dockerfile images are expanded with.
+pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGraph, GraphError> {
     let order = image_order(config)?;
     let mut stages: Vec<Stage> = Vec::new();
     let mut plans: BTreeMap<&str, WerfImagePlan> = BTreeMap::new();
+    let mut meta_args: Vec<MetaArg> = Vec::new();
+    let mut escape = '\\';
+    for image in &config.dockerfile_images {
+        let target = add_dockerfile(image, build_args, &mut stages, &mut meta_args, &mut escape)?;
+        plans.insert(
+            &image.name,
+            WerfImagePlan {
+                name: image.name.clone(),
+                is_artifact: false,
+                stages: vec![WerfPlannedStage {
+                    kind: WerfStageKind::Dockerfile,
+                    built: Ok(target),
+                }],
+            },
+        );
+    }
     for index in order {
         let image = Arc::new(config.images[index].clone());
         let mut planned = Vec::new();
@@ -188,6 +211,7 @@ pub fn from_werf(config: &WerfConfig) -> Result<StageGraph, GraphError> {
                 steps: Vec::new(),
                 span,
                 from_span: span,
+                source: None,
                 werf: Some(WerfStage {
                     image: image.clone(),
                     kind,
@@ -215,20 +239,83 @@ pub fn from_werf(config: &WerfConfig) -> Result<StageGraph, GraphError> {
         );
     }
     let werf_images = config
-        .images
+        .dockerfile_images
         .iter()
-        .map(|image| {
-            plans
-                .remove(image.name.as_str())
-                .expect("every image is planned")
-        })
+        .map(|image| image.name.as_str())
+        .chain(config.images.iter().map(|image| image.name.as_str()))
+        .map(|name| plans.remove(name).expect("every image is planned"))
         .collect();
     Ok(StageGraph {
         stages,
-        meta_args: Vec::new(),
-        escape: '\\',
+        meta_args,
+        escape,
         werf_images,
     })
+}
+
+/// Parses a Dockerfile image's Dockerfile into stages appended to `stages` (names
+/// `<image>/<stage>`, references shifted), returning its target stage.
+fn add_dockerfile(
+    image: &DockerfileImage,
+    build_args: &BuildArgs,
+    stages: &mut Vec<Stage>,
+    meta_args: &mut Vec<MetaArg>,
+    escape: &mut char,
+) -> Result<StageId, GraphError> {
+    let path = &image.dockerfile.value;
+    let wrong = |message: String| GraphError::WerfDockerfile {
+        message,
+        span: image.dockerfile.span,
+    };
+    let Some(text) = &image.text else {
+        return Err(wrong(format!(
+            "cannot read the Dockerfile {path:?} of image {:?}: no such file",
+            image.name
+        )));
+    };
+    let text: Arc<str> = Arc::from(text.as_str());
+    let parsed = dockerfile::parse(&text).map_err(|e| wrong(e.located(path, &text).to_string()))?;
+    let graph = super::from_dockerfile(&parsed, build_args)
+        .map_err(|e| wrong(e.located(path, &text).to_string()))?;
+    let selection = graph
+        .select(image.target.as_ref().map(|t| t.value.as_str()))
+        .map_err(|e| GraphError::WerfDockerfile {
+            message: e.to_string(),
+            span: image
+                .target
+                .as_ref()
+                .map_or(image.dockerfile.span, |t| t.span),
+        })?;
+    let offset = stages.len();
+    let shift = |base: &Base| match base {
+        Base::Stage(id) => Base::Stage(StageId(id.0 + offset)),
+        other => other.clone(),
+    };
+    for stage in &graph.stages {
+        let mut steps = stage.steps.clone();
+        for step in &mut steps {
+            for dependency in &mut step.dependencies {
+                dependency.on = shift(&dependency.on);
+            }
+        }
+        stages.push(Stage {
+            name: Some(format!("{}/{}", image.name, stage.display_name())),
+            index: offset + stage.index,
+            base: shift(&stage.base),
+            platform: stage.platform.clone(),
+            steps,
+            span: stage.span,
+            from_span: stage.from_span,
+            werf: None,
+            source: Some(text.clone()),
+        });
+    }
+    for arg in graph.meta_args {
+        meta_args.retain(|m| m.name != arg.name);
+        meta_args.push(arg);
+    }
+    *escape = graph.escape;
+    Ok(StageId(offset + selection.target.0))
 }
 
 /// Images ordered so that every image comes after those it is based on or imports

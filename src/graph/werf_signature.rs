@@ -170,7 +170,8 @@ pub(super) fn werf_inputs(
                 });
             }
         }
-        WerfStageKind::GitCache => {}
+        // Never a graph stage with a werf body.
+        WerfStageKind::GitCache | WerfStageKind::Dockerfile => {}
         WerfStageKind::DockerInstructions => {
             let docker = stapel
                 .docker

@@ -28,7 +28,7 @@ impl Lowering<'_> {
         let name = stage.display_name();
         let stapel = &werf.image.stapel;
         match werf.kind {
-            WerfStageKind::From | WerfStageKind::GitCache => {
+            WerfStageKind::From | WerfStageKind::GitCache | WerfStageKind::Dockerfile => {
                 st.image.commit(format!("werf {name}"), false, false);
             }
             WerfStageKind::User(user_stage) => {

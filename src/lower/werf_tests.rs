@@ -19,7 +19,11 @@ fn busybox() -> ResolvedBase {
 
 fn lower_werf(text: &str, target: &str) -> Lowered {
     let loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
-    let stage_graph = crate::graph::from_werf(&loaded.config).unwrap();
+    let stage_graph = crate::graph::from_werf(
+        &loaded.config,
+        &crate::graph::platform_args("linux/amd64", "linux/amd64"),
+    )
+    .unwrap();
     let selection = stage_graph.select(Some(target)).unwrap();
     let bases: ResolvedBases = stage_graph
         .external_images(&selection)

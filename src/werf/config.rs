@@ -17,8 +17,24 @@ pub struct WerfConfig {
     pub cache_version: Option<String>,
     /// `build.platform`.
     pub platforms: Vec<String>,
-    /// Images and artifacts in file order.
+    /// Stapel images and artifacts in file order.
     pub images: Vec<Image>,
+    /// `image:` + `dockerfile:` documents in file order.
+    pub dockerfile_images: Vec<DockerfileImage>,
+}
+
+/// An image built from a Dockerfile of the project (werf's `dockerfile:` document).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DockerfileImage {
+    pub name: String,
+    pub span: Span,
+    /// The Dockerfile's path relative to the project directory, where written.
+    pub dockerfile: Located<String>,
+    /// The stage to build (default: the last).
+    pub target: Option<Located<String>>,
+    /// The Dockerfile's text: read by `werf::load` when its file source has it, else
+    /// filled in by the caller (the frontend reads it from the build context).
+    pub text: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,6 +248,7 @@ const STAPEL_KEYS: &[&str] = &[
 pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
     let mut meta: Option<(String, Option<String>, Vec<String>)> = None;
     let mut images: Vec<Image> = Vec::new();
+    let mut dockerfile_images: Vec<DockerfileImage> = Vec::new();
     for document in documents {
         let root = &document.root;
         let Kind::Map(entries) = &root.kind else {
@@ -251,18 +268,24 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
             }
             meta = Some(read_meta(root)?);
         } else if has("dockerfile") {
-            let key = entries
-                .iter()
-                .find(|(k, _)| k.scalar_text().as_deref() == Some("dockerfile"))
-                .map_or(root.span, |(k, _)| k.span);
-            return Err(ConfigError::new(
-                key,
-                "Dockerfile images in werf.yaml are not supported yet",
-            ));
+            for image in read_dockerfile_image(root)? {
+                if images.iter().any(|i| i.name == image.name)
+                    || dockerfile_images
+                        .iter()
+                        .any(|i: &DockerfileImage| i.name == image.name)
+                {
+                    return Err(ConfigError::new(
+                        image.span,
+                        format!("image {:?} is defined twice", image.name),
+                    ));
+                }
+                dockerfile_images.push(image);
+            }
         } else if has("image") || has("artifact") {
             for image in read_stapel(root)? {
-                if let Some(other) = images.iter().find(|i| i.name == image.name) {
-                    let _ = other;
+                if images.iter().any(|i| i.name == image.name)
+                    || dockerfile_images.iter().any(|i| i.name == image.name)
+                {
                     return Err(ConfigError::new(
                         image.span,
                         format!("image {:?} is defined twice", image.name),
@@ -284,7 +307,11 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
         ));
     };
     // `from:` naming an image of this file means that image, as in werf.
-    let names: Vec<String> = images.iter().map(|i| i.name.clone()).collect();
+    let names: Vec<String> = images
+        .iter()
+        .map(|i| i.name.clone())
+        .chain(dockerfile_images.iter().map(|i| i.name.clone()))
+        .collect();
     for image in &mut images {
         if let FromBase::Image(reference) = &image.stapel.from
             && names.contains(&reference.value)
@@ -292,12 +319,13 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
             image.stapel.from = FromBase::Config(reference.clone());
         }
     }
-    check_references(&images)?;
+    check_references(&images, &names)?;
     Ok(WerfConfig {
         project,
         cache_version,
         platforms,
         images,
+        dockerfile_images,
     })
 }
 
@@ -828,8 +856,8 @@ fn read_mount(node: &Node, earlier: &[Mount]) -> Result<Mount, ConfigError> {
 
 /// Every image named by `fromImage`/`fromArtifact`/`from` or an import exists, and no
 /// image is its own base.
-fn check_references(images: &[Image]) -> Result<(), ConfigError> {
-    let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+fn check_references(images: &[Image], names: &[String]) -> Result<(), ConfigError> {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let missing = |name: &Located<String>, what: &str| {
         ConfigError::new(
             name.span,
@@ -865,4 +893,62 @@ fn check_references(images: &[Image]) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigError> {
+    let keys = [
+        "image",
+        "dockerfile",
+        "context",
+        "target",
+        "args",
+        "addHost",
+        "network",
+        "ssh",
+        "staged",
+        "dependencies",
+        "final",
+        "cacheVersion",
+        "platform",
+        "secrets",
+        "imageSpec",
+        "contextAddFiles",
+        "contextAddFile",
+    ];
+    let doc = fields(root, "a Dockerfile image", &keys)?;
+    for key in &keys[4..] {
+        not_supported_yet(&doc, key, &format!("`{key}` of a Dockerfile image"))?;
+    }
+    if let Some(context) = doc.string("context")?
+        && !matches!(context.value.as_str(), "" | "." | "./")
+    {
+        return Err(ConfigError::new(
+            context.span,
+            "a Dockerfile image `context` other than the project directory is not supported yet",
+        ));
+    }
+    let names = match doc.get("image") {
+        Some(node) => strings(node, "image")?,
+        None => {
+            let span = doc.key_span("image").unwrap_or(root.span);
+            return Err(ConfigError::new(
+                span,
+                "nameless images (`image: ~`) are not supported yet",
+            ));
+        }
+    };
+    let dockerfile = doc.string("dockerfile")?.ok_or_else(|| {
+        ConfigError::new(root.span, "a Dockerfile image needs `dockerfile: <path>`")
+    })?;
+    let target = doc.string("target")?;
+    Ok(names
+        .into_iter()
+        .map(|name| DockerfileImage {
+            name: name.value,
+            span: name.span,
+            dockerfile: dockerfile.clone(),
+            target: target.clone(),
+            text: None,
+        })
+        .collect())
 }

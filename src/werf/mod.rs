@@ -19,8 +19,8 @@ mod yaml;
 use std::sync::Arc;
 
 pub use config::{
-    Command, DockerSettings, FromBase, GitMapping, Image, ImageSpec, Import, ImportPoint, Mount,
-    MountKind, Shell, Stapel, UserStage, WerfConfig,
+    Command, DockerSettings, DockerfileImage, FromBase, GitMapping, Image, ImageSpec, Import,
+    ImportPoint, Mount, MountKind, Shell, Stapel, UserStage, WerfConfig,
 };
 pub use error::WerfError;
 pub use fields::Located;
@@ -39,7 +39,15 @@ pub struct Loaded {
 pub fn load(file_name: &str, text: &str, env: &TemplateEnv) -> Result<Loaded, WerfError> {
     let rendered: Arc<str> = Arc::from(template::render(file_name, text, env)?);
     let documents = yaml::documents(&rendered).map_err(|e| WerfError::config(e, &rendered))?;
-    let config = config::read(&documents).map_err(|e| WerfError::config(e, &rendered))?;
+    let mut config = config::read(&documents).map_err(|e| WerfError::config(e, &rendered))?;
+    for image in &mut config.dockerfile_images {
+        let path = template::normalize(&image.dockerfile.value).map_err(|e| {
+            WerfError::config(error::ConfigError::new(image.dockerfile.span, e), &rendered)
+        })?;
+        image.text = env.files.read(&path).map_err(|e| {
+            WerfError::config(error::ConfigError::new(image.dockerfile.span, e), &rendered)
+        })?;
+    }
     Ok(Loaded { config, rendered })
 }
 
