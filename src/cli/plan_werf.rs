@@ -27,6 +27,8 @@ struct WerfPlan {
 struct PlannedImage {
     name: String,
     artifact: bool,
+    /// `final: false`: a helper image.
+    is_final: bool,
     stages: Vec<PlannedWerfStage>,
 }
 
@@ -140,6 +142,12 @@ pub fn plan(
         .map(|image| PlannedImage {
             name: image.name.clone(),
             artifact: image.is_artifact,
+            is_final: loaded
+                .config
+                .images
+                .iter()
+                .find(|i| i.name == image.name)
+                .is_none_or(|i| i.stapel.is_final && !i.is_artifact),
             stages: image
                 .stages
                 .iter()
@@ -210,7 +218,11 @@ fn render_text(plan: &WerfPlan) -> String {
         plan.images.len()
     );
     for image in &plan.images {
-        let kind = if image.artifact { " (artifact)" } else { "" };
+        let kind = match (image.artifact, image.is_final) {
+            (true, _) => " (artifact)",
+            (false, false) => " (final: false)",
+            (false, true) => "",
+        };
         out.push_str(&format!("\nimage {}{kind}\n", image.name));
         for stage in &image.stages {
             match (&stage.signature, &stage.skipped) {

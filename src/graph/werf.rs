@@ -203,11 +203,15 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
             }
             let id = StageId(stages.len());
             let span = image.span;
+            // The platform is the from stage's; later stages inherit it from their base.
+            let platform = (kind == WerfStageKind::From)
+                .then(|| image.stapel.platform.clone().or(config.platform.clone()))
+                .flatten();
             stages.push(Stage {
                 name: Some(format!("{}/{}", image.name, kind.name())),
                 index: id.0,
                 base,
-                platform: None,
+                platform,
                 steps: Vec::new(),
                 span,
                 from_span: span,

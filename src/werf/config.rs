@@ -15,8 +15,8 @@ pub struct WerfConfig {
     pub project: String,
     /// `build.cacheVersion`: a global cache-buster, overridden per image.
     pub cache_version: Option<String>,
-    /// `build.platform`.
-    pub platforms: Vec<String>,
+    /// `build.platform` (one platform: several are not supported yet).
+    pub platform: Option<String>,
     /// Stapel images and artifacts in file order.
     pub images: Vec<Image>,
     /// `image:` + `dockerfile:` documents in file order.
@@ -71,7 +71,8 @@ pub struct Stapel {
     pub docker: Option<DockerSettings>,
     pub image_spec: Option<ImageSpec>,
     pub mounts: Vec<Mount>,
-    pub platforms: Vec<String>,
+    /// `platform` (one platform: several are not supported yet).
+    pub platform: Option<String>,
     /// `network`: the build containers' network mode.
     pub network: Option<Located<String>>,
 }
@@ -246,7 +247,7 @@ const STAPEL_KEYS: &[&str] = &[
 
 /// Reads the documents of a rendered werf.yaml into the config model.
 pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
-    let mut meta: Option<(String, Option<String>, Vec<String>)> = None;
+    let mut meta: Option<(String, Option<String>, Option<String>)> = None;
     let mut images: Vec<Image> = Vec::new();
     let mut dockerfile_images: Vec<DockerfileImage> = Vec::new();
     for document in documents {
@@ -300,7 +301,7 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
             ));
         }
     }
-    let Some((project, cache_version, platforms)) = meta else {
+    let Some((project, cache_version, platform)) = meta else {
         return Err(ConfigError::new(
             Span::default(),
             "werf.yaml has no meta document; add one with `project: <name>` and `configVersion: 1`",
@@ -323,13 +324,13 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
     Ok(WerfConfig {
         project,
         cache_version,
-        platforms,
+        platform,
         images,
         dockerfile_images,
     })
 }
 
-fn read_meta(root: &Node) -> Result<(String, Option<String>, Vec<String>), ConfigError> {
+fn read_meta(root: &Node) -> Result<(String, Option<String>, Option<String>), ConfigError> {
     let meta = fields(root, "the meta document", META_KEYS)?;
     let version = meta
         .get("configVersion")
@@ -343,7 +344,7 @@ fn read_meta(root: &Node) -> Result<(String, Option<String>, Vec<String>), Confi
     if project.value.is_empty() {
         return Err(ConfigError::new(project.span, "project must not be empty"));
     }
-    let (mut cache_version, mut platforms) = (None, Vec::new());
+    let (mut cache_version, mut platform) = (None, None);
     if let Some(build) = meta.get("build") {
         let build = fields(
             build,
@@ -351,14 +352,22 @@ fn read_meta(root: &Node) -> Result<(String, Option<String>, Vec<String>), Confi
             &["cacheVersion", "platform", "staged", "imageSpec"],
         )?;
         cache_version = build.string("cacheVersion")?.map(|s| s.value);
-        platforms = build
-            .strings("platform")?
-            .into_iter()
-            .map(|s| s.value)
-            .collect();
+        platform = one_platform(&build)?;
         not_supported_yet(&build, "imageSpec", "build.imageSpec")?;
     }
-    Ok((project.value, cache_version, platforms))
+    Ok((project.value, cache_version, platform))
+}
+
+/// `platform`: one `os/arch[/variant]`, as a string or a one-item list.
+fn one_platform(fields: &Fields<'_>) -> Result<Option<String>, ConfigError> {
+    let platforms = fields.strings("platform")?;
+    if let Some(second) = platforms.get(1) {
+        return Err(ConfigError::new(
+            second.span,
+            "building for several platforms is not supported yet",
+        ));
+    }
+    Ok(platforms.into_iter().next().map(|p| p.value))
 }
 
 fn not_supported_yet(fields: &Fields<'_>, key: &str, what: &str) -> Result<(), ConfigError> {
@@ -501,11 +510,7 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
         docker: doc.get("docker").map(read_docker).transpose()?,
         image_spec: doc.get("imageSpec").map(read_image_spec).transpose()?,
         mounts,
-        platforms: doc
-            .strings("platform")?
-            .into_iter()
-            .map(|s| s.value)
-            .collect(),
+        platform: one_platform(doc)?,
         network,
     })
 }

@@ -185,3 +185,45 @@ fn yaml_syntax_errors_are_located() {
     let message = load_err(&format!("{META}image: app\nfrom: [alpine\n"));
     assert_eq!(message, "werf.yaml:5:7: unclosed bracket '['");
 }
+
+#[test]
+fn one_platform_is_taken_several_are_not_supported_yet() {
+    let config = load_ok(&format!(
+        "{META}image: app\nfrom: alpine\nplatform: [linux/arm64]\n"
+    ));
+    assert_eq!(
+        config.images[0].stapel.platform.as_deref(),
+        Some("linux/arm64")
+    );
+    assert_eq!(
+        load_err(&format!(
+            "{META}image: app\nfrom: alpine\nplatform: [linux/arm64, linux/amd64]\n"
+        )),
+        "werf.yaml:6:25: building for several platforms is not supported yet"
+    );
+}
+
+#[test]
+fn dockerfile_images_are_read_with_their_dockerfile() {
+    let mut files = template::MemoryFiles::default();
+    files
+        .files
+        .insert("web/Dockerfile".into(), "FROM alpine\n".into());
+    let env = TemplateEnv {
+        files: std::sync::Arc::new(files),
+        ..TemplateEnv::without_project()
+    };
+    let text = format!("{META}image: web\ndockerfile: web/Dockerfile\ntarget: runtime\n");
+    let config = load("werf.yaml", &text, &env).unwrap().config;
+    let image = &config.dockerfile_images[0];
+    assert_eq!(image.name, "web");
+    assert_eq!(image.text.as_deref(), Some("FROM alpine\n"));
+    assert_eq!(image.target.as_ref().unwrap().value, "runtime");
+    assert_eq!(
+        load_err_with(
+            &format!("{META}image: web\ndockerfile: Dockerfile\nargs: {{A: b}}\n"),
+            &env
+        ),
+        "werf.yaml:6:1: `args` of a Dockerfile image is not supported yet"
+    );
+}
