@@ -239,3 +239,51 @@ import:
     docker_ok(&["image", "rm", "-f", &tag], None);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn templates_see_partials_env_and_build_args_through_the_frontend() {
+    harness();
+    let config = r#"project: tpl
+configVersion: 1
+---
+image: app
+{{ include "base.tmpl" . }}
+shell:
+  install:
+  - echo {{ .Env }} > /env.txt
+  - echo {{ env "GREETING" "unset" }} > /greeting.txt
+"#;
+    let dir = project(
+        config,
+        &[(
+            ".werf/partials/base.tmpl",
+            "from: 127.0.0.1:5000/busybox:latest",
+        )],
+    );
+    std::fs::rename(
+        dir.join(".werf/partials/base.tmpl"),
+        dir.join(".werf/base.tmpl"),
+    )
+    .unwrap();
+    let tag = format!("conveyor-test/werf:{}", unique("tpl"));
+    let (ok, _, stderr) = build(
+        &dir,
+        &[
+            "--build-arg",
+            "CONVEYOR_WERF_ENV=staging",
+            "--build-arg",
+            "GREETING=hello",
+            "--load",
+            "-t",
+            &tag,
+        ],
+    );
+    assert!(ok, "werf build failed:\n{stderr}");
+    let out = docker_ok(
+        &["run", "--rm", &tag, "cat", "/env.txt", "/greeting.txt"],
+        None,
+    );
+    assert_eq!(out, "staging\nhello\n");
+    docker_ok(&["image", "rm", "-f", &tag], None);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -17,8 +17,8 @@ use crate::buildkit::{BuildkitError, Daemon, error_chain, rpc_error};
 use crate::proto::fsutil::types::Stat;
 use crate::proto::moby::buildkit::v1::frontend::llb_bridge_client::LlbBridgeClient;
 use crate::proto::moby::buildkit::v1::frontend::{
-    self as gw, PingRequest, PongResponse, ReadFileRequest, ResolveImageConfigRequest,
-    ReturnRequest, StatFileRequest,
+    self as gw, PingRequest, PongResponse, ReadDirRequest, ReadFileRequest,
+    ResolveImageConfigRequest, ReturnRequest, StatFileRequest,
 };
 use crate::proto::{google, pb};
 
@@ -171,6 +171,22 @@ impl Bridge {
             .await
             .map_err(|s| solve_error(&s))?;
         Ok(response.into_inner().data)
+    }
+
+    /// The entries of a directory in a solved ref (names relative to it).
+    pub async fn read_dir(&self, reference: &str, path: &str) -> Result<Vec<Stat>, BuildkitError> {
+        let request = ReadDirRequest {
+            r#ref: reference.to_string(),
+            dir_path: path.to_string(),
+            include_pattern: String::new(),
+        };
+        let response = self
+            .client
+            .clone()
+            .read_dir(request)
+            .await
+            .map_err(|s| solve_error(&s))?;
+        Ok(response.into_inner().entries)
     }
 
     /// Stats a path in a solved ref; `None` if it does not exist.
