@@ -255,10 +255,7 @@ shell:
 "#;
     let dir = project(
         config,
-        &[(
-            ".werf/partials/base.tmpl",
-            "from: 127.0.0.1:5000/busybox:latest",
-        )],
+        &[(".werf/base.tmpl", "from: 127.0.0.1:5000/busybox:latest")],
     );
     std::fs::rename(
         dir.join(".werf/partials/base.tmpl"),
