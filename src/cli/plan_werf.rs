@@ -42,7 +42,13 @@ struct PlannedWerfStage {
     base: Option<String>,
     /// Stages of other images it reads (imports).
     imports: Vec<String>,
-    inputs: Vec<(String, String)>,
+    inputs: Vec<PlannedInput>,
+}
+
+#[derive(Serialize)]
+struct PlannedInput {
+    name: String,
+    digest: String,
 }
 
 /// The template environment for a project directory: its files, its git HEAD (or why
@@ -205,7 +211,10 @@ fn planned_stage(
         inputs: signature
             .inputs
             .iter()
-            .map(|i| (i.name.clone(), i.digest.clone()))
+            .map(|i| PlannedInput {
+                name: i.name.clone(),
+                digest: i.digest.clone(),
+            })
             .collect(),
     }
 }
@@ -247,8 +256,12 @@ fn render_text(plan: &WerfPlan) -> String {
             for import in &stage.imports {
                 out.push_str(&format!("    imports: {import}\n"));
             }
-            for (name, digest) in &stage.inputs {
-                out.push_str(&format!("    {name:<24} {}\n", short(digest)));
+            for input in &stage.inputs {
+                out.push_str(&format!(
+                    "    {:<24} {}\n",
+                    input.name,
+                    short(&input.digest)
+                ));
             }
         }
     }
