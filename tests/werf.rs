@@ -257,11 +257,6 @@ shell:
         config,
         &[(".werf/base.tmpl", "from: 127.0.0.1:5000/busybox:latest")],
     );
-    std::fs::rename(
-        dir.join(".werf/partials/base.tmpl"),
-        dir.join(".werf/base.tmpl"),
-    )
-    .unwrap();
     let tag = format!("conveyor-test/werf:{}", unique("tpl"));
     let (ok, _, stderr) = build(
         &dir,
