@@ -13,18 +13,20 @@ mod config;
 mod error;
 mod fields;
 mod git;
+mod model;
+mod sections;
 pub mod template;
 mod yaml;
 
 use std::sync::Arc;
 
-pub use config::{
-    Command, DockerSettings, DockerfileImage, FromBase, GitMapping, Image, ImageSpec, Import,
-    ImportPoint, Mount, MountKind, Shell, Stapel, UserStage, WerfConfig,
-};
 pub use error::WerfError;
 pub use fields::Located;
 pub use git::commit_of;
+pub use model::{
+    Command, DockerSettings, DockerfileImage, FromBase, GitMapping, Image, ImageSpec, Import,
+    ImportPoint, Mount, MountKind, Shell, Stapel, UserStage, WerfConfig,
+};
 pub use template::TemplateEnv;
 
 /// A loaded werf.yaml: the config and the rendered text its spans point into.
