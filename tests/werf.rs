@@ -279,3 +279,25 @@ shell:
     docker_ok(&["image", "rm", "-f", &tag], None);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn print_targets_lists_the_images_with_the_last_as_default() {
+    harness();
+    let dir = project(CONFIG, &[]);
+    let (ok, stdout, stderr) = build(&dir, &["--progress=quiet", "--print=targets"]);
+    assert!(ok, "--print=targets failed:\n{stderr}");
+    let rows: Vec<String> = stdout
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "TARGET DESCRIPTION",
+            "builder artifact",
+            "app (default) image"
+        ],
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

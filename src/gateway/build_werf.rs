@@ -22,11 +22,12 @@ use super::opts::FrontendOpts;
 /// The build arg that sets `.Env`.
 pub const WERF_ENV_ARG: &str = "CONVEYOR_WERF_ENV";
 
-pub async fn build_werf_image(
+/// Renders and loads the config as the frontend sees it (see the module doc).
+async fn load(
     bridge: &Bridge,
     opts: &FrontendOpts,
     file: &BuildFile,
-) -> Result<FrontendResult, FrontendError> {
+) -> Result<werf::Loaded, FrontendError> {
     let env = TemplateEnv {
         env: opts
             .build_args
@@ -40,8 +41,29 @@ pub async fn build_werf_image(
         files: Arc::new(read_partials(bridge, opts).await?),
         env_vars: opts.build_args.clone(),
     };
-    let mut loaded = werf::load(&file.name, &file.text, &env)
-        .map_err(|e| FrontendError::Input(e.located(&file.name, &file.text)))?;
+    werf::load(&file.name, &file.text, &env)
+        .map_err(|e| FrontendError::Input(e.located(&file.name, &file.text)))
+}
+
+/// `--print=targets`: the config's images.
+pub async fn werf_targets(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    file: &BuildFile,
+) -> Result<FrontendResult, FrontendError> {
+    let loaded = load(bridge, opts, file).await?;
+    Ok(FrontendResult {
+        reference: None,
+        metadata: super::subrequests::werf_targets(&loaded.config, &loaded.rendered),
+    })
+}
+
+pub async fn build_werf_image(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    file: &BuildFile,
+) -> Result<FrontendResult, FrontendError> {
+    let mut loaded = load(bridge, opts, file).await?;
     for image in &mut loaded.config.dockerfile_images {
         image.text = read_context_file(bridge, opts, &image.dockerfile.value).await?;
     }
@@ -62,8 +84,17 @@ pub async fn build_werf_image(
         None => loaded
             .config
             .images
-            .last()
-            .map(|image| image.name.clone())
+            .iter()
+            .map(|image| (image.span, &image.name))
+            .chain(
+                loaded
+                    .config
+                    .dockerfile_images
+                    .iter()
+                    .map(|image| (image.span, &image.name)),
+            )
+            .max_by_key(|(span, _)| span.start)
+            .map(|(_, name)| name.clone())
             .unwrap_or_default(),
     };
     let selection = stage_graph.select(Some(&target)).map_err(input)?;

@@ -105,6 +105,12 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
             "werf.yaml has no meta document; add one with `project: <name>` and `configVersion: 1`",
         ));
     };
+    if images.is_empty() && dockerfile_images.is_empty() {
+        return Err(ConfigError::new(
+            Span::new(0, 0),
+            "werf.yaml defines no image: add a document with `image: <name>`",
+        ));
+    }
     // `from:` naming an image of this file means that image, as in werf.
     let names: Vec<String> = images
         .iter()

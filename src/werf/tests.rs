@@ -227,3 +227,11 @@ fn dockerfile_images_are_read_with_their_dockerfile() {
         "werf.yaml:6:1: `args` of a Dockerfile image is not supported yet"
     );
 }
+
+#[test]
+fn a_config_without_images_is_refused() {
+    assert_eq!(
+        load_err("project: p\nconfigVersion: 1\n"),
+        "werf.yaml:1:1: werf.yaml defines no image: add a document with `image: <name>`"
+    );
+}
