@@ -66,6 +66,40 @@ mod tests {
     }
 
     #[test]
+    fn commit_is_head_of_the_work_tree() {
+        let dir = std::env::temp_dir().join(format!("conveyor-git-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let git = |args: &[&str]| {
+            let output = Command::new("git")
+                .arg("-C")
+                .arg(&dir)
+                .args(args)
+                .env("GIT_AUTHOR_NAME", "t")
+                .env("GIT_AUTHOR_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_NAME", "t")
+                .env("GIT_COMMITTER_EMAIL", "t@example.com")
+                .env("GIT_COMMITTER_DATE", "2024-05-01T10:00:00Z")
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8_lossy(&output.stdout).trim().to_string()
+        };
+        git(&["init", "-q"]);
+        std::fs::write(dir.join("werf.yaml"), "project: p\n").unwrap();
+        git(&["add", "werf.yaml"]);
+        git(&["commit", "-q", "-m", "first"]);
+        let commit = commit_of(&dir).unwrap();
+        assert_eq!(commit.hash, git(&["rev-parse", "HEAD"]));
+        assert_eq!(commit.date_unix, 1_714_557_600);
+        assert_eq!(commit.date_human, "2024-05-01 10:00:00 +0000 UTC");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_directory_without_git_says_so() {
         let dir = std::env::temp_dir().join(format!("conveyor-nogit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
