@@ -284,10 +284,22 @@ shell:
 fn print_targets_lists_the_images_with_the_last_as_default() {
     harness();
     let dir = project(CONFIG, &[]);
-    let (ok, stdout, stderr) = build(&dir, &["--progress=quiet", "--print=targets"]);
+    let (ok, stdout, stderr) = buildx(
+        &[
+            "--progress=quiet",
+            "--print=targets",
+            "-f",
+            "werf.yaml",
+            ".",
+        ],
+        &dir,
+    );
     assert!(ok, "--print=targets failed:\n{stderr}");
+    // With a `# syntax=` line, `--progress=quiet` first prints a digest line (buildx
+    // does the same for a Dockerfile); the table follows it.
     let rows: Vec<String> = stdout
         .lines()
+        .skip_while(|line| !line.starts_with("TARGET"))
         .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect();
     assert_eq!(
