@@ -105,7 +105,7 @@ fn template_env() -> TemplateEnv {
         .insert(".werf/partials/shell.tmpl".into(), SHELL_TMPL.into());
     TemplateEnv {
         env: "dev".into(),
-        commit: Some(CommitInfo {
+        commit: Ok(CommitInfo {
             hash: "0123456789abcdef0123456789abcdef01234567".into(),
             date_human: "2024-05-01 10:00:00 +0000 UTC".into(),
             date_unix: 1_714_557_600,

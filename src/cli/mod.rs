@@ -9,6 +9,7 @@ mod build_stages;
 mod explain;
 mod output;
 mod plan;
+mod plan_werf;
 mod progress;
 mod stages;
 
@@ -115,7 +116,8 @@ pub enum Command {
         after_help = "Examples:\n  conveyor plan .\n  conveyor plan -f build/Dockerfile --target app --build-arg VERSION=2 --format json ."
     )]
     Plan {
-        /// The build file (default: CONTEXT/Dockerfile).
+        /// The build file (default: CONTEXT/Dockerfile, else CONTEXT/werf.yaml); a
+        /// werf config is recognised by its name (werf.yaml, werf.yml) or content.
         #[arg(short = 'f', long = "file")]
         file: Option<PathBuf>,
         /// The stage to build (default: the last one).
@@ -134,6 +136,10 @@ pub enum Command {
         /// stage is shown as reused, to build, or skipped.
         #[arg(long)]
         repo: Option<String>,
+        /// werf's environment name, `.Env` in werf.yaml templates.
+        #[arg(long, default_value = "")]
+        env: String,
+
         /// The build context directory.
         #[arg(default_value = ".")]
         context: PathBuf,
@@ -212,6 +218,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         platform,
         format,
         repo,
+        env,
         context,
     } = args.command
     {
@@ -225,6 +232,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             },
             repo,
             json: format == Format::Json,
+            env,
         };
         print!("{}", plan::plan(&request)?);
         return Ok(());

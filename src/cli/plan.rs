@@ -18,6 +18,8 @@ pub struct PlanRequest {
     /// The stages storage: resolve base images and say which stages are stored.
     pub repo: Option<String>,
     pub json: bool,
+    /// `--env`: werf's environment name (`.Env` in werf.yaml templates).
+    pub env: String,
 }
 
 #[derive(Serialize)]
@@ -65,6 +67,27 @@ fn base_text(graph: &StageGraph, base: &Base) -> String {
 type StoredRefs = BTreeMap<StageId, String>;
 
 pub fn plan(request: &PlanRequest) -> Result<String, Failure> {
+    let file = request.spec.file.clone().unwrap_or_else(|| {
+        let dockerfile = request.spec.context.join("Dockerfile");
+        let werf_yaml = request.spec.context.join("werf.yaml");
+        if !dockerfile.exists() && werf_yaml.exists() {
+            werf_yaml
+        } else {
+            dockerfile
+        }
+    });
+    let file_name = file.display().to_string();
+    let text = std::fs::read_to_string(&file)
+        .map_err(|error| Failure::input(format!("cannot read {file_name}: {error}")))?;
+    if crate::werf::is_werf_config(&file_name, &text) {
+        if request.repo.is_some() {
+            return Err(Failure::input(
+                "plan --repo works on Dockerfiles; for werf.yaml, plan without --repo",
+            ));
+        }
+        let ignore = stages::dockerignore(&file, &request.spec.context);
+        return super::plan_werf::plan(request, &file_name, &text, ignore);
+    }
     let loaded = stages::load(&request.spec)?;
     let (signed, stored) = match &request.repo {
         None => (loaded.sign(&BTreeMap::new())?, None),

@@ -45,7 +45,7 @@ pub struct Signed {
 
 /// `.dockerignore` patterns: `<build file>.dockerignore` beside the build file wins over
 /// the context's, as with the stock frontend.
-fn dockerignore(file: &Path, context_dir: &Path) -> Vec<String> {
+pub fn dockerignore(file: &Path, context_dir: &Path) -> Vec<String> {
     let specific = PathBuf::from(format!("{}.dockerignore", file.display()));
     [specific, context_dir.join(".dockerignore")]
         .iter()

@@ -25,13 +25,16 @@ pub(super) fn default_platform(
         .unwrap_or_else(|| Platform::new("linux", "amd64", ""))
 }
 
-fn has_cap(caps: &[crate::proto::moby::buildkit::v1::apicaps::ApiCap], id: &str) -> bool {
+pub(super) fn has_cap(
+    caps: &[crate::proto::moby::buildkit::v1::apicaps::ApiCap],
+    id: &str,
+) -> bool {
     caps.iter().any(|cap| cap.id == id && cap.enabled)
 }
 
 /// `.dockerignore` patterns: `<build file>.dockerignore` beside the build file wins over
 /// the context's `.dockerignore`, as with the stock frontend.
-async fn read_dockerignore(
+pub(super) async fn read_dockerignore(
     bridge: &Bridge,
     opts: &FrontendOpts,
     build_file_ref: &str,

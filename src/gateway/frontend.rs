@@ -135,6 +135,15 @@ pub async fn run(bridge: &Bridge, opts: &FrontendOpts) -> Result<FrontendResult,
         });
     }
     let file = read_build_file(bridge, opts).await?;
+    if crate::werf::is_werf_config(&file.name, &file.text) {
+        return match opts.request_id.as_deref() {
+            Some(subrequests::TARGETS) => {
+                super::build_werf::werf_targets(bridge, opts, &file).await
+            }
+            Some(other) => Err(FrontendError::UnsupportedRequest(other.to_string())),
+            None => super::build_werf::build_werf_image(bridge, opts, &file).await,
+        };
+    }
     let dockerfile = parse(&file)?;
     match opts.request_id.as_deref() {
         Some(subrequests::TARGETS) => Ok(FrontendResult {

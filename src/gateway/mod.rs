@@ -3,6 +3,7 @@
 
 mod bridge;
 mod build;
+mod build_werf;
 mod client;
 mod frontend;
 mod opts;

@@ -178,6 +178,11 @@ pub fn targets(dockerfile: &Dockerfile, source: &str) -> BTreeMap<String, Vec<u8
             location: Location::of_span(source, &index, stage.from_span),
         })
         .collect();
+    targets_result(targets, source)
+}
+
+/// The `--print=targets` answer for these targets of the build file `source`.
+fn targets_result(targets: Vec<Target>, source: &str) -> BTreeMap<String, Vec<u8>> {
     let rows: Vec<[String; 2]> = targets
         .iter()
         .map(|t| {
@@ -198,6 +203,54 @@ pub fn targets(dockerfile: &Dockerfile, source: &str) -> BTreeMap<String, Vec<u8
         serde_json::to_vec_pretty(&list).expect("targets are JSON"),
         text,
     )
+}
+
+/// `--print=targets` of a werf config: its images and artifacts in file order, the
+/// last one the default (what the frontend builds without `--target`).
+pub fn werf_targets(config: &crate::werf::WerfConfig, rendered: &str) -> BTreeMap<String, Vec<u8>> {
+    let index = LineIndex::new(rendered);
+    let mut images: Vec<(crate::diag::Span, String, String, &str)> = config
+        .images
+        .iter()
+        .map(|image| {
+            let base = match &image.stapel.from {
+                crate::werf::FromBase::Image(reference) => reference.value.clone(),
+                crate::werf::FromBase::Config(name) => name.value.clone(),
+            };
+            let kind = if image.is_artifact {
+                "artifact"
+            } else {
+                "image"
+            };
+            (image.span, image.name.clone(), base, kind)
+        })
+        .chain(config.dockerfile_images.iter().map(|image| {
+            (
+                image.span,
+                image.name.clone(),
+                image.dockerfile.value.clone(),
+                "Dockerfile image",
+            )
+        }))
+        .collect();
+    images.sort_by_key(|(span, ..)| span.start);
+    let n_images = images.len();
+    let targets = images
+        .into_iter()
+        .enumerate()
+        .map(|(i, (span, name, base, kind))| {
+            let line = index.line_col(rendered, span.start).line;
+            Target {
+                name,
+                default: i + 1 == n_images,
+                description: kind.to_string(),
+                base,
+                platform: String::new(),
+                location: Location::lines(line, line),
+            }
+        })
+        .collect();
+    targets_result(targets, rendered)
 }
 
 /// Columns padded to their widest cell plus `padding` spaces, as Go's tabwriter does

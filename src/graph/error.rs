@@ -39,6 +39,21 @@ pub enum GraphError {
         suggestion: Option<String>,
         span: Span,
     },
+
+    #[error("image {image:?} has no stage {stage:?} to import from")]
+    WerfImportStage {
+        image: String,
+        stage: String,
+        span: Span,
+    },
+
+    #[error("images depend on each other in a loop: {chain}")]
+    WerfCycle { chain: String, span: Span },
+
+    /// The Dockerfile of a werf Dockerfile image is missing or wrong; `message` is
+    /// located in the Dockerfile, `span` is the `dockerfile:` value.
+    #[error("{message}")]
+    WerfDockerfile { message: String, span: Span },
 }
 
 impl GraphError {
@@ -49,7 +64,10 @@ impl GraphError {
             | GraphError::ForwardReference { span, .. }
             | GraphError::InvalidStageIndex { span, .. }
             | GraphError::Cycle { span, .. }
-            | GraphError::UnknownTarget { span, .. } => *span,
+            | GraphError::UnknownTarget { span, .. }
+            | GraphError::WerfImportStage { span, .. }
+            | GraphError::WerfCycle { span, .. }
+            | GraphError::WerfDockerfile { span, .. } => *span,
         }
     }
 

@@ -16,12 +16,19 @@ mod dump;
 mod error;
 mod outline;
 mod signature;
+mod werf;
+mod werf_signature;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use error::GraphError;
 pub use outline::{Outline, OutlineArg, OutlineMount, outline};
-pub use signature::{SignatureError, SignatureInput, SignatureSources, StageSignature, signatures};
+pub use signature::{
+    SignatureError, SignatureInput, SignatureSources, StageSignature, signatures,
+    signatures_with_werf,
+};
+pub use werf::{WerfImagePlan, WerfPlannedStage, WerfStage, WerfStageKind, from_werf};
+pub use werf_signature::{GitFiles, WerfSources};
 
 use crate::diag::Span;
 use crate::dockerfile::{self, Command, Instruction, shell::Lexer};
@@ -70,6 +77,9 @@ pub struct StageGraph {
     pub meta_args: Vec<MetaArg>,
     /// The Dockerfile's escape token, for expanding words in later passes.
     pub escape: char,
+    /// For a werf config: each image's conveyor, skipped stages included (empty for
+    /// a Dockerfile).
+    pub werf_images: Vec<WerfImagePlan>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +102,11 @@ pub struct Stage {
     pub span: Span,
     /// The FROM instruction.
     pub from_span: Span,
+    /// A werf stage's body (its `steps` are then empty).
+    pub werf: Option<WerfStage>,
+    /// The text the steps' spans point into when it is not the build file itself (the
+    /// Dockerfile of a werf config's Dockerfile image).
+    pub source: Option<std::sync::Arc<str>>,
 }
 
 impl Stage {
@@ -248,12 +263,15 @@ pub fn from_dockerfile(
             steps,
             span: stage.span,
             from_span: stage.from_span,
+            werf: None,
+            source: None,
         });
     }
     let graph = StageGraph {
         stages,
         meta_args,
         escape: dockerfile.escape,
+        werf_images: Vec::new(),
     };
     graph.check_acyclic()?;
     Ok(graph)
@@ -409,6 +427,13 @@ impl StageGraph {
                 }
             }
         }
+        if let Some(werf) = &stage.werf {
+            for &(_, on) in &werf.imports {
+                if !out.contains(&on) {
+                    out.push(on);
+                }
+            }
+        }
         out
     }
 
@@ -460,6 +485,12 @@ impl StageGraph {
     pub fn select(&self, target: Option<&str>) -> Result<Selection, GraphError> {
         let target = match target {
             None => StageId(self.stages.len() - 1),
+            Some(wanted) if self.werf_images.iter().any(|i| i.name == wanted) => self
+                .werf_images
+                .iter()
+                .find(|i| i.name == wanted)
+                .expect("checked")
+                .last_stage(),
             Some(wanted) => {
                 let lower = wanted.to_ascii_lowercase();
                 match self
@@ -469,11 +500,12 @@ impl StageGraph {
                 {
                     Some(index) => StageId(index),
                     None => {
-                        let names: Vec<&str> = self
+                        let mut names: Vec<&str> = self
                             .stages
                             .iter()
                             .filter_map(|s| s.name.as_deref())
                             .collect();
+                        names.extend(self.werf_images.iter().map(|i| i.name.as_str()));
                         return Err(GraphError::UnknownTarget {
                             target: wanted.to_string(),
                             suggestion: error::suggest(wanted, &names),

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use crate::dockerfile::shell::Lexer;
 use crate::dockerfile::{Command, Instruction, MountType};
 
+use super::werf_signature::WerfSources;
 use super::{Base, Selection, StageGraph, StageId};
 
 /// One thing a signature depends on.
@@ -62,7 +63,7 @@ pub struct SignatureError {
     pub reason: String,
 }
 
-fn sha256(text: &str) -> String {
+pub(super) fn sha256(text: &str) -> String {
     crate::digest::sha256(text.as_bytes())
 }
 
@@ -77,11 +78,22 @@ fn combine(inputs: &[SignatureInput]) -> String {
     sha256(&text)
 }
 
-/// Signs every selected stage, dependencies first.
+/// Signs every selected stage, dependencies first. A graph from a werf config needs
+/// [`signatures_with_werf`].
 pub fn signatures(
     graph: &StageGraph,
     selection: &Selection,
     sources: &mut SignatureSources<'_>,
+) -> Result<BTreeMap<StageId, StageSignature>, SignatureError> {
+    signatures_with_werf(graph, selection, sources, None)
+}
+
+/// [`signatures`] with what werf stages read besides (see `werf_signature`).
+pub fn signatures_with_werf(
+    graph: &StageGraph,
+    selection: &Selection,
+    sources: &mut SignatureSources<'_>,
+    mut werf_sources: Option<&mut WerfSources<'_>>,
 ) -> Result<BTreeMap<StageId, StageSignature>, SignatureError> {
     let mut signed: BTreeMap<StageId, StageSignature> = BTreeMap::new();
     for &id in &selection.order {
@@ -115,8 +127,10 @@ pub fn signatures(
         let mut known: BTreeMap<String, Option<String>> = BTreeMap::new();
         for (index, step) in stage.steps.iter().enumerate() {
             let instruction = &step.instruction;
-            let text = sources
-                .dockerfile_text
+            let text = stage
+                .source
+                .as_deref()
+                .unwrap_or(sources.dockerfile_text)
                 .get(instruction.span.start..instruction.span.end)
                 .unwrap_or_default();
             let keyword = instruction.keyword().name();
@@ -168,6 +182,12 @@ pub fn signatures(
                     digest: base_digest(&dependency.on, &signed),
                 });
             }
+        }
+        if let Some(werf) = &stage.werf {
+            inputs.extend(
+                super::werf_signature::werf_inputs(werf, &signed, werf_sources.as_deref_mut())
+                    .map_err(error)?,
+            );
         }
         signed.insert(
             id,

@@ -48,6 +48,11 @@ pub enum LowerError {
         message: String,
         span: Span,
     },
+
+    /// A werf setting the build cannot use (e.g. a `docker.HEALTHCHECK` that does not
+    /// parse as the Dockerfile instruction).
+    #[error("{message}")]
+    Werf { message: String, span: Span },
 }
 
 impl LowerError {
@@ -58,6 +63,7 @@ impl LowerError {
             | LowerError::InvalidPlatform { span, .. }
             | LowerError::InvalidChmod { span, .. }
             | LowerError::Invalid { span, .. }
+            | LowerError::Werf { span, .. }
             | LowerError::Mount { span, .. }
             | LowerError::Onbuild { span, .. } => *span,
         }

@@ -53,6 +53,7 @@ mod reference;
 mod reused;
 mod run;
 mod stage;
+mod werf;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -394,6 +395,9 @@ impl<'a> Lowering<'a> {
                 &original,
                 step.instruction.span,
             )?;
+        }
+        if let Some(werf) = &stage.werf {
+            self.lower_werf(&mut st, stage, werf)?;
         }
         Ok(st)
     }

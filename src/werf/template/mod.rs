@@ -67,7 +67,8 @@ pub struct CommitInfo {
 pub struct TemplateEnv {
     /// `.Env`: werf's `--env` option (an environment name, not process variables).
     pub env: String,
-    pub commit: Option<CommitInfo>,
+    /// `.Commit.*`, or why there is no commit (using it is then an error saying so).
+    pub commit: Result<CommitInfo, String>,
     /// `.Files.*` and the partials.
     pub files: Arc<dyn FileSource>,
     /// What `env NAME` reads; the caller passes the process environment.
@@ -132,7 +133,15 @@ fn root_data(env: &TemplateEnv) -> Value {
             source: env.files.clone(),
         })),
     );
-    if let Some(commit) = &env.commit {
+    if let Err(reason) = &env.commit {
+        root.insert(
+            "Commit".to_string(),
+            Value::Object(Rc::new(NoCommit {
+                reason: reason.clone(),
+            })),
+        );
+    }
+    if let Ok(commit) = &env.commit {
         let mut date = BTreeMap::new();
         date.insert("Human".to_string(), Value::from(commit.date_human.as_str()));
         // werf passes the Unix time as a string; sprig's math converts it.
@@ -146,4 +155,23 @@ fn root_data(env: &TemplateEnv) -> Value {
         root.insert("Commit".to_string(), Value::from(info));
     }
     Value::from(root)
+}
+
+/// `.Commit` when the project has no commit: any field is an error with the reason.
+struct NoCommit {
+    reason: String,
+}
+
+impl value::Object for NoCommit {
+    fn type_name(&self) -> &str {
+        "config.commit"
+    }
+
+    fn has_method(&self, _name: &str) -> bool {
+        true
+    }
+
+    fn call(&self, _name: &str, _args: Vec<Value>) -> Result<Value, String> {
+        Err(self.reason.clone())
+    }
 }

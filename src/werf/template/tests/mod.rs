@@ -25,7 +25,7 @@ pub fn env_with(files: &[(&str, &str)]) -> TemplateEnv {
     env_vars.insert("EMPTY".to_string(), String::new());
     TemplateEnv {
         env: "production".into(),
-        commit: Some(CommitInfo {
+        commit: Ok(CommitInfo {
             hash: "0123abcd".into(),
             date_human: "2024-05-01 10:00:00 +0000 UTC".into(),
             date_unix: 1714557600,

@@ -1,0 +1,227 @@
+//! Building a werf.yaml through the frontend: render and load it, expand the stage
+//! conveyor into the stage graph, resolve base images through the bridge, lower, solve.
+//!
+//! The frontend sees the build context, not a git repository: templates render with
+//! the `.werf/**/*.tmpl` partials of the context, no other `.Files` and no `.Commit`
+//! (using them is an error saying so), `.Env` is the build arg `CONVEYOR_WERF_ENV`,
+//! and `env "X"` reads the build arg `X`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::graph;
+use crate::llb::{Definition, LocalSource, OpOptions};
+use crate::lower::{self, ContextRef, ImageConfig, ResolvedBase, ResolvedBases};
+use crate::werf::{self, TemplateEnv, template::MemoryFiles};
+
+use super::bridge::Bridge;
+use super::build::{default_platform, has_cap, read_dockerignore};
+use super::frontend::{BuildFile, FrontendError, FrontendResult};
+use super::opts::FrontendOpts;
+
+/// The build arg that sets `.Env`.
+pub const WERF_ENV_ARG: &str = "CONVEYOR_WERF_ENV";
+
+/// Renders and loads the config as the frontend sees it (see the module doc).
+async fn load(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    file: &BuildFile,
+) -> Result<werf::Loaded, FrontendError> {
+    let env = TemplateEnv {
+        env: opts
+            .build_args
+            .get(WERF_ENV_ARG)
+            .cloned()
+            .unwrap_or_default(),
+        commit: Err(
+            "the buildx frontend has no git repository; .Commit is available with `conveyor plan`"
+                .into(),
+        ),
+        files: Arc::new(read_partials(bridge, opts).await?),
+        env_vars: opts.build_args.clone(),
+    };
+    werf::load(&file.name, &file.text, &env)
+        .map_err(|e| FrontendError::Input(e.located(&file.name, &file.text)))
+}
+
+/// `--print=targets`: the config's images.
+pub async fn werf_targets(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    file: &BuildFile,
+) -> Result<FrontendResult, FrontendError> {
+    let loaded = load(bridge, opts, file).await?;
+    Ok(FrontendResult {
+        reference: None,
+        metadata: super::subrequests::werf_targets(&loaded.config, &loaded.rendered),
+    })
+}
+
+pub async fn build_werf_image(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    file: &BuildFile,
+) -> Result<FrontendResult, FrontendError> {
+    let mut loaded = load(bridge, opts, file).await?;
+    for image in &mut loaded.config.dockerfile_images {
+        image.text = read_context_file(bridge, opts, &image.dockerfile.value).await?;
+    }
+    let rendered = loaded.rendered.clone();
+    let input = |e: graph::GraphError| FrontendError::Input(e.located(&file.name, &rendered));
+    let pong = bridge.ping().await?;
+    let build_platform = default_platform(&pong);
+    let platform = opts
+        .platforms
+        .first()
+        .cloned()
+        .unwrap_or_else(|| build_platform.clone());
+    let platform_args = graph::platform_args(&build_platform.id(), &platform.id());
+    let stage_graph = graph::from_werf(&loaded.config, &platform_args).map_err(input)?;
+    // Without --target: the last image of the file.
+    let target = match &opts.target {
+        Some(target) => target.clone(),
+        None => loaded
+            .config
+            .images
+            .iter()
+            .map(|image| (image.span, &image.name))
+            .chain(
+                loaded
+                    .config
+                    .dockerfile_images
+                    .iter()
+                    .map(|image| (image.span, &image.name)),
+            )
+            .max_by_key(|(span, _)| span.start)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default(),
+    };
+    let selection = stage_graph.select(Some(&target)).map_err(input)?;
+
+    let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
+    let mut bases = ResolvedBases::new();
+    for reference in stage_graph.external_images(&selection) {
+        let normalized = lower::normalize_reference(&reference);
+        let resolved = bridge
+            .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
+            .await?;
+        let config = ImageConfig::from_json(&resolved.config).map_err(|error| {
+            FrontendError::BaseConfig {
+                reference: reference.clone(),
+                reason: error.to_string(),
+            }
+        })?;
+        bases.insert(
+            reference,
+            ResolvedBase {
+                digest: resolved.digest,
+                config,
+            },
+        );
+    }
+    let options = lower::Options {
+        platform,
+        build_args: platform_args,
+        context: ContextRef {
+            local_name: opts.context_local.clone(),
+            session_id: opts.session_id.clone(),
+            exclude_patterns,
+            shared_key_hint: opts.context_local.clone(),
+        },
+        dockerfile_source: None,
+        named_contexts: BTreeMap::new(),
+        merge_op: has_cap(&pong.llb_caps, "mergeop"),
+        reused_stages: lower::ReusedStages::new(),
+    };
+    let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
+        .map_err(|e| FrontendError::Input(e.located(&file.name, &rendered)))?;
+    let reference = bridge.solve(lowered.definition.pb).await?;
+    let metadata = BTreeMap::from([(
+        "containerimage.config".to_string(),
+        lowered.image_config.to_json(),
+    )]);
+    Ok(FrontendResult {
+        reference: Some(reference),
+        metadata,
+    })
+}
+
+/// A file of the build context (a Dockerfile image's Dockerfile), or `None` if there is
+/// no such file.
+async fn read_context_file(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    path: &str,
+) -> Result<Option<String>, FrontendError> {
+    let path =
+        crate::werf::template::normalize(path).map_err(|reason| FrontendError::ReadBuildFile {
+            filename: path.to_string(),
+            reason,
+        })?;
+    let local = LocalSource {
+        name: opts.context_local.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: path.clone(),
+        follow_paths: vec![path.clone()],
+        differ: "none".into(),
+        options: OpOptions {
+            custom_name: Some(format!("[internal] load {path}")),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+    if bridge.stat_file(&reference, &path).await?.is_none() {
+        return Ok(None);
+    }
+    let bytes = bridge.read_file(&reference, &path).await?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| FrontendError::ReadBuildFile {
+            filename: path,
+            reason: "it is not UTF-8 text".into(),
+        })
+}
+
+/// Go's `os.ModeDir` bit in fsutil's `Stat.mode`.
+const MODE_DIR: u32 = 1 << 31;
+
+/// The `.werf/**/*.tmpl` partials of the build context.
+async fn read_partials(bridge: &Bridge, opts: &FrontendOpts) -> Result<MemoryFiles, FrontendError> {
+    let dir = werf::template::PARTIALS_DIR;
+    let local = LocalSource {
+        name: opts.context_local.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: dir.to_string(),
+        follow_paths: vec![dir.to_string()],
+        differ: "none".into(),
+        options: OpOptions {
+            custom_name: Some(format!("[internal] load {dir} partials")),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+    let mut files = MemoryFiles::default();
+    if bridge.stat_file(&reference, dir).await?.is_none() {
+        return Ok(files);
+    }
+    let mut pending = vec![dir.to_string()];
+    while let Some(current) = pending.pop() {
+        for entry in bridge.read_dir(&reference, &current).await? {
+            let path = format!("{current}/{}", entry.path);
+            if entry.mode & MODE_DIR != 0 {
+                pending.push(path);
+            } else if path.ends_with(".tmpl") {
+                let bytes = bridge.read_file(&reference, &path).await?;
+                let text = String::from_utf8(bytes).map_err(|_| FrontendError::ReadBuildFile {
+                    filename: path.clone(),
+                    reason: "it is not UTF-8 text".into(),
+                })?;
+                files.files.insert(path, text);
+            }
+        }
+    }
+    Ok(files)
+}

@@ -1,0 +1,237 @@
+//! Loading werf.yaml: the model read from real-style configs, and each kind of wrong
+//! config rejected with file:line:col.
+
+use super::*;
+
+fn load_ok(text: &str) -> WerfConfig {
+    match load("werf.yaml", text, &TemplateEnv::without_project()) {
+        Ok(loaded) => loaded.config,
+        Err(error) => panic!("{}", error.located("werf.yaml", text)),
+    }
+}
+
+/// The rendered error message's first line: `file:line:col: message`.
+fn load_err(text: &str) -> String {
+    load_err_with(text, &TemplateEnv::without_project())
+}
+
+fn load_err_with(text: &str, env: &TemplateEnv) -> String {
+    let error = load("werf.yaml", text, env).expect_err("the config is wrong");
+    let located = error.located("werf.yaml", text);
+    format!("{}:{}: {}", located.file, located.at, located.message)
+}
+
+const META: &str = "project: demo\nconfigVersion: 1\n---\n";
+
+#[test]
+fn a_full_stapel_image_is_read() {
+    let text = format!(
+        "{META}artifact: builder\nfrom: golang:1.22\ngit:\n- add: /src\n  to: /app\n  owner: app\n  includePaths: [go.mod, '**/*.go']\n  stageDependencies:\n    setup: '**/*.go'\nshell:\n  install: go mod download\n  setup: [go build -o /out/app ./...]\n  setupCacheVersion: '2'\n---\nimage: app\nfromImage: base\nimport:\n- artifact: builder\n  add: /out/app\n  to: /usr/bin/app\n  owner: '1000'\n  after: install\nmount:\n- from: build_dir\n  to: /root/.cache\ndocker:\n  ENTRYPOINT: [\"/usr/bin/app\"]\n  EXPOSE: '8080'\n  ENV: {{MODE: prod}}\n---\nimage: base\nfrom: alpine\n"
+    );
+    let config = load_ok(&text);
+    assert_eq!(config.project, "demo");
+    let names: Vec<&str> = config.images.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["builder", "app", "base"]);
+    let builder = &config.images[0];
+    assert!(builder.is_artifact);
+    assert_eq!(builder.stapel.git[0].add, "/src");
+    assert_eq!(
+        builder.stapel.git[0].stage_dependencies[&UserStage::Setup],
+        ["**/*.go"]
+    );
+    assert_eq!(
+        builder.stapel.shell.commands[&UserStage::Install][0].value,
+        "go mod download"
+    );
+    assert!(builder.stapel.shell.has_stage(UserStage::Setup));
+    assert!(!builder.stapel.shell.has_stage(UserStage::BeforeSetup));
+    let app = &config.images[1];
+    assert!(matches!(&app.stapel.from, FromBase::Config(base) if base.value == "base"));
+    assert_eq!(app.stapel.imports[0].point, ImportPoint::AfterInstall);
+    assert_eq!(app.stapel.imports[0].owner.as_deref(), Some("1000"));
+    assert_eq!(app.stapel.mounts[0].kind, MountKind::BuildDir);
+    let docker = app.stapel.docker.as_ref().unwrap();
+    assert_eq!(
+        docker.entrypoint,
+        Some(Command::Exec(vec!["/usr/bin/app".into()]))
+    );
+    assert_eq!(docker.expose, ["8080"]);
+    assert_eq!(docker.env["MODE"], "prod");
+}
+
+#[test]
+fn from_naming_an_image_of_the_file_is_that_image() {
+    let config = load_ok(&format!(
+        "{META}image: a\nfrom: alpine\n---\nimage: b\nfrom: a\n"
+    ));
+    assert!(matches!(&config.images[1].stapel.from, FromBase::Config(a) if a.value == "a"));
+    assert!(matches!(&config.images[0].stapel.from, FromBase::Image(r) if r.value == "alpine"));
+}
+
+#[test]
+fn an_unknown_key_names_the_allowed_keys() {
+    let message = load_err(&format!(
+        "{META}image: app\nfrom: alpine\nshel:\n  install: x\n"
+    ));
+    assert!(
+        message.starts_with("werf.yaml:6:1: unknown key \"shel\" in an image; allowed keys: image, artifact, final, from,"),
+        "{message}"
+    );
+    let message = load_err(&format!(
+        "{META}image: app\nfrom: alpine\nshell:\n  instal: x\n"
+    ));
+    assert_eq!(
+        message,
+        "werf.yaml:7:3: unknown key \"instal\" in shell; allowed keys: cacheVersion, beforeInstall, install, beforeSetup, setup, beforeInstallCacheVersion, installCacheVersion, beforeSetupCacheVersion, setupCacheVersion"
+    );
+}
+
+#[test]
+fn wrong_types_are_located_at_the_value() {
+    assert_eq!(
+        load_err(&format!(
+            "{META}image: app\nfrom: alpine\nshell:\n  install: {{a: b}}\n"
+        )),
+        "werf.yaml:7:12: install must be a string or a list of strings, not a mapping"
+    );
+    assert_eq!(
+        load_err(&format!("{META}image: app\nfrom: alpine\nfinal: maybe\n")),
+        "werf.yaml:6:8: final must be true or false, not a string"
+    );
+    assert_eq!(
+        load_err(&format!("{META}image: app\nfrom: alpine\ngit: /src\n")),
+        "werf.yaml:6:6: git must be a list, not a string"
+    );
+}
+
+#[test]
+fn from_and_from_image_together_are_refused() {
+    assert_eq!(
+        load_err(&format!(
+            "{META}image: a\nfrom: alpine\n---\nimage: b\nfrom: alpine\nfromImage: a\n"
+        )),
+        "werf.yaml:9:1: `from` and `fromImage` cannot be used together"
+    );
+}
+
+#[test]
+fn importing_a_missing_image_is_refused() {
+    assert_eq!(
+        load_err(&format!(
+            "{META}image: app\nfrom: alpine\nimport:\n- image: biulder\n  add: /out\n  after: install\n"
+        )),
+        "werf.yaml:7:10: the imported image \"biulder\" is not an image or artifact of this werf.yaml (it has: app)"
+    );
+    assert_eq!(
+        load_err(&format!("{META}image: app\nfromImage: nope\n")),
+        "werf.yaml:5:12: the base image \"nope\" is not an image or artifact of this werf.yaml (it has: app)"
+    );
+}
+
+#[test]
+fn ansible_is_reported_as_not_supported_at_its_position() {
+    assert_eq!(
+        load_err(&format!(
+            "{META}image: app\nfrom: alpine\nansible:\n  install:\n  - shell: echo\n"
+        )),
+        "werf.yaml:6:1: ansible stages are not supported yet"
+    );
+}
+
+#[test]
+fn template_errors_point_at_the_template_line() {
+    let text = format!("{META}image: app\nfrom: {{{{ .Values.base | required \"base\" }}}}\n");
+    let message = load_err(&text);
+    assert!(message.starts_with("werf.yaml:5:"), "{message}");
+    let text = format!("{META}image: app\nfrom: alpine\n{{{{ if }}}}\n");
+    assert!(
+        load_err(&text).starts_with("werf.yaml:6:"),
+        "{}",
+        load_err(&text)
+    );
+}
+
+#[test]
+fn errors_after_rendering_are_mapped_to_the_template_line() {
+    // The template adds lines above; the wrong line itself is written as is.
+    let text = format!(
+        "{META}{{{{ range list \"a\" \"b\" }}}}\n---\nimage: {{{{ . }}}}\nfrom: alpine\n{{{{ end }}}}\n---\nimage: c\nfrom: alpine\nbogus: 1\n"
+    );
+    assert_eq!(
+        load_err(&text),
+        "werf.yaml:12:1: unknown key \"bogus\" in an image; allowed keys: image, artifact, final, from, fromImage, fromArtifact, fromLatest, fromCacheVersion, cacheVersion, disableGitAfterPatch, git, shell, ansible, import, dependencies, docker, imageSpec, mount, platform, network, secrets"
+    );
+}
+
+#[test]
+fn commit_without_a_repository_is_a_clear_error() {
+    let message = load_err(&format!(
+        "{META}image: app\nfrom: alpine\ndocker:\n  LABEL:\n    rev: {{{{ .Commit.Hash }}}}\n"
+    ));
+    assert!(message.starts_with("werf.yaml:8:"), "{message}");
+    assert!(message.contains("no git repository was given"), "{message}");
+}
+
+#[test]
+fn werf_configs_are_recognised_by_name_or_content() {
+    assert!(is_werf_config("werf.yaml", ""));
+    assert!(is_werf_config("ci/werf.yml", ""));
+    assert!(is_werf_config("build.yaml", "# syntax=x\nproject: a\n"));
+    assert!(!is_werf_config("Dockerfile", "# syntax=x\nFROM a\n"));
+}
+
+#[test]
+fn yaml_syntax_errors_are_located() {
+    let message = load_err(&format!("{META}image: app\nfrom: [alpine\n"));
+    assert_eq!(message, "werf.yaml:5:7: unclosed bracket '['");
+}
+
+#[test]
+fn one_platform_is_taken_several_are_not_supported_yet() {
+    let config = load_ok(&format!(
+        "{META}image: app\nfrom: alpine\nplatform: [linux/arm64]\n"
+    ));
+    assert_eq!(
+        config.images[0].stapel.platform.as_deref(),
+        Some("linux/arm64")
+    );
+    assert_eq!(
+        load_err(&format!(
+            "{META}image: app\nfrom: alpine\nplatform: [linux/arm64, linux/amd64]\n"
+        )),
+        "werf.yaml:6:25: building for several platforms is not supported yet"
+    );
+}
+
+#[test]
+fn dockerfile_images_are_read_with_their_dockerfile() {
+    let mut files = template::MemoryFiles::default();
+    files
+        .files
+        .insert("web/Dockerfile".into(), "FROM alpine\n".into());
+    let env = TemplateEnv {
+        files: std::sync::Arc::new(files),
+        ..TemplateEnv::without_project()
+    };
+    let text = format!("{META}image: web\ndockerfile: web/Dockerfile\ntarget: runtime\n");
+    let config = load("werf.yaml", &text, &env).unwrap().config;
+    let image = &config.dockerfile_images[0];
+    assert_eq!(image.name, "web");
+    assert_eq!(image.text.as_deref(), Some("FROM alpine\n"));
+    assert_eq!(image.target.as_ref().unwrap().value, "runtime");
+    assert_eq!(
+        load_err_with(
+            &format!("{META}image: web\ndockerfile: Dockerfile\nargs: {{A: b}}\n"),
+            &env
+        ),
+        "werf.yaml:6:1: `args` of a Dockerfile image is not supported yet"
+    );
+}
+
+#[test]
+fn a_config_without_images_is_refused() {
+    assert_eq!(
+        load_err("project: p\nconfigVersion: 1\n"),
+        "werf.yaml:1:1: werf.yaml defines no image: add a document with `image: <name>`"
+    );
+}
