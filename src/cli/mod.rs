@@ -83,6 +83,9 @@ pub enum Command {
         /// ID, or ID=SOCKET (repeatable). The build may list keys and sign, nothing more.
         #[arg(long = "ssh", value_parser = crate::buildkit::parse_ssh)]
         ssh_agents: Vec<(String, PathBuf)>,
+        /// Run every RUN, COPY and ADD again instead of taking them from the cache.
+        #[arg(long)]
+        no_cache: bool,
         /// How progress is shown on stderr.
         #[arg(long, value_enum, default_value = "auto")]
         progress: progress::ProgressMode,
@@ -201,6 +204,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 push,
                 secrets,
                 ssh_agents,
+                no_cache,
                 progress,
                 addr,
                 context,
@@ -216,6 +220,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                     push,
                     secrets,
                     ssh_agents,
+                    no_cache,
                     progress,
                     addr,
                 })

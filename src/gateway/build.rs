@@ -188,7 +188,11 @@ pub async fn build_image(
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| input(e.located(&file.name, &file.text)))?;
-    let reference = bridge.solve(lowered.definition.pb).await?;
+    let mut definition = lowered.definition.pb;
+    if opts.no_cache {
+        super::nocache::ignore_cache_of_runs_and_copies(&mut definition);
+    }
+    let reference = bridge.solve(definition).await?;
     let metadata = BTreeMap::from([(
         "containerimage.config".to_string(),
         lowered.image_config.to_json(),

@@ -5,6 +5,7 @@ mod bridge;
 mod build;
 mod client;
 mod frontend;
+mod nocache;
 mod opts;
 mod subrequests;
 
