@@ -301,3 +301,40 @@ fn user_errors_are_one_clear_line_and_a_nonzero_exit() {
         run.stderr
     );
 }
+
+/// A second build takes its RUN from the cache; with `--no-cache` it runs again.
+#[test]
+fn no_cache_runs_the_steps_again() {
+    let work = tempfile::tempdir().unwrap();
+    write(
+        &work.path().join("Dockerfile"),
+        &format!("FROM {}\nRUN echo {} > /marker\n", busybox(), unique("run")),
+    );
+    let step_marks = |run: &common::conveyor::Run| -> Vec<String> {
+        let number = run
+            .stderr
+            .lines()
+            .find(|line| line.contains("] RUN echo"))
+            .and_then(|line| line.split_whitespace().next())
+            .expect("the RUN step is shown")
+            .to_string();
+        run.stderr
+            .lines()
+            .filter_map(|line| line.strip_prefix(&format!("{number} ")))
+            .filter(|rest| *rest == "CACHED" || rest.starts_with("DONE"))
+            .map(|rest| rest.split_whitespace().next().unwrap().to_string())
+            .collect()
+    };
+    let first = conveyor(&["build", "--progress=plain", "."], work.path());
+    built(&first);
+    assert_eq!(step_marks(&first), ["DONE"]);
+    let again = conveyor(&["build", "--progress=plain", "."], work.path());
+    built(&again);
+    assert_eq!(step_marks(&again), ["CACHED"]);
+    let no_cache = conveyor(
+        &["build", "--progress=plain", "--no-cache", "."],
+        work.path(),
+    );
+    built(&no_cache);
+    assert_eq!(step_marks(&no_cache), ["DONE"]);
+}

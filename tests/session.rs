@@ -425,3 +425,41 @@ fn registry_credentials_come_from_the_docker_config() {
     );
     let _ = docker().args(["rmi", &tag]).output();
 }
+
+/// The daemon checks a session's health every few seconds and drops it after two
+/// failed checks: a secret asked for 12 s into the build still arrives.
+#[test]
+fn the_session_outlives_the_daemons_health_checks() {
+    let work = tempfile::tempdir().unwrap();
+    let secret = unique("late-secret");
+    write(&work.path().join("secret.txt"), &secret);
+    let context = work.path().join("context");
+    write(
+        &context.join("Dockerfile"),
+        &format!(
+            "FROM {} AS late\nRUN sleep 12; echo {}\n\
+             RUN --mount=type=secret,id=late sha256sum /run/secrets/late | cut -d' ' -f1 > /late.sha\n\
+             FROM scratch\nCOPY --from=late /late.sha /\n",
+            busybox(),
+            unique("run")
+        ),
+    );
+    let secret_arg = format!("id=late,src={}", work.path().join("secret.txt").display());
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "--secret",
+            &secret_arg,
+            "--output",
+            "type=local,dest=../out",
+            ".",
+        ],
+        &context,
+    );
+    built(&run);
+    assert_eq!(
+        fs::read_to_string(work.path().join("out/late.sha")).unwrap(),
+        format!("{}\n", hex::encode(Sha256::digest(secret.as_bytes())))
+    );
+}

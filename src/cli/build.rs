@@ -33,6 +33,7 @@ pub struct BuildRequest {
     pub push: bool,
     pub secrets: Vec<(String, SecretSource)>,
     pub ssh_agents: Vec<(String, PathBuf)>,
+    pub no_cache: bool,
     pub progress: ProgressMode,
     pub addr: Option<String>,
     /// `--repo`: build stage by stage through the stages storage.
@@ -43,8 +44,8 @@ pub struct BuildRequest {
 pub struct BuildInput {
     pub context_dir: PathBuf,
     pub dockerfile_dir: PathBuf,
-    /// `filename`, `build-arg:*`, `platform`: the options BuildKit would pass a
-    /// frontend, without `target`.
+    /// `filename`, `build-arg:*`, `platform`, `no-cache`: the options BuildKit would
+    /// pass a frontend, without `target`.
     pub frontend_attrs: BTreeMap<String, String>,
 }
 
@@ -96,6 +97,9 @@ impl BuildInput {
         let mut frontend_attrs = BTreeMap::from([("filename".to_string(), filename)]);
         for (key, value) in &request.build_args {
             frontend_attrs.insert(format!("build-arg:{key}"), value.clone());
+        }
+        if request.no_cache {
+            frontend_attrs.insert("no-cache".to_string(), String::new());
         }
         if let Some(platform) = &request.platform {
             gateway::parse_platform(platform).map_err(Failure::input)?;

@@ -95,6 +95,9 @@ pub enum Command {
         /// <repo>:<signature> before the result is exported.
         #[arg(long)]
         repo: Option<String>,
+        /// Run every RUN, COPY and ADD again instead of taking them from the cache.
+        #[arg(long)]
+        no_cache: bool,
         /// How progress is shown on stderr.
         #[arg(long, value_enum, default_value = "auto")]
         progress: progress::ProgressMode,
@@ -274,6 +277,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 secrets,
                 ssh_agents,
                 repo,
+                no_cache,
                 progress,
                 addr,
                 context,
@@ -290,6 +294,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                     push,
                     secrets,
                     ssh_agents,
+                    no_cache,
                     progress,
                     addr,
                 })

@@ -230,7 +230,11 @@ pub async fn build_image(
         .config
         .labels
         .extend(opts.stage_labels.clone());
-    let reference = bridge.solve(lowered.definition.pb).await?;
+    let mut definition = lowered.definition.pb;
+    if opts.no_cache {
+        super::nocache::ignore_cache_of_runs_and_copies(&mut definition);
+    }
+    let reference = bridge.solve(definition).await?;
     let metadata = BTreeMap::from([(
         "containerimage.config".to_string(),
         lowered.image_config.to_json(),

@@ -6,6 +6,7 @@ mod build;
 mod build_werf;
 mod client;
 mod frontend;
+mod nocache;
 mod opts;
 mod outline;
 mod stored;

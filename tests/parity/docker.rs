@@ -93,8 +93,6 @@ pub struct BuildRequest<'a> {
     pub tag: &'a str,
     pub cache: Cache,
     /// Build with this `conveyor` binary's `build` instead of `docker buildx build`.
-    /// It has no `--no-cache`: a step whose op equals the stock build's is taken from
-    /// the cache, which is sound (same op, same inputs, same result).
     pub cli: Option<&'a Path>,
 }
 
@@ -149,6 +147,9 @@ fn build_with_cli(request: &BuildRequest, binary: &Path) -> Result<(), String> {
         let src = request.case_dir.join(&secret.src);
         command.arg("--secret");
         command.arg(format!("id={},src={}", secret.id, src.display()));
+    }
+    if request.cache == Cache::Ignore {
+        command.arg("--no-cache");
     }
     // conveyor forwards agents, not key files: an agent of the case's own holds the key.
     let agent = match request.settings.ssh.is_empty() {
