@@ -233,7 +233,7 @@ fn main() {
         .ok()
         .map(|v| v.split(',').map(str::to_string).collect());
 
-    let rss = rss::PeakWatcher::start("frontend");
+    let rss = rss::PeakWatcher::start("conveyor-frontend");
     let mut table = Vec::new();
     for case in &cases {
         if let Some(wanted) = &wanted

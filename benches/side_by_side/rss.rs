@@ -1,4 +1,4 @@
-//! The frontend's peak RSS: BuildKit runs the frontend image's `/conveyor frontend` as a
+//! The frontend's peak RSS: BuildKit runs the frontend image's `/conveyor-frontend` as a
 //! process of this machine (in its own namespaces), so a thread polls /proc for it and
 //! keeps the largest `VmHWM` (the kernel's high-water mark of the process's RSS) seen.
 
@@ -14,15 +14,15 @@ pub struct PeakWatcher {
 }
 
 impl PeakWatcher {
-    /// Watches processes whose command line is `…/conveyor <subcommand> …`.
-    pub fn start(subcommand: &'static str) -> PeakWatcher {
+    /// Watches processes whose program is `…/<program>`.
+    pub fn start(program: &'static str) -> PeakWatcher {
         let stop = Arc::new(AtomicBool::new(false));
         let peak_kib = Arc::new(AtomicU64::new(0));
         let thread = {
             let (stop, peak_kib) = (stop.clone(), peak_kib.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
-                    for kib in matching_hwm(subcommand) {
+                    for kib in matching_hwm(program) {
                         peak_kib.fetch_max(kib, Ordering::Relaxed);
                     }
                     std::thread::sleep(Duration::from_millis(2));
@@ -44,7 +44,8 @@ impl PeakWatcher {
     }
 }
 
-fn matching_hwm(subcommand: &str) -> Vec<u64> {
+fn matching_hwm(program: &str) -> Vec<u64> {
+    let suffix = format!("/{program}");
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -54,9 +55,8 @@ fn matching_hwm(subcommand: &str) -> Vec<u64> {
         let Ok(cmdline) = std::fs::read(path.join("cmdline")) else {
             continue;
         };
-        let mut args = cmdline.split(|b| *b == 0);
-        let program = args.next().unwrap_or_default();
-        if !program.ends_with(b"/conveyor") || args.next() != Some(subcommand.as_bytes()) {
+        let first = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+        if !first.ends_with(suffix.as_bytes()) {
             continue;
         }
         let Ok(status) = std::fs::read_to_string(path.join("status")) else {
