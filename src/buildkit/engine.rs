@@ -10,7 +10,7 @@ use hyper_util::rt::TokioIo;
 use super::BuildkitError;
 use super::address::Endpoint;
 use super::connect::{dial, error_chain};
-use super::session::Credentials;
+use crate::registry::Credentials;
 
 /// `registry/name:tag` split at the tag; a reference without one is `latest`.
 pub fn split_tag(reference: &str) -> (&str, &str) {
@@ -48,11 +48,20 @@ pub async fn push(
         ));
     }
     let (name, tag) = split_tag(reference);
-    let auth = serde_json::json!({
-        "username": credentials.username,
-        "password": credentials.secret,
-        "serveraddress": registry_host(reference),
-    });
+    // Docker Engine's X-Registry-Auth: a user and password, or an identity token.
+    let server = registry_host(reference);
+    let auth = match credentials {
+        Credentials::Anonymous => serde_json::json!({ "serveraddress": server }),
+        Credentials::Basic { username, password } => serde_json::json!({
+            "username": username,
+            "password": password,
+            "serveraddress": server,
+        }),
+        Credentials::IdentityToken(token) => serde_json::json!({
+            "identitytoken": token,
+            "serveraddress": server,
+        }),
+    };
     let stream = dial(endpoint)
         .await
         .map_err(|error| failed(error.to_string()))?;

@@ -14,10 +14,7 @@ pub use connect::{channel, error_chain};
 pub(crate) use control::rpc_error;
 pub use control::{Daemon, SolveRequest};
 pub use engine::{push as push_to_registry, registry_host};
-pub use session::{
-    Credentials, DockerConfig, OutputTarget, SecretSource, Session, SessionServices, parse_secret,
-    parse_ssh,
-};
+pub use session::{OutputTarget, SecretSource, Session, SessionServices, parse_secret, parse_ssh};
 pub use status::{BuildProgress, FailedVertex, VertexState};
 
 /// What can go wrong talking to the daemon.

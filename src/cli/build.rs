@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::buildkit::{
-    Daemon, DaemonAddress, DockerConfig, Endpoint, OutputTarget, SecretSource, Session,
-    SessionServices, push_to_registry, registry_host,
+    Daemon, DaemonAddress, Endpoint, OutputTarget, SecretSource, Session, SessionServices,
+    push_to_registry, registry_host,
 };
 use crate::gateway::{self, ClientBuild, ClientBuildError, ClientSolved, FrontendError};
 use crate::proto::moby::buildkit::v1::Exporter;
+use crate::registry::DockerConfig;
 
 use super::Failure;
 use super::output::{self, OutputSpec};

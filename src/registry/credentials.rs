@@ -1,8 +1,9 @@
 //! Registry credentials from the docker CLI's `config.json` (`$DOCKER_CONFIG/config.json`,
-//! else `~/.docker/config.json`): `auths` entries (`auth` = base64 `user:password`, or
-//! `username`/`password`), and credential helpers (`credHelpers`
+//! else `~/.docker/config.json`): `auths` entries (`auth` = base64 `user:password`,
+//! `username`/`password`, or an `identitytoken`), and credential helpers (`credHelpers`
 //! per registry, `credsStore` for all) run as `docker-credential-<name> get`, as the
-//! docker CLI does.
+//! docker CLI does. One reader for every user of credentials: the registry client, the
+//! session's Auth service (the daemon's pulls and pushes) and Docker Engine pushes.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -16,12 +17,17 @@ use serde::Deserialize;
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
     Anonymous,
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
+    /// An OAuth refresh token (`identitytoken`, or a helper's `<token>` user).
+    IdentityToken(String),
 }
 
-/// An `identitytoken` is an OAuth refresh token, which docker trades at the token
+/// Why the registry client cannot use an identity token: docker trades it at the token
 /// endpoint with a POST; oci-client only does the GET handshake with a user and password.
-const NO_IDENTITY_TOKENS: &str = "holds an identity token (OAuth refresh token), which conveyor cannot use: log in with a username and password";
+pub const NO_IDENTITY_TOKENS: &str = "holds an identity token (OAuth refresh token), which conveyor cannot use: log in with a username and password";
 
 impl std::fmt::Debug for Credentials {
     /// Never prints a secret.
@@ -29,21 +35,26 @@ impl std::fmt::Debug for Credentials {
         match self {
             Credentials::Anonymous => f.write_str("Anonymous"),
             Credentials::Basic { username, .. } => write!(f, "Basic({username}, ***)"),
+            Credentials::IdentityToken(_) => f.write_str("IdentityToken(***)"),
         }
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct DockerConfig {
+/// A docker CLI config file, read.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct DockerConfig {
     #[serde(default)]
     auths: BTreeMap<String, AuthEntry>,
     #[serde(default, rename = "credsStore")]
     creds_store: Option<String>,
     #[serde(default, rename = "credHelpers")]
     cred_helpers: BTreeMap<String, String>,
+    /// The file it was read from, for messages.
+    #[serde(skip)]
+    path: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 struct AuthEntry {
     #[serde(default)]
     auth: Option<String>,
@@ -65,14 +76,14 @@ struct HelperAnswer {
 
 /// The docker CLI's config file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
 pub fn docker_config_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG") {
+    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir).join("config.json"));
     }
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
 }
 
-/// The key docker uses for a registry host in `auths`: Docker Hub is
-/// `https://index.docker.io/v1/`, others their `host[:port]`.
+/// The keys docker uses for a registry host in `auths`: Docker Hub is
+/// `https://index.docker.io/v1/`, others their `host[:port]` (also written as a URL).
 fn config_keys(registry: &str) -> Vec<String> {
     if registry == "docker.io"
         || registry == "index.docker.io"
@@ -91,38 +102,82 @@ fn config_keys(registry: &str) -> Vec<String> {
     ]
 }
 
-/// The credentials `config` (the file at `path`) holds for `registry`; anonymous when
-/// the file does not exist or names nothing for it.
+impl DockerConfig {
+    /// The user's config (see [`docker_config_path`]); an absent file is an empty
+    /// config (anonymous access), an unreadable one an error naming it.
+    pub fn load() -> Result<DockerConfig, String> {
+        match docker_config_path() {
+            Some(path) => DockerConfig::read(&path),
+            None => Ok(DockerConfig::default()),
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<DockerConfig, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(DockerConfig::default());
+            }
+            Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+        };
+        let mut config: DockerConfig = serde_json::from_str(&text)
+            .map_err(|error| format!("{}: not a docker config file: {error}", path.display()))?;
+        config.path = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// The credentials for `registry` (`host[:port]`, as references and the daemon name
+    /// it); anonymous when the config names nothing for it.
+    pub fn credentials(&self, registry: &str) -> Result<Credentials, String> {
+        let keys = config_keys(registry);
+        let helper = keys
+            .iter()
+            .find_map(|key| self.cred_helpers.get(key))
+            .or(self.creds_store.as_ref())
+            .filter(|helper| !helper.is_empty());
+        if let Some(helper) = helper {
+            return from_helper(helper, &keys[0]);
+        }
+        let entry = keys.iter().find_map(|key| self.auths.get(key)).or_else(|| {
+            // Also written with a path: `https://host/v1/`.
+            self.auths.iter().find_map(|(written, entry)| {
+                let bare = written
+                    .trim_start_matches("https://")
+                    .trim_start_matches("http://");
+                (bare.split('/').next() == Some(registry)).then_some(entry)
+            })
+        });
+        let Some(entry) = entry else {
+            return Ok(Credentials::Anonymous);
+        };
+        let file = self
+            .path
+            .as_ref()
+            .map_or("config.json".to_string(), |p| p.display().to_string());
+        from_entry(entry).map_err(|reason| format!("{file}: auths.{}: {reason}", keys[0]))
+    }
+}
+
+/// The credentials the config at `path` holds for `registry`, for the registry client:
+/// anonymous without a file; an identity token is refused with a clear reason.
 pub fn for_registry(path: Option<&Path>, registry: &str) -> Result<Credentials, String> {
     let Some(path) = path else {
         return Ok(Credentials::Anonymous);
     };
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Credentials::Anonymous);
-        }
-        Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
-    };
-    let config: DockerConfig = serde_json::from_str(&text)
-        .map_err(|error| format!("{}: not a docker config file: {error}", path.display()))?;
-    let keys = config_keys(registry);
-    let helper = keys
-        .iter()
-        .find_map(|key| config.cred_helpers.get(key))
-        .or(config.creds_store.as_ref());
-    if let Some(helper) = helper {
-        return from_helper(helper, &keys[0]);
+    let config = DockerConfig::read(path)?;
+    match config.credentials(registry)? {
+        Credentials::IdentityToken(_) => Err(format!(
+            "{}: auths.{}: {NO_IDENTITY_TOKENS}",
+            path.display(),
+            config_keys(registry)[0]
+        )),
+        credentials => Ok(credentials),
     }
-    let Some(entry) = keys.iter().find_map(|key| config.auths.get(key)) else {
-        return Ok(Credentials::Anonymous);
-    };
-    from_entry(entry).map_err(|reason| format!("{}: auths.{}: {reason}", path.display(), keys[0]))
 }
 
 fn from_entry(entry: &AuthEntry) -> Result<Credentials, String> {
-    if entry.identitytoken.as_ref().is_some_and(|t| !t.is_empty()) {
-        return Err(NO_IDENTITY_TOKENS.into());
+    if let Some(token) = entry.identitytoken.as_ref().filter(|t| !t.is_empty()) {
+        return Ok(Credentials::IdentityToken(token.clone()));
     }
     if let Some(auth) = entry.auth.as_ref().filter(|a| !a.is_empty()) {
         let decoded = base64::engine::general_purpose::STANDARD
@@ -177,7 +232,7 @@ fn from_helper(helper: &str, server: &str) -> Result<Credentials, String> {
     let answer: HelperAnswer = serde_json::from_slice(&output.stdout)
         .map_err(|error| format!("{program} answered no credentials: {error}"))?;
     if answer.username == "<token>" {
-        return Err(format!("{program}: the stored secret {NO_IDENTITY_TOKENS}"));
+        return Ok(Credentials::IdentityToken(answer.secret));
     }
     Ok(Credentials::Basic {
         username: answer.username,
@@ -253,6 +308,32 @@ mod tests {
             }
         );
         assert!(!debug.contains("hunter2"), "{debug}");
+    }
+
+    #[test]
+    fn entries_written_as_urls_and_identity_tokens_for_the_daemon() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"auths": {"https://r.example/v1/": {"username": "u", "password": "p"},
+                          "ghcr.io": {"identitytoken": "tok"}}}"#,
+        )
+        .unwrap();
+        let config = DockerConfig::read(&path).unwrap();
+        assert_eq!(
+            config.credentials("r.example").unwrap(),
+            Credentials::Basic {
+                username: "u".into(),
+                password: "p".into()
+            }
+        );
+        // The daemon can use a refresh token; the registry client cannot.
+        assert_eq!(
+            config.credentials("ghcr.io").unwrap(),
+            Credentials::IdentityToken("tok".into())
+        );
+        assert!(for_registry(Some(&path), "ghcr.io").is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use oci_client::manifest::ImageIndexEntry;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 
-pub use credentials::Credentials;
+pub use credentials::{Credentials, DockerConfig};
 
 /// Tags asked for per page of a tag list.
 const TAGS_PAGE: usize = 1000;
@@ -88,6 +88,7 @@ impl RegistryClient {
         let auth = match credentials {
             Credentials::Anonymous => RegistryAuth::Anonymous,
             Credentials::Basic { username, password } => RegistryAuth::Basic(username, password),
+            Credentials::IdentityToken(_) => unreachable!("for_registry refuses identity tokens"),
         };
         let platform = self.platform.clone();
         let protocol = if is_loopback(&registry) {

@@ -27,7 +27,6 @@ use crate::proto::moby::filesync::v1::auth_server::AuthServer;
 use crate::proto::moby::filesync::v1::file_sync_server::FileSyncServer;
 use crate::proto::moby::sshforward::v1::ssh_server::SshServer;
 
-pub use auth::{Credentials, DockerConfig};
 pub use filesend::OutputTarget;
 pub use secrets::{SecretSource, parse_secret};
 pub use ssh::parse_ssh;
@@ -44,7 +43,7 @@ pub struct SessionServices {
     /// Where a `local` or `tar` exporter writes.
     pub output: Option<OutputTarget>,
     /// Registry credentials (an empty config: anonymous).
-    pub auth: DockerConfig,
+    pub auth: crate::registry::DockerConfig,
     /// ssh-agent sockets by id, for `RUN --mount=type=ssh`.
     pub ssh_agents: BTreeMap<String, PathBuf>,
 }
