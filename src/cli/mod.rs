@@ -142,7 +142,6 @@ pub enum Command {
         /// werf's environment name, `.Env` in werf.yaml templates.
         #[arg(long, default_value = "")]
         env: String,
-
         /// The build context directory.
         #[arg(default_value = ".")]
         context: PathBuf,

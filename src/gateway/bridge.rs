@@ -187,18 +187,7 @@ impl Bridge {
 
     /// Reads a whole file from a solved ref.
     pub async fn read_file(&self, reference: &str, path: &str) -> Result<Vec<u8>, BuildkitError> {
-        let request = ReadFileRequest {
-            r#ref: reference.to_string(),
-            file_path: path.to_string(),
-            range: None,
-        };
-        let response = self
-            .client
-            .clone()
-            .read_file(request)
-            .await
-            .map_err(|s| solve_error(&s))?;
-        Ok(response.into_inner().data)
+        self.read(reference, path, None).await
     }
 
     /// Stats a path in a solved ref; `None` if it does not exist.
@@ -242,13 +231,23 @@ impl Bridge {
         offset: u64,
         length: u64,
     ) -> Result<Vec<u8>, BuildkitError> {
+        let range = gw::FileRange {
+            offset: offset as i64,
+            length: length as i64,
+        };
+        self.read(reference, path, Some(range)).await
+    }
+
+    async fn read(
+        &self,
+        reference: &str,
+        path: &str,
+        range: Option<gw::FileRange>,
+    ) -> Result<Vec<u8>, BuildkitError> {
         let request = ReadFileRequest {
             r#ref: reference.to_string(),
             file_path: path.to_string(),
-            range: Some(gw::FileRange {
-                offset: offset as i64,
-                length: length as i64,
-            }),
+            range,
         };
         let response = self
             .client
