@@ -19,6 +19,10 @@ pub enum Prepare {
     ArgChange(&'static str),
     /// `--print=outline` round trips, warm.
     Outline,
+    /// Built once untimed (the stages storage filled); then, before each build, the
+    /// daemon's build cache and images pruned, as on a new machine or CI runner that
+    /// shares the storage: stock builds from scratch, `--repo` pulls stored stages.
+    PrunedCache,
 }
 
 pub struct Case {
@@ -95,6 +99,7 @@ pub fn all(root: &Path) -> Vec<Case> {
         ),
         Case::new("one-arg", Prepare::ArgChange("MODE"), &five),
         Case::new("upload", Prepare::Cold, &upload),
+        Case::new("new-runner", Prepare::PrunedCache, &five),
         Case::new("outline", Prepare::Outline, &five),
     ];
     cases

@@ -115,7 +115,9 @@ fn prune() {
         .expect("docker image ls");
     let tags: Vec<String> = String::from_utf8_lossy(&listed.stdout)
         .lines()
-        .filter(|t| t.starts_with("conveyor-bench/"))
+        // The bench's images, and local copies of stored stages: a pruned daemon
+        // holds neither.
+        .filter(|t| t.starts_with("conveyor-bench/") || t.contains("/bench-stages-"))
         .map(str::to_string)
         .collect();
     if !tags.is_empty() {
@@ -167,7 +169,7 @@ fn run_case(case: &Case, routes: &[Route], rounds: usize) -> Vec<(String, Stats)
             let index = (round + offset) % routes.len();
             let route = &routes[index];
             let fresh_storage = matches!(case.prepare, Prepare::Cold);
-            if fresh_storage {
+            if fresh_storage || matches!(case.prepare, Prepare::PrunedCache) {
                 prune();
             }
             case.before_round(round);
