@@ -69,13 +69,26 @@ fn stages(run: &Run) -> (Vec<String>, Vec<String>) {
             built.push(name.to_string());
         } else if what.starts_with("reused ") {
             reused.push(name.to_string());
-        } else {
+        } else if !what.starts_with("stored ") {
             panic!("unexpected stage line {line:?}");
         }
     }
     built.sort();
     reused.sort();
     (built, reused)
+}
+
+/// The stages conveyor said it stored, sorted.
+fn stored(run: &Run) -> Vec<String> {
+    let mut stored: Vec<String> = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("[conveyor] stage "))
+        .filter_map(|rest| rest.split_once(": stored "))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    stored.sort();
+    stored
 }
 
 /// The closing summary's counts: "N stages reused, M built, …".
@@ -178,6 +191,7 @@ fn second_build_reuses_every_stage_and_gives_the_same_image() {
     built(&first);
     assert_eq!(stages(&first).0, names(&["a", "b", "base", "final"]));
     assert_eq!(summary(&first), (0, 4), "{}", first.stderr);
+    assert_eq!(stored(&first), names(&["a", "b", "base", "final"]));
     let first_id = docker_ok(&["image", "inspect", "-f", "{{.Id}}", &tag], None);
 
     let signatures = plan_signatures(dir.path(), &repo, &[]);
@@ -250,6 +264,7 @@ RUN echo three > /three
     let repo = repo();
     let failed = build_repo(dir.path(), &repo, &[]);
     assert_ne!(failed.code, 0, "{}", failed.stderr);
+    assert_eq!(stored(&failed), names(&["one"]), "{}", failed.stderr);
     let signatures = plan_signatures(dir.path(), &repo, &[]);
     assert_eq!(
         registry_tags(&repo),
@@ -334,6 +349,7 @@ fn independent_stages_are_all_built_and_stored() {
     let run = build_repo(dir.path(), &repo, &[]);
     built(&run);
     assert_eq!(stages(&run).0, names(&["final", "p", "q", "r"]));
+    assert_eq!(stored(&run), names(&["final", "p", "q", "r"]));
     let signatures = plan_signatures(dir.path(), &repo, &[]);
     assert_eq!(
         registry_tags(&repo),
