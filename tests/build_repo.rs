@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Command;
 
-use common::conveyor::{Run, built, busybox, conveyor, write};
+use common::conveyor::{Run, built, busybox, conveyor, error_line, write};
 use common::{docker, docker_ok, harness, unique};
 
 /// Three stages, two independent branches joined in `final`: `base` reads the build
@@ -265,6 +265,12 @@ RUN echo three > /three
     let failed = build_repo(dir.path(), &repo, &[]);
     assert_ne!(failed.code, 0, "{}", failed.stderr);
     assert_eq!(stored(&failed), names(&["one"]), "{}", failed.stderr);
+    // The error names the failed step, not the storage lookup before it.
+    assert!(
+        error_line(&failed).starts_with("conveyor: build failed at [[two 2/2] RUN test "),
+        "{}",
+        failed.stderr
+    );
     let signatures = plan_signatures(dir.path(), &repo, &[]);
     assert_eq!(
         registry_tags(&repo),
