@@ -129,12 +129,7 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
     let progress = Mutex::new(&mut *job.progress);
     let mut done = stored;
     while !pending.is_empty() {
-        let (wave, rest): (Vec<StageId>, Vec<StageId>) = pending.iter().partition(|&&id| {
-            graph
-                .stage_dependencies(id)
-                .iter()
-                .all(|dep| done.contains(dep) || !needed.contains(dep))
-        });
+        let (wave, rest) = next_wave(&pending, &needed, &done, |id| graph.stage_dependencies(id));
         if wave.is_empty() {
             return Err(Failure::build(
                 "the stages left to build depend on each other in a cycle",
@@ -184,6 +179,21 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
     Ok(report)
 }
 
+/// Splits `pending` into the stages that can be solved now — every dependency done,
+/// or not needed at all — and the rest.
+fn next_wave(
+    pending: &[StageId],
+    needed: &[StageId],
+    done: &BTreeSet<StageId>,
+    dependencies: impl Fn(StageId) -> Vec<StageId>,
+) -> (Vec<StageId>, Vec<StageId>) {
+    pending.iter().partition(|&&id| {
+        dependencies(id)
+            .iter()
+            .all(|dep| done.contains(dep) || !needed.contains(dep))
+    })
+}
+
 /// Where a stage is solved and stored.
 struct StoreTarget<'a> {
     daemon: &'a Daemon,
@@ -229,4 +239,32 @@ async fn build_stage(
         &format!("[conveyor] stage {name}: stored {reference}"),
     );
     Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waves_follow_dependencies() {
+        // 0 ← 1, 0 ← 2, {1, 2, 3} ← 4; stage 0 is stored, stage 5 is not needed.
+        let dependencies = |id: StageId| match id.0 {
+            1 | 2 => vec![StageId(0)],
+            3 => vec![StageId(5)],
+            4 => vec![StageId(1), StageId(2), StageId(3)],
+            _ => vec![],
+        };
+        let needed: Vec<StageId> = (0..5).map(StageId).collect();
+        let mut done = BTreeSet::from([StageId(0)]);
+        let pending: Vec<StageId> = (1..5).map(StageId).collect();
+        let (wave, rest) = next_wave(&pending, &needed, &done, dependencies);
+        assert_eq!(wave, [StageId(1), StageId(2), StageId(3)]);
+        assert_eq!(rest, [StageId(4)]);
+        done.extend([StageId(1), StageId(2)]);
+        let (wave, rest) = next_wave(&rest, &needed, &done, dependencies);
+        assert_eq!((wave, rest), (vec![], vec![StageId(4)]));
+        done.insert(StageId(3));
+        let (wave, rest) = next_wave(&[StageId(4)], &needed, &done, dependencies);
+        assert_eq!((wave, rest), (vec![StageId(4)], vec![]));
+    }
 }
