@@ -182,12 +182,27 @@ pub async fn solve_with_attrs<W: std::io::Write>(
     exporters: Vec<Exporter>,
     progress: &mut Progress<W>,
 ) -> Result<ClientSolved, Failure> {
+    solve_with_status(daemon, session, frontend_attrs, exporters, |status| {
+        progress.update(status)
+    })
+    .await
+}
+
+/// [`solve_with_attrs`] handing each status batch to `on_status` — for solves that run
+/// at once and share one progress display.
+pub async fn solve_with_status(
+    daemon: &Daemon,
+    session: &Session,
+    frontend_attrs: BTreeMap<String, String>,
+    exporters: Vec<Exporter>,
+    on_status: impl FnMut(&crate::proto::moby::buildkit::v1::StatusResponse),
+) -> Result<ClientSolved, Failure> {
     let build = ClientBuild {
         frontend_attrs,
         exporters,
         session_id: session.id().to_string(),
     };
-    gateway::solve_client_side(daemon, build, |status| progress.update(status))
+    gateway::solve_client_side(daemon, build, on_status)
         .await
         .map_err(|error| match error {
             ClientBuildError::Frontend(

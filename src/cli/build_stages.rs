@@ -8,13 +8,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Stderr;
+use std::sync::Mutex;
+
+use futures_util::future::join_all;
 
 use crate::buildkit::{Daemon, DaemonAddress, Session};
 use crate::graph::StageId;
 use crate::storage;
 
 use super::Failure;
-use super::build::{BuildInput, BuildRequest, push_tags, solve_with_attrs};
+use super::build::{BuildInput, BuildRequest, push_tags, solve_with_status};
 use super::output;
 use super::progress::Progress;
 use super::stages::{self, BuildSpec};
@@ -99,54 +102,169 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
         reused: Vec::new(),
         built: Vec::new(),
     };
+    let mut pending: Vec<StageId> = Vec::new();
     for &id in &needed {
-        let name = graph.stage(id).display_name();
-        let signature = &signed.signatures[&id].signature;
-        let reference = storage.reference(signature).map_err(Failure::build)?;
         if stored.contains(&id) {
+            let reference = storage
+                .reference(&signed.signatures[&id].signature)
+                .map_err(Failure::build)?;
+            let name = graph.stage(id).display_name();
             job.progress
                 .note(&format!("[conveyor] stage {name}: reused {reference}"));
             report.reused.push(name);
-            continue;
+        } else {
+            pending.push(id);
         }
-        job.progress.note(&format!(
-            "[conveyor] stage {name}: building, to be stored as {reference}"
-        ));
-        let exports = output::exporters(
-            job.address,
-            None,
-            std::slice::from_ref(&reference),
-            job.repo != storage::LOCAL,
-        )
-        .map_err(Failure::input)?;
-        let stage_labels = labels
-            .remove(&id)
-            .expect("every selected stage has labels")
-            .to_labels();
-        let mut attrs: BTreeMap<String, String> = job.input.frontend_attrs.clone();
-        attrs.insert("conveyor.stage".into(), id.0.to_string());
-        attrs.insert(
-            "conveyor.labels".into(),
-            serde_json::to_string(&stage_labels).expect("labels are JSON"),
-        );
-        attrs.insert(
-            format!("build-arg:{}", crate::gateway::CONVEYOR_REPO),
-            job.repo.to_string(),
-        );
-        solve_with_attrs(
-            job.daemon,
-            job.session,
-            attrs,
-            exports.exporters,
-            job.progress,
-        )
-        .await?;
-        if let (DaemonAddress::DockerEngine(endpoint), false) =
-            (job.address, exports.push_after.is_empty())
-        {
-            push_tags(endpoint, &exports.push_after).await?;
+    }
+
+    // A wave at a time: every stage whose dependencies are all stored (or not needed)
+    // is solved at once; a failure ends the build after its wave, so only stages
+    // that completed are tagged.
+    let target = StoreTarget {
+        daemon: job.daemon,
+        address: job.address,
+        session: job.session,
+        repo: job.repo,
+    };
+    let progress = Mutex::new(&mut *job.progress);
+    let mut done = stored;
+    while !pending.is_empty() {
+        let (wave, rest) = next_wave(&pending, &needed, &done, |id| graph.stage_dependencies(id));
+        if wave.is_empty() {
+            return Err(Failure::build(
+                "the stages left to build depend on each other in a cycle",
+            ));
         }
-        report.built.push(name);
+        let mut solves = Vec::new();
+        for &id in &wave {
+            let name = graph.stage(id).display_name();
+            let reference = storage
+                .reference(&signed.signatures[&id].signature)
+                .map_err(Failure::build)?;
+            let stage_labels = labels
+                .remove(&id)
+                .expect("every selected stage has labels")
+                .to_labels();
+            let mut attrs: BTreeMap<String, String> = job.input.frontend_attrs.clone();
+            attrs.insert("conveyor.stage".into(), id.0.to_string());
+            attrs.insert(
+                "conveyor.labels".into(),
+                serde_json::to_string(&stage_labels).expect("labels are JSON"),
+            );
+            attrs.insert(
+                format!("build-arg:{}", crate::gateway::CONVEYOR_REPO),
+                job.repo.to_string(),
+            );
+            note(
+                &progress,
+                &format!("[conveyor] stage {name}: building, to be stored as {reference}"),
+            );
+            solves.push(build_stage(&target, attrs, name, reference, &progress));
+        }
+        let mut failure = None;
+        for (id, result) in wave.iter().zip(join_all(solves).await) {
+            match result {
+                Ok(name) => {
+                    done.insert(*id);
+                    report.built.push(name);
+                }
+                Err(error) => failure = failure.or(Some(error)),
+            }
+        }
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        pending = rest;
     }
     Ok(report)
+}
+
+/// Splits `pending` into the stages that can be solved now — every dependency done,
+/// or not needed at all — and the rest.
+fn next_wave(
+    pending: &[StageId],
+    needed: &[StageId],
+    done: &BTreeSet<StageId>,
+    dependencies: impl Fn(StageId) -> Vec<StageId>,
+) -> (Vec<StageId>, Vec<StageId>) {
+    pending.iter().partition(|&&id| {
+        dependencies(id)
+            .iter()
+            .all(|dep| done.contains(dep) || !needed.contains(dep))
+    })
+}
+
+/// Where a stage is solved and stored.
+struct StoreTarget<'a> {
+    daemon: &'a Daemon,
+    address: &'a DaemonAddress,
+    session: &'a Session,
+    repo: &'a str,
+}
+
+fn note(progress: &Mutex<&mut Progress<Stderr>>, line: &str) {
+    progress.lock().expect("progress lock").note(line);
+}
+
+/// Solves one stage and stores it as `reference`; its name once stored.
+async fn build_stage(
+    job: &StoreTarget<'_>,
+    attrs: BTreeMap<String, String>,
+    name: String,
+    reference: String,
+    progress: &Mutex<&mut Progress<Stderr>>,
+) -> Result<String, Failure> {
+    let exports = output::exporters(
+        job.address,
+        None,
+        std::slice::from_ref(&reference),
+        job.repo != storage::LOCAL,
+    )
+    .map_err(Failure::input)?;
+    solve_with_status(
+        job.daemon,
+        job.session,
+        attrs,
+        exports.exporters,
+        |status| progress.lock().expect("progress lock").update(status),
+    )
+    .await?;
+    if let (DaemonAddress::DockerEngine(endpoint), false) =
+        (job.address, exports.push_after.is_empty())
+    {
+        push_tags(endpoint, &exports.push_after).await?;
+    }
+    note(
+        progress,
+        &format!("[conveyor] stage {name}: stored {reference}"),
+    );
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waves_follow_dependencies() {
+        // 0 ← 1, 0 ← 2, {1, 2, 3} ← 4; stage 0 is stored, stage 5 is not needed.
+        let dependencies = |id: StageId| match id.0 {
+            1 | 2 => vec![StageId(0)],
+            3 => vec![StageId(5)],
+            4 => vec![StageId(1), StageId(2), StageId(3)],
+            _ => vec![],
+        };
+        let needed: Vec<StageId> = (0..5).map(StageId).collect();
+        let mut done = BTreeSet::from([StageId(0)]);
+        let pending: Vec<StageId> = (1..5).map(StageId).collect();
+        let (wave, rest) = next_wave(&pending, &needed, &done, dependencies);
+        assert_eq!(wave, [StageId(1), StageId(2), StageId(3)]);
+        assert_eq!(rest, [StageId(4)]);
+        done.extend([StageId(1), StageId(2)]);
+        let (wave, rest) = next_wave(&rest, &needed, &done, dependencies);
+        assert_eq!((wave, rest), (vec![], vec![StageId(4)]));
+        done.insert(StageId(3));
+        let (wave, rest) = next_wave(&[StageId(4)], &needed, &done, dependencies);
+        assert_eq!((wave, rest), (vec![StageId(4)], vec![]));
+    }
 }

@@ -210,13 +210,22 @@ impl<W: Write> Progress<W> {
     }
 
     /// A line of conveyor's own between the daemon's steps (the stages storage).
+    /// On a tty it scrolls above the step block like step output does, so the next
+    /// redraw does not overwrite it (notes come between and during solves).
     pub fn note(&mut self, line: &str) {
+        if self.tty && self.drawn_lines > 0 {
+            self.draw_tty(&[(line.to_string(), true)]);
+            return;
+        }
         let _ = writeln!(self.out, "{line}");
         let _ = self.out.flush();
     }
 
+    /// The closing line, below the last block, which stays on screen.
     pub fn finish(&mut self, line: &str) {
-        self.note(line);
+        let _ = writeln!(self.out, "{line}");
+        let _ = self.out.flush();
+        self.drawn_lines = 0;
     }
 }
 
@@ -325,6 +334,32 @@ mod tests {
         assert!(
             !text.contains("#1 CACHED"),
             "marks are shown in the block, not scrolled"
+        );
+    }
+
+    #[test]
+    fn tty_notes_scroll_above_the_block_and_the_summary_ends_the_output() {
+        let mut out = Vec::new();
+        let mut progress = Progress::new(&mut out, true);
+        let batches = batches();
+        progress.update(&batches[0]);
+        progress.note("[conveyor] stage app: building");
+        progress.update(&batches[1]);
+        progress.finish("1 stages reused, 1 built");
+        drop(progress);
+        let text = String::from_utf8(out).unwrap();
+        let frames: Vec<&str> = text.split("[+] Building").collect();
+        // The note is its own frame: it moves up over the first block, then the block
+        // is drawn again under it, so the next frame erases the block, not the note.
+        assert_eq!(frames.len(), 4, "{text:?}");
+        let up = "\x1b[1A\x1b[2K".repeat(2);
+        assert!(
+            frames[1].ends_with(&format!("{up}[conveyor] stage app: building\n")),
+            "{text:?}"
+        );
+        assert!(
+            text.ends_with(" => [2/2] RUN make ...\n1 stages reused, 1 built\n"),
+            "{text:?}"
         );
     }
 }

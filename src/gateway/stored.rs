@@ -115,6 +115,11 @@ pub(super) async fn reused_stages(
 
     let mut reused = ReusedStages::new();
     for &id in &selection.order {
+        // `conveyor.stage` asks to build this stage for the storage: the CLI found it
+        // missing, and a lookup that fails would show as a failed step.
+        if opts.stage == Some(id.0) {
+            continue;
+        }
         let signature = &signed[&id].signature;
         let tag = storage::signature_tag(signature).map_err(|e| storage_error(e.to_string()))?;
         let reference = format!("{repository}:{tag}");
