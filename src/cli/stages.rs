@@ -184,8 +184,8 @@ pub async fn resolve_images(loaded: &Loaded) -> Result<BTreeMap<String, String>,
 
 /// A base image as a build resolves it.
 pub struct BaseImage {
-    /// What the image op is pinned to: the registry's digest, or the image id in
-    /// Docker Engine's store.
+    /// What the image op is pinned to: the registry's digest; empty (the tag as
+    /// written) for an image in Docker Engine's store.
     pub digest: String,
     /// What signatures sign the image by.
     pub config_digest: String,
@@ -208,8 +208,11 @@ pub async fn resolve_bases(
             None => None,
         };
         let image = match local {
+            // Not pinned: an image op pinned to an image id does not build on Docker
+            // Engine ("unable to fetch descriptor"); unpinned, the daemon takes the tag
+            // from its store, the image whose config this is.
             Some(image) => BaseImage {
-                digest: image.id.clone(),
+                digest: String::new(),
                 config_digest: image.id.clone(),
                 config: image.config_json(),
             },
