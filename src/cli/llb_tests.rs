@@ -99,9 +99,7 @@ fn an_unknown_target_is_an_input_error_naming_it() {
     let dir = testdata("scratch-copy-run");
     let mut bad = request(&dir, LlbFormat::Pb);
     bad.target = Some("nope".into());
-    let failure = definition_bytes(&bad)
-        .err()
-        .expect("an unknown target fails");
+    let failure = definition_bytes(&bad).expect_err("an unknown target fails");
     assert_eq!(failure.code, 2);
     assert!(failure.message.contains("\"nope\""), "{}", failure.message);
 }
@@ -111,6 +109,6 @@ fn a_bad_platform_is_an_input_error() {
     let dir = testdata("scratch-copy-run");
     let mut bad = request(&dir, LlbFormat::Pb);
     bad.platform = Some("linux/".into());
-    let failure = definition_bytes(&bad).err().expect("a bad platform fails");
+    let failure = definition_bytes(&bad).expect_err("a bad platform fails");
     assert_eq!(failure.code, 2, "{}", failure.message);
 }
