@@ -204,3 +204,26 @@ fn an_unresolvable_base_is_a_one_line_error_naming_it() {
     );
     assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn a_werf_definition_builds_and_runs_its_shell_stages() {
+    let registry = &harness().registry;
+    let marker = unique("w");
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("src/data.txt"), &format!("{marker}\n"));
+    write(
+        &dir.path().join("werf.yaml"),
+        &format!(
+            "project: llb\nconfigVersion: 1\n---\nimage: app\nfrom: {registry}/busybox:latest\n\
+             git:\n- add: /src\n  to: /app\nshell:\n  install: cat /app/data.txt > /app/installed\n"
+        ),
+    );
+    let (code, stdout, stderr) = llb(&[], dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let definition = pb::Definition::decode(stdout.as_slice()).expect("stdout is a Definition");
+    let image = format!("conveyor-test/llb:{}", unique("werf"));
+    solve_as_buildctl(definition, dir.path(), &image).await;
+    let out = docker_ok(&["run", "--rm", &image, "cat", "/app/installed"], None);
+    assert_eq!(out, format!("{marker}\n"));
+    remove_image(&image);
+}
