@@ -1,12 +1,14 @@
 //! The command line: `conveyor build` (a build on a daemon, the frontend run
 //! client-side; with `--repo`, through the stages storage), `conveyor plan` (stages and
 //! signatures, no daemon; with `--repo`, what the stages storage holds), `conveyor
-//! explain` (why a stage is not reused), `conveyor frontend` (run by BuildKit as a
+//! explain` (why a stage is not reused), `conveyor llb` (the build's LLB Definition, no
+//! daemon), `conveyor frontend` (run by BuildKit as a
 //! `# syntax=` frontend) and `conveyor workers`.
 
 mod build;
 mod build_stages;
 mod explain;
+mod llb;
 mod output;
 mod plan;
 mod plan_werf;
@@ -49,6 +51,17 @@ The image's digest is printed on stdout when the daemon reports one; progress an
 go to stderr.
 
 Exit codes: 0 success, 1 build or daemon failure (a step failed, the daemon is unreachable),
+2 bad input or usage (flags, build file, context, unknown target).";
+
+const LLB_HELP: &str = "Examples:
+  conveyor llb . > def.pb
+  buildctl build --local context=. --local dockerfile=. --output type=image,name=app < def.pb
+  conveyor llb --format json --target app -f build/Dockerfile .
+
+The Definition reads the context from the local source `context` without a session id:
+the client that submits it attaches its session.
+
+Exit codes: 0 success, 1 a base image cannot be resolved or stdout cannot be written,
 2 bad input or usage (flags, build file, context, unknown target).";
 
 #[derive(Subcommand, Debug)]
@@ -142,6 +155,29 @@ pub enum Command {
         /// werf's environment name, `.Env` in werf.yaml templates.
         #[arg(long, default_value = "")]
         env: String,
+        /// The build context directory.
+        #[arg(default_value = ".")]
+        context: PathBuf,
+    },
+    /// Write the build's LLB Definition to stdout without a BuildKit daemon: binary
+    /// protobuf (what `buildctl build` reads on stdin) or a readable JSON dump. Base
+    /// images are resolved in Docker Engine's store at DOCKER_HOST, else their registry.
+    #[command(after_help = LLB_HELP)]
+    Llb {
+        /// The build file (default: CONTEXT/Dockerfile, else CONTEXT/werf.yaml).
+        #[arg(short = 'f', long = "file")]
+        file: Option<PathBuf>,
+        /// The stage (or werf image) to build (default: the last one).
+        #[arg(long)]
+        target: Option<String>,
+        /// KEY=VALUE, or KEY to take the variable from the environment.
+        #[arg(long = "build-arg", value_parser = plan::parse_build_arg)]
+        build_args: Vec<(String, String)>,
+        /// The target platform (default: linux/amd64).
+        #[arg(long)]
+        platform: Option<String>,
+        #[arg(long, value_enum, default_value = "pb")]
+        format: llb::LlbFormat,
         /// The build context directory.
         #[arg(default_value = ".")]
         context: PathBuf,
@@ -258,13 +294,33 @@ pub fn run(args: Args) -> Result<(), Failure> {
         print!("{}", explain::explain(&spec, &repo)?);
         return Ok(());
     }
+    if let Command::Llb {
+        file,
+        target,
+        build_args,
+        platform,
+        format,
+        context,
+    } = args.command
+    {
+        return llb::llb(&llb::LlbRequest {
+            file,
+            context,
+            target,
+            build_args,
+            platform,
+            format,
+        });
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|error| Failure::build(format!("cannot start the async runtime: {error}")))?;
     runtime.block_on(async {
         match args.command {
-            Command::Plan { .. } | Command::Explain { .. } => unreachable!("handled above"),
+            Command::Plan { .. } | Command::Explain { .. } | Command::Llb { .. } => {
+                unreachable!("handled above")
+            }
             Command::Build {
                 file,
                 target,

@@ -172,30 +172,64 @@ impl Loaded {
 }
 
 /// The config digest (`storage::config_digest`) of every image the selected stages
-/// read: what a build signs them by. As Docker Engine's BuildKit resolves them: from
-/// the daemon's image store when it holds the image, else from its registry.
+/// read: what a build signs them by.
 pub async fn resolve_images(loaded: &Loaded) -> Result<BTreeMap<String, String>, Failure> {
-    let client = RegistryClient::new(&loaded.platform);
+    let references = loaded.stage_graph.external_images(&loaded.selection);
+    let images = resolve_bases(&loaded.platform, references).await?;
+    Ok(images
+        .into_iter()
+        .map(|(reference, image)| (reference, image.config_digest))
+        .collect())
+}
+
+/// A base image as a build resolves it.
+pub struct BaseImage {
+    /// What the image op is pinned to: the registry's digest; empty (the tag as
+    /// written) for an image in Docker Engine's store.
+    pub digest: String,
+    /// What signatures sign the image by.
+    pub config_digest: String,
+    pub config: Vec<u8>,
+}
+
+/// As Docker Engine's BuildKit resolves images: from the daemon's image store when it
+/// holds the image, else from its registry.
+pub async fn resolve_bases(
+    platform: &str,
+    references: impl IntoIterator<Item = String>,
+) -> Result<BTreeMap<String, BaseImage>, Failure> {
+    let client = RegistryClient::new(platform);
     let engine = storage::DockerEngine::new(&docker_host()).ok();
-    let mut digests = BTreeMap::new();
-    for reference in loaded.stage_graph.external_images(&loaded.selection) {
+    let mut images = BTreeMap::new();
+    for reference in references {
         let local = match &engine {
             // A daemon that cannot be reached holds nothing: ask the registry.
             Some(engine) => engine.inspect(&reference).await.ok().flatten(),
             None => None,
         };
-        let digest = match local {
-            Some(image) => image.id,
+        let image = match local {
+            // Not pinned: an image op pinned to an image id does not build on Docker
+            // Engine ("unable to fetch descriptor"); unpinned, the daemon takes the tag
+            // from its store, the image whose config this is.
+            Some(image) => BaseImage {
+                digest: String::new(),
+                config_digest: image.id.clone(),
+                config: image.config_json(),
+            },
             None => {
                 let resolved = client.resolve(&reference).await.map_err(|error| {
                     Failure::build(format!("cannot resolve base image {reference}: {error}"))
                 })?;
-                storage::config_digest(&resolved.config)
+                BaseImage {
+                    digest: resolved.digest,
+                    config_digest: storage::config_digest(&resolved.config),
+                    config: resolved.config,
+                }
             }
         };
-        digests.insert(reference, digest);
+        images.insert(reference, image);
     }
-    Ok(digests)
+    Ok(images)
 }
 
 fn docker_host() -> String {

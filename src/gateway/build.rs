@@ -2,15 +2,15 @@
 //! resolved through the bridge → LLB → solved, returned with its image config.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use crate::dockerfile::Dockerfile;
 use crate::graph;
-use crate::llb::{self, Definition, LocalSource, OpOptions, Platform};
-use crate::lower::{self, ContextRef, ImageConfig, ResolvedBase, ResolvedBases};
+use crate::llb::{Definition, LocalSource, OpOptions, Platform};
+use crate::lower::{self, ResolvedBases};
 
 use super::bridge::Bridge;
 use super::frontend::{BuildFile, FrontendError, FrontendResult};
+use super::lowering;
 use super::opts::FrontendOpts;
 use super::stored;
 
@@ -167,19 +167,8 @@ pub async fn build_image(
             reference.clone(),
             crate::storage::config_digest(&resolved.config),
         );
-        let config = ImageConfig::from_json(&resolved.config).map_err(|error| {
-            FrontendError::BaseConfig {
-                reference: reference.clone(),
-                reason: error.to_string(),
-            }
-        })?;
-        bases.insert(
-            reference,
-            ResolvedBase {
-                digest: resolved.digest,
-                config,
-            },
-        );
+        let base = lowering::resolved_base(&reference, resolved.digest, &resolved.config)?;
+        bases.insert(reference, base);
     }
 
     let named_contexts: BTreeMap<String, String> = opts
@@ -206,22 +195,16 @@ pub async fn build_image(
     )
     .await?;
     let options = lower::Options {
-        platform: platform.clone(),
-        build_args: opts.build_args.clone(),
-        context: ContextRef {
-            local_name: opts.context_local.clone(),
-            session_id: opts.session_id.clone(),
-            exclude_patterns,
-            shared_key_hint: opts.context_local.clone(),
-        },
-        dockerfile_source: Some(Arc::new(llb::SourceMap {
-            filename: file.name.clone(),
-            data: file.text.clone().into_bytes(),
-            language: "Dockerfile".into(),
-        })),
         named_contexts,
-        merge_op: has_cap(&pong.llb_caps, "mergeop"),
         reused_stages,
+        ..lowering::dockerfile_options(
+            platform.clone(),
+            opts.build_args.clone(),
+            lowering::context_ref(&opts.context_local, &opts.session_id, exclude_patterns),
+            &file.name,
+            &file.text,
+            has_cap(&pong.llb_caps, "mergeop"),
+        )
     };
     let mut lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| input(e.located(&file.name, &file.text)))?;

@@ -11,12 +11,13 @@ use std::sync::Arc;
 
 use crate::graph;
 use crate::llb::{Definition, LocalSource, OpOptions};
-use crate::lower::{self, ContextRef, ImageConfig, ResolvedBase, ResolvedBases};
+use crate::lower::{self, ResolvedBases};
 use crate::werf::{self, TemplateEnv, template::MemoryFiles};
 
 use super::bridge::Bridge;
 use super::build::{default_platform, has_cap, read_dockerignore};
 use super::frontend::{BuildFile, FrontendError, FrontendResult};
+use super::lowering;
 use super::opts::FrontendOpts;
 
 /// The build arg that sets `.Env`.
@@ -77,27 +78,9 @@ pub async fn build_werf_image(
         .cloned()
         .unwrap_or_else(|| build_platform.clone());
     let platform_args = graph::platform_args(&build_platform.id(), &platform.id());
-    let stage_graph = graph::from_werf(&loaded.config, &platform_args).map_err(input)?;
-    // Without --target: the last image of the file.
-    let target = match &opts.target {
-        Some(target) => target.clone(),
-        None => loaded
-            .config
-            .images
-            .iter()
-            .map(|image| (image.span, &image.name))
-            .chain(
-                loaded
-                    .config
-                    .dockerfile_images
-                    .iter()
-                    .map(|image| (image.span, &image.name)),
-            )
-            .max_by_key(|(span, _)| span.start)
-            .map(|(_, name)| name.clone())
-            .unwrap_or_default(),
-    };
-    let selection = stage_graph.select(Some(&target)).map_err(input)?;
+    let (stage_graph, selection) =
+        lowering::werf_stages(&loaded.config, &platform_args, opts.target.as_deref())
+            .map_err(input)?;
 
     let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
     let mut bases = ResolvedBases::new();
@@ -106,34 +89,15 @@ pub async fn build_werf_image(
         let resolved = bridge
             .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
             .await?;
-        let config = ImageConfig::from_json(&resolved.config).map_err(|error| {
-            FrontendError::BaseConfig {
-                reference: reference.clone(),
-                reason: error.to_string(),
-            }
-        })?;
-        bases.insert(
-            reference,
-            ResolvedBase {
-                digest: resolved.digest,
-                config,
-            },
-        );
+        let base = lowering::resolved_base(&reference, resolved.digest, &resolved.config)?;
+        bases.insert(reference, base);
     }
-    let options = lower::Options {
+    let options = lowering::werf_options(
         platform,
-        build_args: platform_args,
-        context: ContextRef {
-            local_name: opts.context_local.clone(),
-            session_id: opts.session_id.clone(),
-            exclude_patterns,
-            shared_key_hint: opts.context_local.clone(),
-        },
-        dockerfile_source: None,
-        named_contexts: BTreeMap::new(),
-        merge_op: has_cap(&pong.llb_caps, "mergeop"),
-        reused_stages: lower::ReusedStages::new(),
-    };
+        platform_args,
+        lowering::context_ref(&opts.context_local, &opts.session_id, exclude_patterns),
+        has_cap(&pong.llb_caps, "mergeop"),
+    );
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| FrontendError::Input(e.located(&file.name, &rendered)))?;
     let reference = bridge.solve(lowered.definition.pb).await?;

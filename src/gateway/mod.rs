@@ -6,6 +6,7 @@ mod build;
 mod build_werf;
 mod client;
 mod frontend;
+pub mod lowering;
 mod nocache;
 mod opts;
 mod outline;

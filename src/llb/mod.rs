@@ -5,6 +5,7 @@
 //! Knows BuildKit's wire types (`crate::proto::pb`), nothing of Dockerfiles or werf.
 
 mod dump;
+mod dump_json;
 mod exec;
 mod file;
 mod marshal;
