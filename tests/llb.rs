@@ -17,9 +17,7 @@ use prost::Message;
 
 use common::conveyor::{conveyor, error_line, write};
 use common::{docker_ok, harness, unique};
-use conveyor::buildkit::{
-    Daemon, DaemonAddress, DockerConfig, Session, SessionServices, SolveRequest,
-};
+use conveyor::buildkit::{Daemon, DaemonAddress, Session, SessionServices, SolveRequest};
 use conveyor::proto::moby::buildkit::v1::Exporter;
 use conveyor::proto::pb;
 use parity::docker::{export_listing, remove_image};
@@ -56,7 +54,7 @@ async fn solve_as_buildctl(definition: pb::Definition, dir: &Path, image: &str) 
             ("context".to_string(), dir.to_path_buf()),
             ("dockerfile".to_string(), dir.to_path_buf()),
         ]),
-        auth: DockerConfig::default(),
+        auth: conveyor::registry::DockerConfig::default(),
         ..Default::default()
     };
     let session = Session::start(&daemon, "llb-test", &unique("key"), services)
