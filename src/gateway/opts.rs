@@ -41,6 +41,33 @@ pub enum OptsError {
     Platform(String),
     #[error("invalid frontend option {key}: {reason}")]
     Invalid { key: &'static str, reason: String },
+    #[error("{0} is not supported yet")]
+    Unsupported(String),
+}
+
+impl FrontendOpts {
+    /// Refuses, before a build, what this frontend cannot build yet, rather than
+    /// building something else: several platforms at once, and named contexts other
+    /// than images (`--build-context name=docker-image://…`).
+    pub fn check_buildable(&self) -> Result<(), OptsError> {
+        if self.platforms.len() > 1 {
+            let list: Vec<String> = self.platforms.iter().map(|p| p.id()).collect();
+            return Err(OptsError::Unsupported(format!(
+                "building for several platforms at once (--platform {})",
+                list.join(",")
+            )));
+        }
+        if let Some((name, value)) = self
+            .named_contexts
+            .iter()
+            .find(|(_, value)| !value.starts_with("docker-image://"))
+        {
+            return Err(OptsError::Unsupported(format!(
+                "the named context {name}={value} (only docker-image:// contexts are)"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// `linux/amd64`, `linux/arm64/v8`, or a bare architecture meaning linux.
@@ -169,6 +196,33 @@ mod tests {
         assert_eq!(
             (opts.context_local.as_str(), opts.dockerfile_local.as_str()),
             ("context", "dockerfile")
+        );
+    }
+
+    #[test]
+    fn several_platforms_and_local_named_contexts_are_refused_before_a_build() {
+        let opts = |key: &str, value: &str| {
+            FrontendOpts::from_wire(&BTreeMap::from([(key.to_string(), value.to_string())]), "")
+                .unwrap()
+        };
+        assert_eq!(
+            opts("platform", "linux/amd64,linux/arm64")
+                .check_buildable()
+                .unwrap_err()
+                .to_string(),
+            "building for several platforms at once (--platform linux/amd64,linux/arm64) is not supported yet"
+        );
+        assert_eq!(
+            opts("context:src", "local:src")
+                .check_buildable()
+                .unwrap_err()
+                .to_string(),
+            "the named context src=local:src (only docker-image:// contexts are) is not supported yet"
+        );
+        assert!(
+            opts("context:base", "docker-image://busybox")
+                .check_buildable()
+                .is_ok()
         );
     }
 
