@@ -194,7 +194,6 @@ pub async fn build_image(
     let reused_stages = stored::reused_stages(
         bridge,
         opts,
-        file,
         &stage_graph,
         &selection,
         stored::Signing {
@@ -202,6 +201,8 @@ pub async fn build_image(
             build_args: &build_args,
             config_digests: &config_digests,
             exclude_patterns: &exclude_patterns,
+            text: &file.text,
+            werf: false,
         },
     )
     .await?;

@@ -78,34 +78,38 @@ pub async fn build_werf_image(
         .unwrap_or_else(|| build_platform.clone());
     let platform_args = graph::platform_args(&build_platform.id(), &platform.id());
     let stage_graph = graph::from_werf(&loaded.config, &platform_args).map_err(input)?;
-    // Without --target: the last image of the file.
-    let target = match &opts.target {
-        Some(target) => target.clone(),
-        None => loaded
-            .config
-            .images
-            .iter()
-            .map(|image| (image.span, &image.name))
-            .chain(
-                loaded
-                    .config
-                    .dockerfile_images
-                    .iter()
-                    .map(|image| (image.span, &image.name)),
-            )
-            .max_by_key(|(span, _)| span.start)
-            .map(|(_, name)| name.clone())
-            .unwrap_or_default(),
+    let selection = match opts.stage {
+        // One stage of a stage-by-stage build (`conveyor build --repo`).
+        Some(index) if index < stage_graph.stages.len() => {
+            stage_graph.select_stage(graph::StageId(index))
+        }
+        Some(_) => {
+            return Err(FrontendError::Opts(super::opts::OptsError::Invalid {
+                key: "conveyor.stage",
+                reason: format!("the config has {} stages", stage_graph.stages.len()),
+            }));
+        }
+        None => {
+            let target = match &opts.target {
+                Some(target) => target.clone(),
+                None => loaded.config.last_image_name().unwrap_or_default(),
+            };
+            stage_graph.select(Some(&target)).map_err(input)?
+        }
     };
-    let selection = stage_graph.select(Some(&target)).map_err(input)?;
 
     let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
     let mut bases = ResolvedBases::new();
+    let mut config_digests = BTreeMap::new();
     for reference in stage_graph.external_images(&selection) {
         let normalized = lower::normalize_reference(&reference);
         let resolved = bridge
             .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
             .await?;
+        config_digests.insert(
+            reference.clone(),
+            crate::storage::config_digest(&resolved.config),
+        );
         let config = ImageConfig::from_json(&resolved.config).map_err(|error| {
             FrontendError::BaseConfig {
                 reference: reference.clone(),
@@ -120,23 +124,47 @@ pub async fn build_werf_image(
             },
         );
     }
+    let reused_stages = super::stored::reused_stages(
+        bridge,
+        opts,
+        &stage_graph,
+        &selection,
+        super::stored::Signing {
+            platform: &platform,
+            build_args: &platform_args,
+            config_digests: &config_digests,
+            exclude_patterns: &exclude_patterns,
+            text: &rendered,
+            werf: true,
+        },
+    )
+    .await?;
     let options = lower::Options {
         platform,
         build_args: platform_args,
         context: ContextRef {
             local_name: opts.context_local.clone(),
             session_id: opts.session_id.clone(),
-            exclude_patterns,
+            exclude_patterns: exclude_patterns.clone(),
             shared_key_hint: opts.context_local.clone(),
         },
         dockerfile_source: None,
         named_contexts: BTreeMap::new(),
         merge_op: has_cap(&pong.llb_caps, "mergeop"),
-        reused_stages: lower::ReusedStages::new(),
+        reused_stages,
     };
-    let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
+    let mut lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| FrontendError::Input(e.located(&file.name, &rendered)))?;
-    let reference = bridge.solve(lowered.definition.pb).await?;
+    lowered
+        .image_config
+        .config
+        .labels
+        .extend(opts.stage_labels.clone());
+    let mut definition = lowered.definition.pb;
+    if opts.no_cache {
+        super::nocache::ignore_cache_of_runs_and_copies(&mut definition);
+    }
+    let reference = bridge.solve(definition).await?;
     let metadata = BTreeMap::from([(
         "containerimage.config".to_string(),
         lowered.image_config.to_json(),
