@@ -176,3 +176,183 @@ fn conveyor_build_of_a_werf_config_makes_the_frontends_image() {
         "1234:2345 /opt/out/sub/built.txt\n3456:4567 /etc/app/app.conf\n"
     );
 }
+
+/// One image on an artifact, with a git mapping; `INSTALL` is its install command.
+const STORED_CONFIG: &str = r#"project: werf-stored
+configVersion: 1
+---
+artifact: builder
+from: 127.0.0.1:5000/busybox:latest
+shell:
+  install: mkdir -p /out && echo art > /out/a.txt
+---
+image: app
+from: 127.0.0.1:5000/busybox:latest
+git:
+- add: /conf
+  to: /etc/app
+  owner: "3456"
+shell:
+  beforeInstall: echo before > /before.txt
+  install: INSTALL
+  setup: echo setup > /setup.txt
+import:
+- artifact: builder
+  add: /out
+  to: /opt/out
+  after: install
+docker:
+  ENV:
+    MODE: production
+"#;
+
+/// The stages a `build --repo` run built, from its `[conveyor] stage X: building` notes.
+fn built_stages(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("[conveyor] stage "))
+        .filter_map(|line| line.split_once(": building"))
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+fn build_stored(dir: &Path, repo: &str, tag: &str) -> common::conveyor::Run {
+    let file = dir.join("werf.yaml").display().to_string();
+    let context = dir.display().to_string();
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-f",
+            &file,
+            "--target",
+            "app",
+            "--repo",
+            repo,
+            "-t",
+            tag,
+            &context,
+        ],
+        Path::new("/"),
+    );
+    built(&run);
+    run
+}
+
+/// Built twice with `--repo`, the second run builds nothing; a changed install command
+/// rebuilds install and the stages after it, and `plan --repo` shows beforeInstall
+/// (and the artifact) reused.
+#[test]
+fn a_werf_config_built_with_repo_reuses_its_stored_stages() {
+    harness();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    std::fs::write(dir.path().join("conf/app.conf"), "k=v\n").unwrap();
+    let write = |install: &str| {
+        let config = STORED_CONFIG.replace("INSTALL", install);
+        std::fs::write(dir.path().join("werf.yaml"), config).unwrap();
+    };
+    let repo = format!("{}/{}", harness().registry, unique("werf-stages"));
+    let tag = format!("conveyor-test/werf-stored:{}", unique("t"));
+    write("echo one > /install.txt");
+
+    let first = build_stored(dir.path(), &repo, &tag);
+    assert_eq!(
+        built_stages(&first.stderr),
+        [
+            "builder/from",
+            "builder/install",
+            "app/from",
+            "app/beforeInstall",
+            "app/gitArchive",
+            "app/install",
+            "app/dependenciesAfterInstall",
+            "app/setup",
+            "app/gitLatestPatch",
+            "app/dockerInstructions",
+        ]
+    );
+    let second = build_stored(dir.path(), &repo, &tag);
+    assert_eq!(built_stages(&second.stderr), Vec::<String>::new());
+    assert!(second.stderr.contains(" 0 built"), "{}", second.stderr);
+
+    write("echo two > /install.txt");
+    let context = dir.path().display().to_string();
+    let plan = conveyor(
+        &["plan", "--repo", &repo, "--target", "app", &context],
+        Path::new("/"),
+    );
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let reused: Vec<&str> = plan
+        .stdout
+        .split("\nstage ")
+        .filter(|stage| stage.contains("\n  reused: "))
+        .filter_map(|stage| stage.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(
+        reused,
+        [
+            "builder/from",
+            "builder/install",
+            "app/from",
+            "app/beforeInstall",
+            "app/gitArchive"
+        ]
+    );
+    let third = build_stored(dir.path(), &repo, &tag);
+    assert_eq!(
+        built_stages(&third.stderr),
+        [
+            "app/install",
+            "app/dependenciesAfterInstall",
+            "app/setup",
+            "app/gitLatestPatch",
+            "app/dockerInstructions",
+        ]
+    );
+    let files = docker_ok(
+        &[
+            "run",
+            "--rm",
+            &tag,
+            "cat",
+            "/before.txt",
+            "/install.txt",
+            "/opt/out/a.txt",
+        ],
+        None,
+    );
+    // The stored install stage carries the storage's labels.
+    let install_ref = third
+        .stderr
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("[conveyor] stage app/install: building, to be stored as ")
+        })
+        .expect("the install stage was stored")
+        .to_string();
+    docker_ok(&["pull", "-q", &install_ref], None);
+    let labels = docker_ok(
+        &[
+            "image",
+            "inspect",
+            "-f",
+            "{{json .Config.Labels}}",
+            &install_ref,
+        ],
+        None,
+    );
+    remove_image(&install_ref);
+    remove_image(&tag);
+    assert_eq!(files, "before\ntwo\nart\n");
+    let labels: serde_json::Value = serde_json::from_str(&labels).unwrap();
+    assert_eq!(labels["conveyor.stage"], "app/install");
+    assert_eq!(labels["conveyor.config"], "werf.yaml");
+    let signature = install_ref.rsplit(':').next().unwrap();
+    assert!(
+        labels["conveyor.signature"]
+            .as_str()
+            .is_some_and(|s| s.ends_with(signature)),
+        "{labels}"
+    );
+}
