@@ -18,7 +18,9 @@ use parity::history::diff_history;
 use parity::listing::diff_listings;
 
 /// An artifact imported after install, git mappings with owner and include paths, a
-/// docker section, and `.Env` in a template.
+/// docker section, and `.Env` in a template. install records the mapping's owner and
+/// mode, not its mtime: BuildKit may take the copy from its cache of an earlier build of
+/// the same content, which carries that build's mtimes.
 const CONFIG: &str = r#"project: werf-build
 configVersion: 1
 ---
@@ -43,7 +45,7 @@ git:
   group: "4567"
 shell:
   beforeInstall: echo before > /before.txt
-  install: ls -ln /etc/app/app.conf > /install-saw.txt
+  install: stat -c '%u:%g %a %n' /etc/app/app.conf > /install-saw.txt
   setup: echo "{{ .Env }}" > /env.txt
 import:
 - artifact: builder
