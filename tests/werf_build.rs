@@ -301,6 +301,24 @@ fn a_werf_config_built_with_repo_reuses_its_stored_stages() {
             "app/gitArchive"
         ]
     );
+    let explain = conveyor(
+        &["explain", "--repo", &repo, "--target", "app", &context],
+        Path::new("/"),
+    );
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    let lines: Vec<&str> = explain.stdout.lines().collect();
+    let after = |prefix: &str| {
+        let at = lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+        (lines[at], lines.get(at + 1).copied().unwrap_or_default())
+    };
+    assert!(after("stage app/beforeInstall: ").0.contains(": reused "));
+    let (install, why) = after("stage app/install: ");
+    assert!(install.contains(": built: changed since "), "{install}");
+    assert!(why.starts_with("  command 0 changed: "), "{why}");
+    assert_eq!(
+        after("stage app/dependenciesAfterInstall: ").1,
+        "  parent changed (stage app/install)"
+    );
     let third = build_stored(dir.path(), &repo, &tag);
     assert_eq!(
         built_stages(&third.stderr),
