@@ -33,6 +33,9 @@ pub struct Case {
     pub bytes: Option<u64>,
     /// Bumped before every timed build, so each build sees a new change.
     change: std::cell::Cell<u64>,
+    /// The build file conveyor's routes build (`-f`); the stock route always builds
+    /// the context's Dockerfile.
+    conveyor_file: Option<&'static str>,
 }
 
 impl Case {
@@ -43,6 +46,7 @@ impl Case {
             dir: dir.to_path_buf(),
             bytes: None,
             change: std::cell::Cell::new(0),
+            conveyor_file: None,
         }
     }
 
@@ -76,6 +80,7 @@ impl Case {
             build_args,
             outline: matches!(self.prepare, Prepare::Outline),
             repo_suffix,
+            conveyor_file: self.conveyor_file,
         }
     }
 }
@@ -86,6 +91,8 @@ pub fn all(root: &Path) -> Vec<Case> {
     write_five_stages(&five);
     let fan_in = root.join("fan-in");
     write_fan_in(&fan_in, 20);
+    let werf = root.join("werf");
+    write_werf(&werf);
     let upload = root.join("upload");
     let bytes = write_upload(&upload, 10_000, 10_000);
     let mut cases = vec![
@@ -101,6 +108,10 @@ pub fn all(root: &Path) -> Vec<Case> {
         Case::new("upload", Prepare::Cold, &upload),
         Case::new("new-runner", Prepare::PrunedCache, &five),
         Case::new("outline", Prepare::Outline, &five),
+        Case {
+            conveyor_file: Some("werf.yaml"),
+            ..Case::new("cold-werf", Prepare::Cold, &werf)
+        },
     ];
     cases
         .iter_mut()
@@ -153,6 +164,67 @@ COPY --from=link /build/app /build/app.sum /usr/local/bin/
 CMD [\"cat\", \"/usr/local/bin/app.sum\"]
 "
         ),
+    );
+}
+
+/// A werf config with an artifact and two images (`worker` built on `app`, which imports
+/// the artifact's result), built by conveyor's routes from werf.yaml. The stock
+/// frontend cannot read werf.yaml: its side builds the context's Dockerfile, the same
+/// build written as stages (compiler → app → worker, the same commands and copies), so
+/// the comparison is of the same work.
+fn write_werf(dir: &Path) {
+    for i in 0..20 {
+        let body = format!("int unit{i}(int x) {{ return x * {i}; }}\n").repeat(100);
+        write(&dir.join(format!("src/unit{i}.c")), &body);
+    }
+    let compile = r#"mkdir -p /build && cd /src && for f in *.c; do sha256sum "$f" > "/build/${f%.c}.o"; done && cat /build/*.o > /build/app"#;
+    let werf_yaml = r#"project: bench
+configVersion: 1
+---
+artifact: compiler
+from: BASE
+git:
+- add: /src
+  to: /src
+shell:
+  install: 'COMPILE'
+---
+image: app
+from: BASE
+shell:
+  install: echo app > /role
+import:
+- artifact: compiler
+  add: /build/app
+  to: /usr/local/bin/app
+  after: install
+docker:
+  CMD: ["cat", "/usr/local/bin/app"]
+---
+image: worker
+fromImage: app
+shell:
+  install: echo worker > /worker
+"#;
+    write(
+        &dir.join("werf.yaml"),
+        &werf_yaml.replace("BASE", BASE).replace("COMPILE", compile),
+    );
+    let dockerfile = r#"FROM BASE AS compiler
+COPY src/ /src/
+RUN COMPILE
+
+FROM BASE AS app
+RUN echo app > /role
+COPY --from=compiler /build/app /usr/local/bin/app
+CMD ["cat", "/usr/local/bin/app"]
+
+FROM app AS worker
+RUN echo worker > /worker
+"#;
+    write(
+        &dir.join("Dockerfile"),
+        &dockerfile.replace("BASE", BASE).replace("COMPILE", compile),
     );
 }
 

@@ -45,6 +45,8 @@ pub struct Request<'a> {
     pub outline: bool,
     /// The stages storage repository for the CLI (a fresh one means a cold storage).
     pub repo_suffix: String,
+    /// `-f` for conveyor's routes (the stock route builds the context's Dockerfile).
+    pub conveyor_file: Option<&'static str>,
 }
 
 fn docker() -> Command {
@@ -92,6 +94,9 @@ fn build(route: &Route, request: &Request<'_>) -> Duration {
             command
         }
     };
+    if let (false, Some(file)) = (matches!(route, Route::Stock), request.conveyor_file) {
+        command.args(["-f", file]);
+    }
     for arg in &request.build_args {
         command.args(["--build-arg", arg]);
     }

@@ -68,7 +68,7 @@ impl BuildInput {
         let file = request
             .file
             .clone()
-            .unwrap_or_else(|| request.context.join("Dockerfile"));
+            .unwrap_or_else(|| super::stages::default_build_file(&request.context));
         let metadata = std::fs::metadata(&file).map_err(|error| {
             Failure::input(format!(
                 "cannot read build file {}: {error}",
@@ -215,7 +215,14 @@ pub async fn solve_with_status(
 }
 
 /// `conveyor build`.
-pub async fn build(request: BuildRequest) -> Result<(), Failure> {
+pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
+    // Resolved once, so the stage-by-stage build reads the same file.
+    request.file = Some(
+        request
+            .file
+            .take()
+            .unwrap_or_else(|| super::stages::default_build_file(&request.context)),
+    );
     let input = BuildInput::new(&request)?;
     let address = DaemonAddress::from_env(request.addr.as_deref()).map_err(Failure::input)?;
     let exports = output::exporters(

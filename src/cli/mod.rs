@@ -46,6 +46,7 @@ const BUILD_HELP: &str = "Examples:
   conveyor build --secret id=token,src=token.txt .      # RUN --mount=type=secret,id=token
   conveyor build --ssh default .                        # RUN --mount=type=ssh, via $SSH_AUTH_SOCK
   conveyor build --addr unix:///run/buildkit/buildkitd.sock -t reg/app:1 --push .
+  conveyor build -f werf.yaml --target app --env staging -t app:dev .  # a werf image
 
 The image's digest is printed on stdout when the daemon reports one; progress and errors
 go to stderr.
@@ -71,7 +72,8 @@ pub enum Command {
     /// goes to the daemon's image store, a registry, or back as files.
     #[command(after_help = BUILD_HELP)]
     Build {
-        /// The build file (default: CONTEXT/Dockerfile).
+        /// The build file (default: CONTEXT/Dockerfile, else CONTEXT/werf.yaml); a
+        /// werf config is recognised by its name (werf.yaml, werf.yml) or content.
         #[arg(short = 'f', long = "file")]
         file: Option<PathBuf>,
         /// The stage to build (default: the last one).
@@ -108,6 +110,10 @@ pub enum Command {
         /// <repo>:<signature> before the result is exported.
         #[arg(long)]
         repo: Option<String>,
+        /// werf's environment name, `.Env` in werf.yaml templates (passed to the
+        /// frontend as the build arg CONVEYOR_WERF_ENV).
+        #[arg(long, default_value = "")]
+        env: String,
         /// Run every RUN, COPY and ADD again instead of taking them from the cache.
         #[arg(long)]
         no_cache: bool,
@@ -332,11 +338,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 secrets,
                 ssh_agents,
                 repo,
+                env,
                 no_cache,
                 progress,
                 addr,
                 context,
             } => {
+                let mut build_args = build_args;
+                if !env.is_empty() {
+                    build_args.push((gateway::WERF_ENV_ARG.to_string(), env));
+                }
                 build::build(build::BuildRequest {
                     repo,
                     file,

@@ -67,24 +67,17 @@ fn base_text(graph: &StageGraph, base: &Base) -> String {
 type StoredRefs = BTreeMap<StageId, String>;
 
 pub fn plan(request: &PlanRequest) -> Result<String, Failure> {
-    let file = request.spec.file.clone().unwrap_or_else(|| {
-        let dockerfile = request.spec.context.join("Dockerfile");
-        let werf_yaml = request.spec.context.join("werf.yaml");
-        if !dockerfile.exists() && werf_yaml.exists() {
-            werf_yaml
-        } else {
-            dockerfile
-        }
-    });
+    let file = request
+        .spec
+        .file
+        .clone()
+        .unwrap_or_else(|| stages::default_build_file(&request.spec.context));
     let file_name = file.display().to_string();
     let text = std::fs::read_to_string(&file)
         .map_err(|error| Failure::input(format!("cannot read {file_name}: {error}")))?;
-    if crate::werf::is_werf_config(&file_name, &text) {
-        if request.repo.is_some() {
-            return Err(Failure::input(
-                "plan --repo works on Dockerfiles; for werf.yaml, plan without --repo",
-            ));
-        }
+    // With --repo a werf config is planned stage by stage as the build will see it
+    // (see `stages::load`); without, as werf's conveyor per image.
+    if crate::werf::is_werf_config(&file_name, &text) && request.repo.is_none() {
         let ignore = stages::dockerignore(&file, &request.spec.context);
         return super::plan_werf::plan(request, &file_name, &text, ignore);
     }

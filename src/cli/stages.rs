@@ -34,6 +34,9 @@ pub struct Loaded {
     pub stage_graph: StageGraph,
     pub selection: graph::Selection,
     pub filter: Filter,
+    /// A werf config (`text` is then the rendered config): its git mappings are
+    /// signed by their files.
+    pub werf: bool,
 }
 
 /// The signatures of the selected stages, and the context sources each `context N`
@@ -54,14 +57,29 @@ pub fn dockerignore(file: &Path, context_dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The build file a command reads when `-f` names none: CONTEXT/Dockerfile, else
+/// CONTEXT/werf.yaml when only that exists.
+pub fn default_build_file(context: &Path) -> PathBuf {
+    let dockerfile = context.join("Dockerfile");
+    let werf_yaml = context.join("werf.yaml");
+    if !dockerfile.exists() && werf_yaml.exists() {
+        werf_yaml
+    } else {
+        dockerfile
+    }
+}
+
 pub fn load(spec: &BuildSpec) -> Result<Loaded, Failure> {
     let file = spec
         .file
         .clone()
-        .unwrap_or_else(|| spec.context.join("Dockerfile"));
+        .unwrap_or_else(|| default_build_file(&spec.context));
     let file_name = file.display().to_string();
     let text = std::fs::read_to_string(&file)
         .map_err(|error| Failure::input(format!("cannot read {file_name}: {error}")))?;
+    if crate::werf::is_werf_config(&file_name, &text) {
+        return load_werf(spec, file, &text);
+    }
     let parsed =
         dockerfile::parse(&text).map_err(|e| Failure::input(e.located(&file_name, &text)))?;
     let mut build_args = graph::platform_args(&spec.platform, &spec.platform);
@@ -84,6 +102,49 @@ pub fn load(spec: &BuildSpec) -> Result<Loaded, Failure> {
         stage_graph,
         selection,
         filter,
+        werf: false,
+    })
+}
+
+/// A werf config read as the frontend reads it, so that signatures agree with the
+/// build's: `.Env` is the build arg `CONVEYOR_WERF_ENV`, `env "X"` reads the build arg
+/// `X`, there is no `.Commit`, and the build args take no part in signatures beyond the
+/// platform ones.
+fn load_werf(spec: &BuildSpec, file: PathBuf, text: &str) -> Result<Loaded, Failure> {
+    let file_name = file.display().to_string();
+    let env_name = spec
+        .build_args
+        .get(crate::gateway::WERF_ENV_ARG)
+        .cloned()
+        .unwrap_or_default();
+    let mut env = super::plan_werf::template_env(&spec.context, &env_name)?;
+    env.commit = Err("a build's frontend has no git repository; .Commit is available with `conveyor plan` without --repo".into());
+    env.env_vars = spec.build_args.clone();
+    let loaded = crate::werf::load(&file_name, text, &env)
+        .map_err(|e| Failure::input(e.located(&file_name, text)))?;
+    let rendered = loaded.rendered.to_string();
+    let build_args = graph::platform_args(&spec.platform, &spec.platform);
+    let located = |e: graph::GraphError| Failure::input(e.located(&file_name, &rendered));
+    let stage_graph = graph::from_werf(&loaded.config, &build_args).map_err(located)?;
+    let target = match &spec.target {
+        Some(target) => target.clone(),
+        None => loaded.config.last_image_name().unwrap_or_default(),
+    };
+    let selection = stage_graph.select(Some(&target)).map_err(located)?;
+    let filter = Filter {
+        exclude_patterns: dockerignore(&file, &spec.context),
+        ..Filter::default()
+    };
+    Ok(Loaded {
+        file,
+        text: rendered,
+        context: spec.context.clone(),
+        platform: spec.platform.clone(),
+        build_args,
+        stage_graph,
+        selection,
+        filter,
+        werf: true,
     })
 }
 
@@ -121,8 +182,19 @@ impl Loaded {
             image_digests,
             context_digest: &mut context_digest,
         };
-        let signatures = graph::signatures(&self.stage_graph, &self.selection, &mut sources)
-            .map_err(Failure::input)?;
+        let mut git_digest = |files: &graph::GitFiles| {
+            super::plan_werf::git_digest(&self.context, &self.filter.exclude_patterns, files)
+        };
+        let mut werf_sources = graph::WerfSources {
+            git_digest: &mut git_digest,
+        };
+        let signatures = graph::signatures_with_werf(
+            &self.stage_graph,
+            &self.selection,
+            &mut sources,
+            self.werf.then_some(&mut werf_sources),
+        )
+        .map_err(Failure::input)?;
         Ok(Signed {
             signatures,
             context_sources: context_sources.into_inner(),

@@ -183,7 +183,6 @@ pub async fn build_image(
     let reused_stages = stored::reused_stages(
         bridge,
         opts,
-        file,
         &stage_graph,
         &selection,
         stored::Signing {
@@ -191,6 +190,8 @@ pub async fn build_image(
             build_args: &build_args,
             config_digests: &config_digests,
             exclude_patterns: &exclude_patterns,
+            text: &file.text,
+            werf: false,
         },
     )
     .await?;

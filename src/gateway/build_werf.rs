@@ -78,29 +78,76 @@ pub async fn build_werf_image(
         .cloned()
         .unwrap_or_else(|| build_platform.clone());
     let platform_args = graph::platform_args(&build_platform.id(), &platform.id());
-    let (stage_graph, selection) =
-        lowering::werf_stages(&loaded.config, &platform_args, opts.target.as_deref())
-            .map_err(input)?;
+    let stage_graph = graph::from_werf(&loaded.config, &platform_args).map_err(input)?;
+    let selection = match opts.stage {
+        // One stage of a stage-by-stage build (`conveyor build --repo`).
+        Some(index) if index < stage_graph.stages.len() => {
+            stage_graph.select_stage(graph::StageId(index))
+        }
+        Some(_) => {
+            return Err(FrontendError::Opts(super::opts::OptsError::Invalid {
+                key: "conveyor.stage",
+                reason: format!("the config has {} stages", stage_graph.stages.len()),
+            }));
+        }
+        None => {
+            let target = match &opts.target {
+                Some(target) => target.clone(),
+                None => loaded.config.last_image_name().unwrap_or_default(),
+            };
+            stage_graph.select(Some(&target)).map_err(input)?
+        }
+    };
 
     let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
     let mut bases = ResolvedBases::new();
+    let mut config_digests = BTreeMap::new();
     for reference in stage_graph.external_images(&selection) {
         let normalized = lower::normalize_reference(&reference);
         let resolved = bridge
             .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
             .await?;
+        config_digests.insert(
+            reference.clone(),
+            crate::storage::config_digest(&resolved.config),
+        );
         let base = lowering::resolved_base(&reference, resolved.digest, &resolved.config)?;
         bases.insert(reference, base);
     }
-    let options = lowering::werf_options(
+    let reused_stages = super::stored::reused_stages(
+        bridge,
+        opts,
+        &stage_graph,
+        &selection,
+        super::stored::Signing {
+            platform: &platform,
+            build_args: &platform_args,
+            config_digests: &config_digests,
+            exclude_patterns: &exclude_patterns,
+            text: &rendered,
+            werf: true,
+        },
+    )
+    .await?;
+    let mut options = lowering::werf_options(
         platform,
         platform_args,
         lowering::context_ref(&opts.context_local, &opts.session_id, exclude_patterns),
         has_cap(&pong.llb_caps, "mergeop"),
     );
-    let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
+    options.reused_stages = reused_stages;
+    let mut lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| FrontendError::Input(e.located(&file.name, &rendered)))?;
-    let reference = bridge.solve(lowered.definition.pb).await?;
+    lowered
+        .image_config
+        .config
+        .labels
+        .extend(opts.stage_labels.clone());
+    let mut definition = lowered.definition.pb;
+    if opts.no_cache {
+        super::nocache::ignore_cache_of_runs_and_copies(&mut definition);
+    }
+    let reference = bridge.solve(definition).await?;
     let metadata = BTreeMap::from([(
         "containerimage.config".to_string(),
         lowered.image_config.to_json(),

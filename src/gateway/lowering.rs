@@ -95,19 +95,7 @@ pub fn werf_stages(
     let stage_graph = graph::from_werf(config, platform_args)?;
     let target = match target {
         Some(target) => target.to_string(),
-        None => config
-            .images
-            .iter()
-            .map(|image| (image.span, &image.name))
-            .chain(
-                config
-                    .dockerfile_images
-                    .iter()
-                    .map(|image| (image.span, &image.name)),
-            )
-            .max_by_key(|(span, _)| span.start)
-            .map(|(_, name)| name.clone())
-            .unwrap_or_default(),
+        None => config.last_image_name().unwrap_or_default(),
     };
     let selection = stage_graph.select(Some(&target))?;
     Ok((stage_graph, selection))

@@ -14,6 +14,7 @@ mod stored;
 mod subrequests;
 
 pub use bridge::{Bridge, ResolvedImage};
+pub use build_werf::WERF_ENV_ARG;
 pub use client::{ClientBuild, ClientBuildError, ClientSolved, solve_client_side};
 pub use frontend::{BuildFile, FrontendError, FrontendResult, read_build_file, run, serve_stdio};
 pub use opts::{FrontendOpts, OptsError, parse_platform};

@@ -12,14 +12,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest as _, Sha256};
 
 use crate::context::{self, ContextError, Entry, EntryKind};
-use crate::graph::{self, Selection, SignatureSources, StageGraph};
+use crate::graph::{self, GitFiles, Selection, SignatureSources, StageGraph, WerfSources};
 use crate::llb::{Definition, LocalSource, OpOptions, Platform};
 use crate::lower::{self, ImageConfig, ResolvedBase, ReusedStage, ReusedStages};
 use crate::proto::fsutil::types::Stat;
 use crate::storage;
 
 use super::bridge::Bridge;
-use super::frontend::{BuildFile, FrontendError};
+use super::frontend::FrontendError;
 use super::opts::FrontendOpts;
 
 /// The build arg naming the stages storage.
@@ -36,13 +36,16 @@ pub(super) struct Signing<'a> {
     /// (`storage::config_digest`), what signatures take.
     pub config_digests: &'a BTreeMap<String, String>,
     pub exclude_patterns: &'a [String],
+    /// The text the graph's spans point into (the Dockerfile, or the rendered werf.yaml).
+    pub text: &'a str,
+    /// A werf config: its git mappings' files are signed too.
+    pub werf: bool,
 }
 
 /// The selected stages stored in `CONVEYOR_REPO`; none without it.
 pub(super) async fn reused_stages(
     bridge: &Bridge,
     opts: &FrontendOpts,
-    file: &BuildFile,
     stage_graph: &StageGraph,
     selection: &Selection,
     signing: Signing<'_>,
@@ -67,6 +70,16 @@ pub(super) async fn reused_stages(
 
     // First pass: which files the stages read. Second: sign with their real digests.
     let mut wanted: BTreeSet<String> = BTreeSet::new();
+    let mut wanted_git: Vec<GitFiles> = Vec::new();
+    let mut record_git = |files: &GitFiles| -> Result<String, String> {
+        if !wanted_git.contains(files) {
+            wanted_git.push(files.clone());
+        }
+        Ok(String::new())
+    };
+    let mut record_werf = WerfSources {
+        git_digest: &mut record_git,
+    };
     let mut record = |sources: &[String]| -> Result<String, String> {
         let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
         let selected = context::select_sources(&entries, &sources).map_err(|e| e.to_string())?;
@@ -79,14 +92,36 @@ pub(super) async fn reused_stages(
         Ok(String::new())
     };
     let mut sources = SignatureSources {
-        dockerfile_text: &file.text,
+        dockerfile_text: signing.text,
         platform: &platform,
         build_args: signing.build_args,
         image_digests,
         context_digest: &mut record,
     };
-    graph::signatures(stage_graph, selection, &mut sources)
-        .map_err(|e| storage_error(e.to_string()))?;
+    graph::signatures_with_werf(
+        stage_graph,
+        selection,
+        &mut sources,
+        signing.werf.then_some(&mut record_werf),
+    )
+    .map_err(|e| storage_error(e.to_string()))?;
+    let mut git_digests: Vec<(GitFiles, String)> = Vec::new();
+    for files in wanted_git {
+        let digest = git_digest(bridge, opts, signing.exclude_patterns, &files)
+            .await?
+            .map_err(|e| storage_error(format!("git mapping /{}: {e}", files.root)))?;
+        git_digests.push((files, digest));
+    }
+    let mut lookup_git = |files: &GitFiles| -> Result<String, String> {
+        git_digests
+            .iter()
+            .find(|(wanted, _)| wanted == files)
+            .map(|(_, digest)| digest.clone())
+            .ok_or_else(|| "a git mapping was not read in the first pass".to_string())
+    };
+    let mut git_sources = WerfSources {
+        git_digest: &mut lookup_git,
+    };
     let mut file_digests: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for path in wanted {
         let digest = file_sha256(bridge, &context_ref, &path).await?;
@@ -104,14 +139,19 @@ pub(super) async fn reused_stages(
         .map_err(|e| e.to_string())
     };
     let mut sources = SignatureSources {
-        dockerfile_text: &file.text,
+        dockerfile_text: signing.text,
         platform: &platform,
         build_args: signing.build_args,
         image_digests,
         context_digest: &mut digest,
     };
-    let signed = graph::signatures(stage_graph, selection, &mut sources)
-        .map_err(|e| storage_error(e.to_string()))?;
+    let signed = graph::signatures_with_werf(
+        stage_graph,
+        selection,
+        &mut sources,
+        signing.werf.then_some(&mut git_sources),
+    )
+    .map_err(|e| storage_error(e.to_string()))?;
 
     let mut reused = ReusedStages::new();
     for &id in &selection.order {
@@ -161,6 +201,57 @@ pub(super) async fn reused_stages(
 fn is_not_found(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
     message.contains("not found") || message.contains("no such image")
+}
+
+/// The content digest of a werf git mapping's files, as the CLI computes it from the
+/// context on disk: BuildKit sends the context through the mapping's include/exclude
+/// patterns (and the `.dockerignore`), and the files under the mapping's root are
+/// digested.
+async fn git_digest(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    ignore: &[String],
+    files: &GitFiles,
+) -> Result<Result<String, ContextError>, FrontendError> {
+    let mut exclude_patterns = ignore.to_vec();
+    exclude_patterns.extend(files.exclude_patterns.iter().cloned());
+    let local = LocalSource {
+        name: opts.context_local.clone(),
+        session_id: opts.session_id.clone(),
+        shared_key_hint: opts.context_local.clone(),
+        include_patterns: files.include_patterns.clone(),
+        exclude_patterns,
+        options: OpOptions {
+            custom_name: Some(format!(
+                "[internal] load git mapping /{} for stage signatures",
+                files.root
+            )),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+    let entries = walk(bridge, &reference).await?;
+    let root = if files.root.is_empty() {
+        "."
+    } else {
+        files.root.as_str()
+    };
+    let selected = match context::select_sources(&entries, &[root]) {
+        Ok(selected) => selected,
+        Err(error) => return Ok(Err(error)),
+    };
+    let mut file_digests: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for entry in selected.iter().filter(|e| e.kind == EntryKind::File) {
+        let digest = file_sha256(bridge, &reference, &entry.path).await?;
+        file_digests.insert(entry.path.clone(), digest);
+    }
+    Ok(context::digest_entries(&selected, &mut |path| {
+        file_digests
+            .get(path)
+            .cloned()
+            .ok_or_else(|| ContextError::SourceNotFound { src: path.into() })
+    }))
 }
 
 async fn solve_context(

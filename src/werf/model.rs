@@ -20,6 +20,22 @@ pub struct WerfConfig {
     pub dockerfile_images: Vec<DockerfileImage>,
 }
 
+impl WerfConfig {
+    /// The image built without `--target`: the last image or artifact of the file.
+    pub fn last_image_name(&self) -> Option<String> {
+        self.images
+            .iter()
+            .map(|image| (image.span, &image.name))
+            .chain(
+                self.dockerfile_images
+                    .iter()
+                    .map(|image| (image.span, &image.name)),
+            )
+            .max_by_key(|(span, _)| span.start)
+            .map(|(_, name)| name.clone())
+    }
+}
+
 /// An image built from a Dockerfile of the project (werf's `dockerfile:` document).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DockerfileImage {

@@ -1,0 +1,378 @@
+//! werf.yaml through `conveyor build` (the frontend run client-side) makes the same
+//! image as through the buildx frontend (`docker buildx build -f werf.yaml`, the
+//! frontend image named by `# syntax=`): image config, history and filesystem compared
+//! with the parity machinery.
+
+mod common;
+#[allow(dead_code)]
+#[path = "parity/mod.rs"]
+mod parity;
+
+use std::path::Path;
+
+use common::conveyor::{built, conveyor};
+use common::{buildx, docker_ok, frontend_image, harness, unique};
+use parity::config::diff_configs;
+use parity::docker::{export_listing, history, inspect_config, remove_image};
+use parity::history::diff_history;
+use parity::listing::diff_listings;
+
+/// An artifact imported after install, git mappings with owner and include paths, a
+/// docker section, and `.Env` in a template. install records the mapping's owner and
+/// mode, not its mtime: BuildKit may take the copy from its cache of an earlier build of
+/// the same content, which carries that build's mtimes.
+const CONFIG: &str = r#"project: werf-build
+configVersion: 1
+---
+artifact: builder
+from: 127.0.0.1:5000/busybox:latest
+git:
+- add: /src
+  to: /build
+  includePaths: ["*.txt"]
+shell:
+  install:
+  - mkdir -p /out/sub
+  - cp /build/hello.txt /out/hello.txt
+  - echo built-by-artifact > /out/sub/built.txt
+---
+image: app
+from: 127.0.0.1:5000/busybox:latest
+git:
+- add: /conf
+  to: /etc/app
+  owner: "3456"
+  group: "4567"
+shell:
+  beforeInstall: echo before > /before.txt
+  install: stat -c '%u:%g %a %n' /etc/app/app.conf > /install-saw.txt
+  setup: echo "{{ .Env }}" > /env.txt
+import:
+- artifact: builder
+  add: /out
+  to: /opt/out
+  owner: "1234"
+  group: "2345"
+  after: install
+docker:
+  ENV:
+    MODE: production
+    STAGE: "{{ .Env }}"
+  LABEL:
+    org.example.role: werf-build
+  EXPOSE: "8080"
+  WORKDIR: /opt/out
+  USER: "1234"
+  ENTRYPOINT: ["/bin/cat"]
+  CMD: ["/opt/out/hello.txt"]
+"#;
+
+/// A context with werf.yaml (syntax line first) and no Dockerfile.
+fn project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in [
+        ("src/hello.txt", "hello from the context\n"),
+        ("src/skip.md", "not included\n"),
+        ("conf/app.conf", "key=value\n"),
+    ] {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let text = format!("# syntax={}\n{CONFIG}", frontend_image());
+    std::fs::write(dir.path().join("werf.yaml"), text).unwrap();
+    dir
+}
+
+fn differences(stock_tag: &str, test_tag: &str) -> Vec<String> {
+    let mut out: Vec<String> = diff_configs(
+        &inspect_config(stock_tag).unwrap(),
+        &inspect_config(test_tag).unwrap(),
+    )
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    out.extend(diff_history(
+        &history(stock_tag).unwrap(),
+        &history(test_tag).unwrap(),
+    ));
+    out.extend(
+        diff_listings(
+            &export_listing(stock_tag).unwrap(),
+            &export_listing(test_tag).unwrap(),
+        )
+        .iter()
+        .map(ToString::to_string),
+    );
+    out
+}
+
+/// `conveyor build --target app --env staging CONTEXT` (werf.yaml found in the context,
+/// every step run again) against `docker buildx build -f werf.yaml --build-arg
+/// CONVEYOR_WERF_ENV=staging`.
+#[test]
+fn conveyor_build_of_a_werf_config_makes_the_frontends_image() {
+    harness();
+    let dir = project();
+    let frontend_tag = format!("conveyor-test/werf-frontend:{}", unique("t"));
+    let cli_tag = format!("conveyor-test/werf-cli:{}", unique("t"));
+    let (ok, _, stderr) = buildx(
+        &[
+            "--progress=plain",
+            "-f",
+            "werf.yaml",
+            "--target",
+            "app",
+            "--build-arg",
+            "CONVEYOR_WERF_ENV=staging",
+            "--load",
+            "-t",
+            &frontend_tag,
+            ".",
+        ],
+        dir.path(),
+    );
+    assert!(ok, "buildx build of werf.yaml failed:\n{stderr}");
+    let context = dir.path().display().to_string();
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "--no-cache",
+            "--target",
+            "app",
+            "--env",
+            "staging",
+            "-t",
+            &cli_tag,
+            &context,
+        ],
+        Path::new("/"),
+    );
+    built(&run);
+
+    let found = differences(&frontend_tag, &cli_tag);
+    // What the comparison covers is there: the env name reached the template, the
+    // artifact's files and the git mapping with their owners.
+    let env = docker_ok(&["run", "--rm", &cli_tag, "/env.txt"], None);
+    let owners = docker_ok(
+        &[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "/bin/stat",
+            &cli_tag,
+            "-c",
+            "%u:%g %n",
+            "/opt/out/sub/built.txt",
+            "/etc/app/app.conf",
+        ],
+        None,
+    );
+    remove_image(&frontend_tag);
+    remove_image(&cli_tag);
+    assert!(found.is_empty(), "the images differ:\n{}", found.join("\n"));
+    assert_eq!(env, "staging\n");
+    assert_eq!(
+        owners,
+        "1234:2345 /opt/out/sub/built.txt\n3456:4567 /etc/app/app.conf\n"
+    );
+}
+
+/// One image on an artifact, with a git mapping; `INSTALL` is its install command.
+const STORED_CONFIG: &str = r#"project: werf-stored
+configVersion: 1
+---
+artifact: builder
+from: 127.0.0.1:5000/busybox:latest
+shell:
+  install: mkdir -p /out && echo art > /out/a.txt
+---
+image: app
+from: 127.0.0.1:5000/busybox:latest
+git:
+- add: /conf
+  to: /etc/app
+  owner: "3456"
+shell:
+  beforeInstall: echo before > /before.txt
+  install: INSTALL
+  setup: echo setup > /setup.txt
+import:
+- artifact: builder
+  add: /out
+  to: /opt/out
+  after: install
+docker:
+  ENV:
+    MODE: production
+"#;
+
+/// The stages a `build --repo` run built, from its `[conveyor] stage X: building` notes.
+fn built_stages(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("[conveyor] stage "))
+        .filter_map(|line| line.split_once(": building"))
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+fn build_stored(dir: &Path, repo: &str, tag: &str) -> common::conveyor::Run {
+    let file = dir.join("werf.yaml").display().to_string();
+    let context = dir.display().to_string();
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-f",
+            &file,
+            "--target",
+            "app",
+            "--repo",
+            repo,
+            "-t",
+            tag,
+            &context,
+        ],
+        Path::new("/"),
+    );
+    built(&run);
+    run
+}
+
+/// Built twice with `--repo`, the second run builds nothing; a changed install command
+/// rebuilds install and the stages after it, and `plan --repo` shows beforeInstall
+/// (and the artifact) reused.
+#[test]
+fn a_werf_config_built_with_repo_reuses_its_stored_stages() {
+    harness();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    std::fs::write(dir.path().join("conf/app.conf"), "k=v\n").unwrap();
+    let write = |install: &str| {
+        let config = STORED_CONFIG.replace("INSTALL", install);
+        std::fs::write(dir.path().join("werf.yaml"), config).unwrap();
+    };
+    let repo = format!("{}/{}", harness().registry, unique("werf-stages"));
+    let tag = format!("conveyor-test/werf-stored:{}", unique("t"));
+    write("echo one > /install.txt");
+
+    let first = build_stored(dir.path(), &repo, &tag);
+    assert_eq!(
+        built_stages(&first.stderr),
+        [
+            "builder/from",
+            "builder/install",
+            "app/from",
+            "app/beforeInstall",
+            "app/gitArchive",
+            "app/install",
+            "app/dependenciesAfterInstall",
+            "app/setup",
+            "app/gitLatestPatch",
+            "app/dockerInstructions",
+        ]
+    );
+    let second = build_stored(dir.path(), &repo, &tag);
+    assert_eq!(built_stages(&second.stderr), Vec::<String>::new());
+    assert!(second.stderr.contains(" 0 built"), "{}", second.stderr);
+
+    write("echo two > /install.txt");
+    let context = dir.path().display().to_string();
+    let plan = conveyor(
+        &["plan", "--repo", &repo, "--target", "app", &context],
+        Path::new("/"),
+    );
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let reused: Vec<&str> = plan
+        .stdout
+        .split("\nstage ")
+        .filter(|stage| stage.contains("\n  reused: "))
+        .filter_map(|stage| stage.split_whitespace().nth(1))
+        .collect();
+    assert_eq!(
+        reused,
+        [
+            "builder/from",
+            "builder/install",
+            "app/from",
+            "app/beforeInstall",
+            "app/gitArchive"
+        ]
+    );
+    let explain = conveyor(
+        &["explain", "--repo", &repo, "--target", "app", &context],
+        Path::new("/"),
+    );
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    let lines: Vec<&str> = explain.stdout.lines().collect();
+    let after = |prefix: &str| {
+        let at = lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+        (lines[at], lines.get(at + 1).copied().unwrap_or_default())
+    };
+    assert!(after("stage app/beforeInstall: ").0.contains(": reused "));
+    let (install, why) = after("stage app/install: ");
+    assert!(install.contains(": built: changed since "), "{install}");
+    assert!(why.starts_with("  command 0 changed: "), "{why}");
+    assert_eq!(
+        after("stage app/dependenciesAfterInstall: ").1,
+        "  parent changed (stage app/install)"
+    );
+    let third = build_stored(dir.path(), &repo, &tag);
+    assert_eq!(
+        built_stages(&third.stderr),
+        [
+            "app/install",
+            "app/dependenciesAfterInstall",
+            "app/setup",
+            "app/gitLatestPatch",
+            "app/dockerInstructions",
+        ]
+    );
+    let files = docker_ok(
+        &[
+            "run",
+            "--rm",
+            &tag,
+            "cat",
+            "/before.txt",
+            "/install.txt",
+            "/opt/out/a.txt",
+        ],
+        None,
+    );
+    // The stored install stage carries the storage's labels.
+    let install_ref = third
+        .stderr
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("[conveyor] stage app/install: building, to be stored as ")
+        })
+        .expect("the install stage was stored")
+        .to_string();
+    docker_ok(&["pull", "-q", &install_ref], None);
+    let labels = docker_ok(
+        &[
+            "image",
+            "inspect",
+            "-f",
+            "{{json .Config.Labels}}",
+            &install_ref,
+        ],
+        None,
+    );
+    remove_image(&install_ref);
+    remove_image(&tag);
+    assert_eq!(files, "before\ntwo\nart\n");
+    let labels: serde_json::Value = serde_json::from_str(&labels).unwrap();
+    assert_eq!(labels["conveyor.stage"], "app/install");
+    assert_eq!(labels["conveyor.config"], "werf.yaml");
+    let signature = install_ref.rsplit(':').next().unwrap();
+    assert!(
+        labels["conveyor.signature"]
+            .as_str()
+            .is_some_and(|s| s.ends_with(signature)),
+        "{labels}"
+    );
+}
