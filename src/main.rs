@@ -7,8 +7,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let args = conveyor::cli::Args::parse();
+    let rawjson = args.rawjson_progress();
     if let Err(failure) = conveyor::cli::run(args) {
-        eprintln!("conveyor: {}", failure.message);
+        eprintln!("{}", conveyor::cli::failure_line(rawjson, &failure.message));
         std::process::exit(failure.code);
     }
 }

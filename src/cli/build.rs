@@ -244,12 +244,12 @@ pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
     )
     .await?;
 
-    let tty = match request.progress {
-        ProgressMode::Auto => std::io::stderr().is_terminal(),
-        ProgressMode::Tty => true,
-        ProgressMode::Plain => false,
+    let mut progress = match request.progress {
+        ProgressMode::Auto => Progress::new(std::io::stderr(), std::io::stderr().is_terminal()),
+        ProgressMode::Tty => Progress::new(std::io::stderr(), true),
+        ProgressMode::Plain => Progress::new(std::io::stderr(), false),
+        ProgressMode::Rawjson => Progress::raw_json(std::io::stderr()),
     };
-    let mut progress = Progress::new(std::io::stderr(), tty);
     let mut input = input;
     let stages = match &request.repo {
         Some(repo) => {

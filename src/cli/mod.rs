@@ -13,6 +13,7 @@ mod output;
 mod plan;
 mod plan_werf;
 mod progress;
+mod progress_json;
 mod stages;
 
 use std::path::PathBuf;
@@ -32,6 +33,31 @@ use crate::gateway;
 pub struct Args {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Args {
+    /// `build --progress rawjson`: stderr is to hold only JSON lines, failures too.
+    pub fn rawjson_progress(&self) -> bool {
+        matches!(
+            self.command,
+            Command::Build {
+                progress: progress::ProgressMode::Rawjson,
+                ..
+            }
+        )
+    }
+}
+
+/// How a failure is written on stderr: `conveyor: <message>`, or under rawjson progress
+/// that text as a `{"conveyor": …}` line (clap's own usage errors come before this and
+/// stay plain).
+pub fn failure_line(rawjson: bool, message: &str) -> String {
+    let line = format!("conveyor: {message}");
+    if rawjson {
+        progress_json::note_line(&line)
+    } else {
+        line
+    }
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 success, 1 build or daemon failure (a step failed, the daemon is unreachable), 2 bad input or usage (flags, build file, context, unknown target).";

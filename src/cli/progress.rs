@@ -2,7 +2,8 @@
 //! stream: `plain` prints each step as BuildKit's plain progress does (`#N name`, its
 //! output lines, `#N DONE 0.3s`, `#N CACHED`, `#N ERROR: …`); `tty` keeps one line per
 //! step in place, redrawn as steps start and finish, and prints a failing step's
-//! output below.
+//! output below; `rawjson` writes each status batch as one JSON line (see
+//! `progress_json`).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -20,6 +21,9 @@ pub enum ProgressMode {
     Tty,
     /// One line per event: `#N name`, output lines, `#N DONE 0.3s`, `#N CACHED`.
     Plain,
+    /// Each status batch as one line of JSON, as buildctl/buildx write it; conveyor's
+    /// own notes and summary as `{"conveyor":"<text>"}` lines.
+    Rawjson,
 }
 
 /// Steps the tty block shows at most.
@@ -42,6 +46,8 @@ struct Step {
 pub struct Progress<W: Write> {
     out: W,
     tty: bool,
+    /// rawjson: batches, notes and the summary as JSON lines only.
+    json: bool,
     steps: Vec<Step>,
     by_digest: HashMap<String, usize>,
     /// Lines of the last tty frame, to move the cursor back over.
@@ -61,11 +67,20 @@ impl<W: Write> Progress<W> {
         Progress {
             out,
             tty,
+            json: false,
             steps: Vec::new(),
             by_digest: HashMap::new(),
             drawn_lines: 0,
             started_at: Instant::now(),
             announced: 0,
+        }
+    }
+
+    /// The `rawjson` view: steps are still folded, for the summary's counts.
+    pub fn raw_json(out: W) -> Progress<W> {
+        Progress {
+            json: true,
+            ..Progress::new(out, false)
         }
     }
 
@@ -141,7 +156,10 @@ impl<W: Write> Progress<W> {
                 lines.push((format!("#{} ERROR: {}", step.number, vertex.error), true));
             }
         }
-        if self.tty {
+        if self.json {
+            let _ = writeln!(self.out, "{}", super::progress_json::status_line(status));
+            let _ = self.out.flush();
+        } else if self.tty {
             self.draw_tty(&lines);
         } else {
             for (line, _) in lines {
@@ -213,6 +231,9 @@ impl<W: Write> Progress<W> {
     /// On a tty it scrolls above the step block like step output does, so the next
     /// redraw does not overwrite it (notes come between and during solves).
     pub fn note(&mut self, line: &str) {
+        if self.json {
+            return self.finish(line);
+        }
         if self.tty && self.drawn_lines > 0 {
             self.draw_tty(&[(line.to_string(), true)]);
             return;
@@ -223,7 +244,11 @@ impl<W: Write> Progress<W> {
 
     /// The closing line, below the last block, which stays on screen.
     pub fn finish(&mut self, line: &str) {
-        let _ = writeln!(self.out, "{line}");
+        if self.json {
+            let _ = writeln!(self.out, "{}", super::progress_json::note_line(line));
+        } else {
+            let _ = writeln!(self.out, "{line}");
+        }
         let _ = self.out.flush();
         self.drawn_lines = 0;
     }
