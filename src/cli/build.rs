@@ -341,9 +341,19 @@ pub(super) async fn push_tags(endpoint: &Endpoint, tags: &[String]) -> Result<()
         let credentials = config
             .credentials(registry_host(tag))
             .map_err(Failure::input)?;
-        push_to_registry(endpoint, tag, &credentials)
-            .await
-            .map_err(Failure::build)?;
+        // A push is idempotent; a registry under concurrent pushes of the same blobs
+        // (two builds storing one stage) may answer 500 once: try again, twice at most.
+        let mut attempt = 1;
+        loop {
+            match push_to_registry(endpoint, tag, &credentials).await {
+                Ok(()) => break,
+                Err(_) if attempt < 3 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(500 * attempt)).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(Failure::build(error)),
+            }
+        }
     }
     Ok(())
 }
