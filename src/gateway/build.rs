@@ -207,8 +207,19 @@ pub async fn build_image(
             has_cap(&pong.llb_caps, "mergeop"),
         )
     };
-    let mut lowered = lower::lower(&stage_graph, &selection, &bases, &options)
+    let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| input(e.located(&file.name, &file.text)))?;
+    solve_lowered(bridge, opts, lowered).await
+}
+
+/// Solves a lowered build and returns it with its image config: the storage's stage
+/// labels added, every RUN and COPY uncached under `--no-cache`. Dockerfiles and werf
+/// configs end the same way.
+pub(super) async fn solve_lowered(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    mut lowered: lower::Lowered,
+) -> Result<FrontendResult, FrontendError> {
     lowered
         .image_config
         .config

@@ -136,26 +136,9 @@ pub async fn build_werf_image(
         has_cap(&pong.llb_caps, "mergeop"),
     );
     options.reused_stages = reused_stages;
-    let mut lowered = lower::lower(&stage_graph, &selection, &bases, &options)
+    let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| FrontendError::Input(e.located(&file.name, &rendered)))?;
-    lowered
-        .image_config
-        .config
-        .labels
-        .extend(opts.stage_labels.clone());
-    let mut definition = lowered.definition.pb;
-    if opts.no_cache {
-        super::nocache::ignore_cache_of_runs_and_copies(&mut definition);
-    }
-    let reference = bridge.solve(definition).await?;
-    let metadata = BTreeMap::from([(
-        "containerimage.config".to_string(),
-        lowered.image_config.to_json(),
-    )]);
-    Ok(FrontendResult {
-        reference: Some(reference),
-        metadata,
-    })
+    super::build::solve_lowered(bridge, opts, lowered).await
 }
 
 /// A file of the build context (a Dockerfile image's Dockerfile), or `None` if there is
