@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::conveyor::{built, busybox, conveyor, error_line, registry_manifest_status, write};
-use common::{docker, docker_ok, harness, unique};
+use common::{buildx, docker, docker_ok, frontend_image, harness, unique};
 
 /// A context whose result is a few files made by RUN and COPY: a script with mode
 /// 0755, a text file, a symlink and a nested directory.
@@ -451,4 +451,164 @@ fn rawjson_progress_writes_a_failure_as_json_too() {
     let last = lines.last().unwrap()["conveyor"].as_str().unwrap_or("");
     assert!(last.starts_with("conveyor: "), "{}", run.stderr);
     assert!(last.contains("exit code: 3"), "{}", run.stderr);
+}
+
+/// Every file, directory and symlink under `dir`: path → mode and content (a symlink's
+/// target).
+type Tree = std::collections::BTreeMap<String, (u32, Vec<u8>)>;
+
+fn tree(dir: &Path) -> Tree {
+    let mut out = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            let metadata = fs::symlink_metadata(&path).unwrap();
+            let content = if metadata.file_type().is_symlink() {
+                fs::read_link(&path)
+                    .unwrap()
+                    .into_os_string()
+                    .into_encoded_bytes()
+            } else if metadata.is_dir() {
+                pending.push(path.clone());
+                Vec::new()
+            } else {
+                fs::read(&path).unwrap()
+            };
+            let relative = path.strip_prefix(dir).unwrap().display().to_string();
+            out.insert(relative, (metadata.permissions().mode() & 0o7777, content));
+        }
+    }
+    out
+}
+
+#[test]
+fn named_contexts_read_a_directory_and_an_image_as_the_stock_frontend_does() {
+    let work = tempfile::tempdir().unwrap();
+    let marker = unique("named");
+    let lib = work.path().join("lib");
+    write(&lib.join("a.txt"), &format!("{marker}\n"));
+    write(&lib.join("sub/b.txt"), "b\n");
+    write(
+        &lib.join("debug.log"),
+        "left out by lib's own .dockerignore\n",
+    );
+    write(&lib.join(".dockerignore"), "*.log\n");
+    let context = work.path().join("context");
+    write(&context.join("top.txt"), "top\n");
+    // `tools` names an image, `lib` a directory; FROM, COPY --from and a mount use them.
+    write(
+        &context.join("Dockerfile"),
+        "FROM tools AS bin\nRUN echo tools > /made-in-tools\n\
+         FROM scratch\nCOPY --from=lib / /lib/\nCOPY --from=bin /made-in-tools /bin/busybox /\n\
+         COPY top.txt /\n",
+    );
+    write(
+        &context.join("Dockerfile.mount"),
+        "FROM tools\nRUN --mount=from=lib,target=/l cat /l/a.txt /l/sub/b.txt > /from-mount \
+         && ls -a /l > /listed\n",
+    );
+    let tools = format!("tools=docker-image://{}", busybox());
+    let trees = |file: &str, label: &str| {
+        let out = |path: &str| format!("../out-{label}-{path}");
+        let stock_out = format!("type=local,dest={}", out("stock"));
+        let (ok, _, stderr) = buildx(
+            &[
+                "-f",
+                file,
+                "--build-context",
+                "lib=../lib",
+                "--build-context",
+                &tools,
+                "--output",
+                &stock_out,
+                ".",
+            ],
+            &context,
+        );
+        assert!(ok, "stock buildx: {stderr}");
+        let syntax = format!("BUILDKIT_SYNTAX={}", frontend_image());
+        let frontend_out = format!("type=local,dest={}", out("frontend"));
+        let (ok, _, stderr) = buildx(
+            &[
+                "-f",
+                file,
+                "--build-arg",
+                &syntax,
+                "--build-context",
+                "lib=../lib",
+                "--build-context",
+                &tools,
+                "--output",
+                &frontend_out,
+                ".",
+            ],
+            &context,
+        );
+        assert!(ok, "conveyor's frontend through buildx: {stderr}");
+        let cli_out = format!("type=local,dest={}", out("cli"));
+        let run = conveyor(
+            &[
+                "build",
+                "--progress=plain",
+                "-f",
+                file,
+                "--build-context",
+                "lib=../lib",
+                "--build-context",
+                &tools,
+                "--output",
+                &cli_out,
+                ".",
+            ],
+            &context,
+        );
+        built(&run);
+        [
+            tree(&work.path().join(format!("out-{label}-stock"))),
+            tree(&work.path().join(format!("out-{label}-frontend"))),
+            tree(&work.path().join(format!("out-{label}-cli"))),
+        ]
+    };
+
+    let [stock, frontend, cli] = trees("Dockerfile", "copy");
+    assert_eq!(stock["lib/a.txt"].1, format!("{marker}\n").into_bytes());
+    assert!(!stock.contains_key("lib/debug.log"), "{:?}", stock.keys());
+    assert!(stock.contains_key("busybox") && stock.contains_key("made-in-tools"));
+    assert_same_tree(&frontend, &stock, "conveyor's frontend through buildx");
+    assert_same_tree(&cli, &stock, "conveyor build");
+
+    let [stock, frontend, cli] = trees("Dockerfile.mount", "mount");
+    assert_eq!(stock["from-mount"].1, format!("{marker}\nb\n").into_bytes());
+    assert!(
+        !String::from_utf8_lossy(&stock["listed"].1).contains("debug.log"),
+        "lib's .dockerignore holds in a mount too"
+    );
+    assert_same_tree(&frontend, &stock, "conveyor's frontend through buildx");
+    assert_same_tree(&cli, &stock, "conveyor build");
+}
+
+/// Fails naming the paths (not the bytes) where `got` and the stock frontend's differ.
+fn assert_same_tree(got: &Tree, stock: &Tree, what: &str) {
+    let differing: Vec<String> = got
+        .keys()
+        .chain(stock.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|path| got.get(*path) != stock.get(*path))
+        .map(|path| match (got.get(path), stock.get(path)) {
+            (Some((mode, content)), Some((stock_mode, stock_content))) => format!(
+                "{path}: mode {mode:o} vs {stock_mode:o}, {:?} vs {:?}",
+                String::from_utf8_lossy(&content[..content.len().min(80)]),
+                String::from_utf8_lossy(&stock_content[..stock_content.len().min(80)])
+            ),
+            (Some(_), None) => format!("{path}: only in {what}'s"),
+            _ => format!("{path}: only in the stock frontend's"),
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{what} differs from stock:\n{}",
+        differing.join("\n")
+    );
 }

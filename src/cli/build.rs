@@ -29,6 +29,8 @@ pub struct BuildRequest {
     pub target: Option<String>,
     pub build_args: Vec<(String, String)>,
     pub platform: Option<String>,
+    /// `--build-context NAME=VALUE`, as given.
+    pub build_contexts: Vec<(String, String)>,
     pub tags: Vec<String>,
     pub output: Option<OutputSpec>,
     pub push: bool,
@@ -45,6 +47,8 @@ pub struct BuildRequest {
 pub struct BuildInput {
     pub context_dir: PathBuf,
     pub dockerfile_dir: PathBuf,
+    /// Directories of `--build-context NAME=DIR`, by the session name they go under.
+    pub named_dirs: BTreeMap<String, PathBuf>,
     /// `filename`, `build-arg:*`, `platform`, `no-cache`: the options BuildKit would
     /// pass a frontend, without `target`.
     pub frontend_attrs: BTreeMap<String, String>,
@@ -106,19 +110,40 @@ impl BuildInput {
             gateway::parse_platform(platform).map_err(Failure::input)?;
             frontend_attrs.insert("platform".to_string(), platform.clone());
         }
+        let mut named_dirs = BTreeMap::new();
+        for (name, value) in &request.build_contexts {
+            let value = if is_named_context_url(value) {
+                value.clone()
+            } else {
+                // A directory, sent over the session under its own name, as buildx does.
+                let dir = std::fs::canonicalize(value)
+                    .ok()
+                    .filter(|dir| dir.is_dir())
+                    .ok_or_else(|| {
+                        Failure::input(format!(
+                            "--build-context {name}={value}: not a directory, docker-image://, git or http(s) URL"
+                        ))
+                    })?;
+                let local_name = format!("context-{name}");
+                named_dirs.insert(local_name.clone(), dir);
+                format!("local:{local_name}")
+            };
+            frontend_attrs.insert(format!("context:{name}"), value);
+        }
         Ok(BuildInput {
             context_dir,
             dockerfile_dir,
+            named_dirs,
             frontend_attrs,
         })
     }
 
     /// The session's directories: the context and the build file's directory.
     fn dirs(&self) -> BTreeMap<String, PathBuf> {
-        BTreeMap::from([
-            ("context".to_string(), self.context_dir.clone()),
-            ("dockerfile".to_string(), self.dockerfile_dir.clone()),
-        ])
+        let mut dirs = self.named_dirs.clone();
+        dirs.insert("context".to_string(), self.context_dir.clone());
+        dirs.insert("dockerfile".to_string(), self.dockerfile_dir.clone());
+        dirs
     }
 
     /// Keys the daemon's cache of earlier uploads of this context (metadata must be
@@ -127,6 +152,31 @@ impl BuildInput {
         let digest = Sha256::digest(self.context_dir.as_os_str().as_encoded_bytes());
         hex::encode(&digest[..16])
     }
+}
+
+/// `--build-context NAME=VALUE`: NAME must be a name a Dockerfile can use.
+pub fn parse_build_context(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() && !value.is_empty() => {
+            Ok((name.to_string(), value.to_string()))
+        }
+        _ => Err(format!(
+            "invalid build context {text:?}: expected NAME=VALUE"
+        )),
+    }
+}
+
+/// A `--build-context` value the daemon fetches itself rather than a directory.
+fn is_named_context_url(value: &str) -> bool {
+    [
+        "docker-image://",
+        "git://",
+        "http://",
+        "https://",
+        "oci-layout://",
+    ]
+    .iter()
+    .any(|scheme| value.starts_with(scheme))
 }
 
 /// Opens the session a build (or several, one per stage) runs with.
@@ -223,6 +273,13 @@ pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
             .take()
             .unwrap_or_else(|| super::stages::default_build_file(&request.context)),
     );
+    if request.repo.is_some() && !request.build_contexts.is_empty() {
+        // The stages storage signs what a stage reads; a named context has no
+        // signature here, and a stage read from the wrong one must never be reused.
+        return Err(Failure::input(
+            "--build-context cannot be used with --repo: stages read from a named context have no signature to store them by",
+        ));
+    }
     let input = BuildInput::new(&request)?;
     let address = DaemonAddress::from_env(request.addr.as_deref()).map_err(Failure::input)?;
     let exports = output::exporters(

@@ -71,6 +71,7 @@ const BUILD_HELP: &str = "Examples:
   conveyor build --output type=tar,dest=app.tar .       # the result's files, as a tar archive
   conveyor build --secret id=token,src=token.txt .      # RUN --mount=type=secret,id=token
   conveyor build --ssh default .                        # RUN --mount=type=ssh, via $SSH_AUTH_SOCK
+  conveyor build --build-context src=../lib .           # FROM src / COPY --from=src read ../lib
   conveyor build --addr unix:///run/buildkit/buildkitd.sock -t reg/app:1 --push .
   conveyor build -f werf.yaml --target app --env staging -t app:dev .  # a werf image
 
@@ -111,6 +112,11 @@ pub enum Command {
         /// The target platform, as in linux/amd64 (default: the daemon's).
         #[arg(long)]
         platform: Option<String>,
+        /// NAME=VALUE: FROM NAME, COPY --from=NAME and the stage named NAME read VALUE
+        /// instead: a directory, docker-image://REF, a git URL or an http(s) URL
+        /// (repeatable; as docker buildx build --build-context).
+        #[arg(long = "build-context", value_parser = build::parse_build_context)]
+        build_contexts: Vec<(String, String)>,
         /// Name the image (repeatable); on Docker Engine it is tagged in the image store.
         #[arg(short = 't', long = "tag")]
         tags: Vec<String>,
@@ -358,6 +364,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 target,
                 build_args,
                 platform,
+                build_contexts,
                 tags,
                 output,
                 push,
@@ -381,6 +388,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                     target,
                     build_args,
                     platform,
+                    build_contexts,
                     tags,
                     output,
                     push,

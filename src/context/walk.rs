@@ -120,6 +120,23 @@ pub(crate) fn go_mode(st_mode: u32) -> u32 {
     mode & !SOCKET
 }
 
+/// The Unix permission bits of a Go `os.FileMode`: the inverse of [`go_mode`] for
+/// permissions, setuid, setgid and sticky (what `chmod` takes).
+pub(crate) fn unix_permissions(go_mode: u32) -> u32 {
+    use go_mode_bits::*;
+    let mut mode = go_mode & PERM;
+    if go_mode & SETUID != 0 {
+        mode |= 0o4000;
+    }
+    if go_mode & SETGID != 0 {
+        mode |= 0o2000;
+    }
+    if go_mode & STICKY != 0 {
+        mode |= 0o1000;
+    }
+    mode
+}
+
 /// Walks the context directory `root` and returns what `filter` lets through, in
 /// fsutil's order. `root` itself may be a symlink to a directory (fsutil resolves it
 /// once); nothing under it is followed.

@@ -124,6 +124,8 @@ fn go_mode_converts_every_file_type() {
     assert_eq!(go_mode(0o140_755), 0o755);
     assert_eq!(go_mode(0o102_755), SETGID | 0o755);
     assert_eq!(go_mode(0o107_000), SETUID | SETGID | STICKY);
+    assert_eq!(unix_permissions(go_mode(0o041_777)), 0o1777);
+    assert_eq!(unix_permissions(go_mode(0o106_755)), 0o6755);
 }
 
 #[test]

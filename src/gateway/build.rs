@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::dockerfile::Dockerfile;
 use crate::graph;
 use crate::llb::{Definition, LocalSource, OpOptions, Platform};
-use crate::lower::{self, ResolvedBases};
+use crate::lower::{self, NamedContext, ResolvedBases};
 
 use super::bridge::Bridge;
 use super::frontend::{BuildFile, FrontendError, FrontendResult};
@@ -46,14 +46,32 @@ pub(super) async fn read_dockerignore(
             &String::from_utf8_lossy(&bytes),
         ));
     }
+    read_local_dockerignore(
+        bridge,
+        &opts.session_id,
+        &opts.context_local,
+        ".dockerignore",
+        "[internal] load .dockerignore",
+    )
+    .await
+}
+
+/// The patterns of `.dockerignore` at the top of a directory the client sends.
+async fn read_local_dockerignore(
+    bridge: &Bridge,
+    session_id: &str,
+    local_name: &str,
+    shared_key_hint: &str,
+    vertex_name: &str,
+) -> Result<Vec<String>, FrontendError> {
     let local = LocalSource {
-        name: opts.context_local.clone(),
-        session_id: opts.session_id.clone(),
-        shared_key_hint: ".dockerignore".into(),
+        name: local_name.to_string(),
+        session_id: session_id.to_string(),
+        shared_key_hint: shared_key_hint.to_string(),
         follow_paths: vec![".dockerignore".into()],
         differ: "none".into(),
         options: OpOptions {
-            custom_name: Some("[internal] load .dockerignore".into()),
+            custom_name: Some(vertex_name.to_string()),
             ..Default::default()
         },
         ..Default::default()
@@ -70,6 +88,39 @@ pub(super) async fn read_dockerignore(
     Ok(crate::context::parse_dockerignore(
         &String::from_utf8_lossy(&bytes),
     ))
+}
+
+/// The `context:NAME` options, each told apart; a `local:` directory's excludes read
+/// from its own `.dockerignore`, as the stock frontend does.
+async fn named_contexts(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+) -> Result<BTreeMap<String, NamedContext>, FrontendError> {
+    let mut out = BTreeMap::new();
+    for (name, value) in &opts.named_contexts {
+        let mut named = NamedContext::parse(value).map_err(|reason| {
+            FrontendError::Opts(super::opts::OptsError::Invalid {
+                key: "context",
+                reason: format!("{name}={value}: {reason}"),
+            })
+        })?;
+        if let NamedContext::Local {
+            name: local_name,
+            exclude_patterns,
+        } = &mut named
+        {
+            *exclude_patterns = read_local_dockerignore(
+                bridge,
+                &opts.session_id,
+                local_name,
+                &format!("context:{name}-.dockerignore"),
+                &format!("[context {name}] load .dockerignore"),
+            )
+            .await?;
+        }
+        out.insert(name.clone(), named);
+    }
+    Ok(out)
 }
 
 /// An image the daemon could not resolve, placed where the build file names it, with
@@ -145,11 +196,17 @@ pub async fn build_image(
 
     let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
 
-    let mut references = stage_graph.external_images(&selection);
+    let named_contexts = named_contexts(bridge, opts).await?;
+    // A name a named context stands for is not an image; the image it names is.
+    let mut references: Vec<String> = stage_graph
+        .external_images(&selection)
+        .into_iter()
+        .filter(|reference| !named_contexts.contains_key(reference))
+        .collect();
     references.extend(
-        opts.named_contexts
+        named_contexts
             .values()
-            .filter_map(|v| v.strip_prefix("docker-image://"))
+            .filter_map(NamedContext::image)
             .map(str::to_string),
     );
     let mut bases = ResolvedBases::new();
@@ -171,30 +228,35 @@ pub async fn build_image(
         bases.insert(reference, base);
     }
 
-    let named_contexts: BTreeMap<String, String> = opts
-        .named_contexts
-        .iter()
-        .filter_map(|(name, value)| {
-            value
-                .strip_prefix("docker-image://")
-                .map(|r| (name.clone(), r.to_string()))
-        })
-        .collect();
-    let reused_stages = stored::reused_stages(
-        bridge,
-        opts,
-        &stage_graph,
-        &selection,
-        stored::Signing {
-            platform: &platform,
-            build_args: &build_args,
-            config_digests: &config_digests,
-            exclude_patterns: &exclude_patterns,
-            text: &file.text,
-            werf: false,
-        },
-    )
-    .await?;
+    for (name, named) in &named_contexts {
+        let digest = named
+            .image()
+            .and_then(|image| config_digests.get(image).cloned());
+        if let Some(digest) = digest {
+            config_digests.insert(name.clone(), digest);
+        }
+    }
+    // The storage is read only when every input has a digest to sign: a directory,
+    // git or URL context has none here, so its stages always build.
+    let reused_stages = if named_contexts.values().any(|n| n.image().is_none()) {
+        lower::ReusedStages::new()
+    } else {
+        stored::reused_stages(
+            bridge,
+            opts,
+            &stage_graph,
+            &selection,
+            stored::Signing {
+                platform: &platform,
+                build_args: &build_args,
+                config_digests: &config_digests,
+                exclude_patterns: &exclude_patterns,
+                text: &file.text,
+                werf: false,
+            },
+        )
+        .await?
+    };
     let options = lower::Options {
         named_contexts,
         reused_stages,

@@ -47,8 +47,8 @@ pub enum OptsError {
 
 impl FrontendOpts {
     /// Refuses, before a build, what this frontend cannot build yet, rather than
-    /// building something else: several platforms at once, and named contexts other
-    /// than images (`--build-context name=docker-image://…`).
+    /// building something else: several platforms at once, and named contexts from an
+    /// OCI layout in the client's content store or from bake's frontend inputs.
     pub fn check_buildable(&self) -> Result<(), OptsError> {
         if self.platforms.len() > 1 {
             let list: Vec<String> = self.platforms.iter().map(|p| p.id()).collect();
@@ -60,10 +60,10 @@ impl FrontendOpts {
         if let Some((name, value)) = self
             .named_contexts
             .iter()
-            .find(|(_, value)| !value.starts_with("docker-image://"))
+            .find(|(_, value)| value.starts_with("oci-layout://") || value.starts_with("input:"))
         {
             return Err(OptsError::Unsupported(format!(
-                "the named context {name}={value} (only docker-image:// contexts are)"
+                "the named context {name}={value} (docker-image://, local:, git and http(s) contexts are)"
             )));
         }
         Ok(())
@@ -200,7 +200,7 @@ mod tests {
     }
 
     #[test]
-    fn several_platforms_and_local_named_contexts_are_refused_before_a_build() {
+    fn several_platforms_and_oci_layout_contexts_are_refused_before_a_build() {
         let opts = |key: &str, value: &str| {
             FrontendOpts::from_wire(&BTreeMap::from([(key.to_string(), value.to_string())]), "")
                 .unwrap()
@@ -213,17 +213,19 @@ mod tests {
             "building for several platforms at once (--platform linux/amd64,linux/arm64) is not supported yet"
         );
         assert_eq!(
-            opts("context:src", "local:src")
+            opts("context:src", "oci-layout://store@sha256:ab")
                 .check_buildable()
                 .unwrap_err()
                 .to_string(),
-            "the named context src=local:src (only docker-image:// contexts are) is not supported yet"
+            "the named context src=oci-layout://store@sha256:ab (docker-image://, local:, git and http(s) contexts are) is not supported yet"
         );
-        assert!(
-            opts("context:base", "docker-image://busybox")
-                .check_buildable()
-                .is_ok()
-        );
+        for value in [
+            "docker-image://busybox",
+            "local:src",
+            "https://host/repo.git",
+        ] {
+            assert!(opts("context:base", value).check_buildable().is_ok());
+        }
     }
 
     #[test]

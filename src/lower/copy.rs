@@ -60,19 +60,19 @@ impl<'c> CopyInput<'c> {
     }
 }
 
-fn is_http(source: &str) -> bool {
+pub(super) fn is_http(source: &str) -> bool {
     source.starts_with("http://") || source.starts_with("https://")
 }
 
 /// A git source as BuildKit's `gitutil.ParseGitRef` tells it from a local path:
 /// `git@host:repo`, `git://…`, `ssh://…`, or an http(s) URL ending in `.git` before `#`.
-struct GitRef {
-    remote: String,
-    reference: String,
-    subdir: String,
+pub(super) struct GitRef {
+    pub remote: String,
+    pub reference: String,
+    pub subdir: String,
 }
 
-fn git_ref(source: &str) -> Option<GitRef> {
+pub(super) fn git_ref(source: &str) -> Option<GitRef> {
     let (remote, fragment) = match source.split_once('#') {
         Some((remote, fragment)) => (remote, fragment),
         None => (source, ""),

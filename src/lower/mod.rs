@@ -35,8 +35,8 @@
 //!
 //! Not covered: multi-platform builds (platform-prefixed names), `SOURCE_DATE_EPOCH`,
 //! proxy build args (`HTTP_PROXY` … into the exec's proxy env), `--add-host`, shm size,
-//! ulimits, cgroup parent, per-stage `--no-cache`, `label:` options, named contexts other
-//! than images (`local:`, git, `oci-layout://`, `input:`), writable bind mounts
+//! ulimits, cgroup parent, per-stage `--no-cache`, `label:` options, named contexts from
+//! `oci-layout://` and `input:`, writable bind mounts
 //! without an output (BuildKit's `ForceNoOutput`), read-only cache mounts, Windows. Stricter than BuildKit: several sources need a destination ending
 //! in `/`; an invalid `--chmod` is an error (v0.13 ignores it). Vertex names need
 //! `Options::dockerfile_source`; without it they are rebuilt from the parsed instruction
@@ -46,6 +46,7 @@ mod copy;
 mod error;
 mod image;
 mod meta;
+mod named;
 mod names;
 mod onbuild;
 mod paths;
@@ -62,6 +63,7 @@ pub use error::LowerError;
 pub use image::{
     ContainerConfig, Empty, HISTORY_COMMENT, Healthcheck, History, ImageConfig, RootFs,
 };
+pub use named::NamedContext;
 pub use reference::{normalize_reference, pin_reference};
 pub use reused::{ReusedStage, ReusedStages, prune_reused};
 
@@ -92,10 +94,10 @@ pub struct Options {
     /// The Dockerfile text, for source locations and vertex names; without it ops carry
     /// no location and names are rebuilt from the parsed instructions.
     pub dockerfile_source: Option<Arc<llb::SourceMap>>,
-    /// `--build-context name=docker-image://ref`: an image reference (base or `--from`)
-    /// equal to `name`, or the stage named `name` as a whole, is read from the image
-    /// `ref` instead (which must be among the resolved bases).
-    pub named_contexts: BTreeMap<String, String>,
+    /// `--build-context NAME=…`: an image reference (base or `--from`) equal to NAME,
+    /// or the stage named NAME as a whole, is read from the named context instead (an
+    /// image one must be among the resolved bases).
+    pub named_contexts: BTreeMap<String, NamedContext>,
     /// The daemon supports MergeOp (LLB cap `mergeop`). Without it `COPY --link` is a
     /// plain copy, as the stock frontend does: Docker Engine's classic image store
     /// reports no `mergeop` and would flatten merged layers into one.
@@ -322,19 +324,28 @@ impl<'a> Lowering<'a> {
             cmd_total,
             ..inherited
         };
-        // `--build-context <stage name>=docker-image://…` replaces the whole stage.
-        if let Some(reference) = stage
+        // `--build-context <stage name>=…` replaces the whole stage.
+        if let Some(name) = stage
             .name
             .as_deref()
-            .and_then(|name| self.options.named_contexts.get(name))
+            .filter(|name| self.options.named_contexts.contains_key(*name))
         {
-            let (base, _) = self.resolved(reference, stage.from_span)?;
-            st.image = base.config.clone();
-            st.state = self.image_state(reference, stage.from_span, &platform)?;
+            self.start_from_named_context(&mut st, name, stage.from_span, &platform)?;
             st.platform = platform;
             return Ok(st);
         }
-        if let Base::Image { reference, span } = &stage.base {
+        let from_directory = match &stage.base {
+            Base::Image { reference, span } => self
+                .options
+                .named_contexts
+                .get(reference)
+                .filter(|named| named.image().is_none())
+                .map(|_| (reference, *span)),
+            _ => None,
+        };
+        if let Some((name, span)) = from_directory {
+            self.start_from_named_context(&mut st, name, span, &platform)?;
+        } else if let Base::Image { reference, span } = &stage.base {
             let (base, _) = self.resolved(reference, *span)?;
             st.image = base.config.clone();
             if st.image.architecture.is_empty() || st.image.os.is_empty() {
@@ -402,6 +413,27 @@ impl<'a> Lowering<'a> {
         Ok(st)
     }
 
+    /// A stage's filesystem and config from a named context: an image's config, or
+    /// none (only the platform) for a directory, a git repository or a download.
+    fn start_from_named_context(
+        &self,
+        st: &mut StageState,
+        name: &str,
+        span: Span,
+        platform: &llb::Platform,
+    ) -> Result<(), LowerError> {
+        st.state = self.image_state(name, span, platform)?;
+        match self.resolved(name, span) {
+            Ok((base, _)) => st.image = base.config.clone(),
+            Err(_) => {
+                st.image.architecture = platform.architecture.clone();
+                st.image.os = platform.os.clone();
+                st.image.variant = platform.variant.clone();
+            }
+        }
+        Ok(())
+    }
+
     /// The resolved base for an image reference (after `--build-context` substitution).
     fn resolved(
         &self,
@@ -412,7 +444,8 @@ impl<'a> Lowering<'a> {
             .options
             .named_contexts
             .get(reference)
-            .map_or(reference, String::as_str);
+            .and_then(NamedContext::image)
+            .unwrap_or(reference);
         self.bases
             .get(reference)
             .map(|base| (base, reference.to_string()))
@@ -436,6 +469,14 @@ impl<'a> Lowering<'a> {
         span: Span,
         platform: &llb::Platform,
     ) -> Result<llb::State, LowerError> {
+        if let Some(state) = self
+            .options
+            .named_contexts
+            .get(reference)
+            .and_then(|named| named.source_state(reference, &self.options.context.session_id))
+        {
+            return Ok(state);
+        }
         let (base, _) = self.resolved(reference, span)?;
         if base.config.has_no_layers() {
             return Ok(llb::State::scratch());

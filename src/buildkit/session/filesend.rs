@@ -382,9 +382,12 @@ impl LocalReceiver {
         Ok(true)
     }
 
+    /// Permission bits with setuid, setgid and sticky, as buildx writes them (`/tmp` is
+    /// 1777); `mode` is fsutil's, a Go `os.FileMode`.
     fn set_mode(&self, path: &str, mode: u32) -> Result<(), String> {
         let full = self.dest.join(path);
-        fs::set_permissions(&full, fs::Permissions::from_mode(mode & 0o777))
+        let permissions = crate::context::unix_permissions(mode);
+        fs::set_permissions(&full, fs::Permissions::from_mode(permissions))
             .map_err(|e| format!("{}: {e}", full.display()))
     }
 }
