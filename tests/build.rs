@@ -277,6 +277,25 @@ fn user_errors_are_one_clear_line_and_a_nonzero_exit() {
     );
 
     let run = conveyor(
+        &["build", "--build-context", "lib=no-such-dir", "."],
+        work.path(),
+    );
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "conveyor: --build-context lib=no-such-dir: not a directory, docker-image://, git or http(s) URL\n"
+    );
+    let run = conveyor(
+        &["build", "--build-context", "lib=.", "--repo", "local", "."],
+        work.path(),
+    );
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "conveyor: --build-context cannot be used with --repo: stages read from a named context have no signature to store them by\n"
+    );
+
+    let run = conveyor(
         &["build", "--progress=plain", "--target", "nope", "."],
         work.path(),
     );
