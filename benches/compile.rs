@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 
 use conveyor::graph::{self, SignatureSources};
-use conveyor::llb::Platform;
+use conveyor::llb::{Platform, SourceMap};
 use conveyor::lower::{self, ContextRef, ImageConfig, ResolvedBase};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -80,7 +81,12 @@ fn compile(text: &str, base: &ImageConfig) -> usize {
             exclude_patterns: Vec::new(),
             shared_key_hint: "context".into(),
         },
-        dockerfile_source: None,
+        // The frontend lowers with the Dockerfile as every op's source map.
+        dockerfile_source: Some(Arc::new(SourceMap {
+            filename: "Dockerfile".into(),
+            data: text.as_bytes().to_vec(),
+            language: "Dockerfile".into(),
+        })),
         named_contexts: BTreeMap::new(),
         merge_op: true,
         reused_stages: lower::ReusedStages::new(),

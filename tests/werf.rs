@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{buildx, docker_ok, frontend_image, harness, unique};
+use common::{buildx, docker, docker_ok, frontend_image, harness, unique};
 
 /// A project directory with a werf.yaml (the syntax line first) and context files.
 fn project(config: &str, files: &[(&str, &str)]) -> PathBuf {
@@ -241,7 +241,7 @@ import:
 }
 
 #[test]
-fn templates_see_partials_env_and_build_args_through_the_frontend() {
+fn templates_see_partials_files_env_and_build_args_through_the_frontend() {
     harness();
     let config = r#"project: tpl
 configVersion: 1
@@ -252,10 +252,28 @@ shell:
   install:
   - echo {{ .Env }} > /env.txt
   - echo {{ env "GREETING" "unset" }} > /greeting.txt
+  - echo {{ .Files.Get "conf/version.txt" | trim }} > /version.txt
+{{- $name := .Files.Get "conf/which.txt" | trim }}
+  - echo {{ .Files.Get (printf "conf/%s.txt" $name) | trim }} > /chosen.txt
+{{- range $path, $text := .Files.Glob "scripts/*.sh" }}
+  - echo {{ $path }} {{ $text | trim }} >> /scripts.txt
+{{- end }}
+{{- if .Files.Exists "conf/absent.txt" }}
+  - echo wrong > /absent.txt
+{{- end }}
 "#;
+    // `.Files` reads the context; which file is read may itself come from a file.
     let dir = project(
         config,
-        &[(".werf/base.tmpl", "from: 127.0.0.1:5000/busybox:latest")],
+        &[
+            (".werf/base.tmpl", "from: 127.0.0.1:5000/busybox:latest"),
+            ("conf/version.txt", "1.2.3\n"),
+            ("conf/which.txt", "blue\n"),
+            ("conf/blue.txt", "sky\n"),
+            ("scripts/a.sh", "alpha\n"),
+            ("scripts/b.sh", "beta\n"),
+            ("scripts/c.txt", "not a script\n"),
+        ],
     );
     let tag = format!("conveyor-test/werf:{}", unique("tpl"));
     let (ok, _, stderr) = build(
@@ -272,10 +290,28 @@ shell:
     );
     assert!(ok, "werf build failed:\n{stderr}");
     let out = docker_ok(
-        &["run", "--rm", &tag, "cat", "/env.txt", "/greeting.txt"],
+        &[
+            "run",
+            "--rm",
+            &tag,
+            "cat",
+            "/env.txt",
+            "/greeting.txt",
+            "/version.txt",
+            "/chosen.txt",
+            "/scripts.txt",
+        ],
         None,
     );
-    assert_eq!(out, "staging\nhello\n");
+    assert_eq!(
+        out,
+        "staging\nhello\n1.2.3\nsky\nscripts/a.sh alpha\nscripts/b.sh beta\n"
+    );
+    let absent = docker()
+        .args(["run", "--rm", &tag, "test", "-e", "/absent.txt"])
+        .status()
+        .unwrap();
+    assert!(!absent.success(), "conf/absent.txt does not exist");
     docker_ok(&["image", "rm", "-f", &tag], None);
     std::fs::remove_dir_all(&dir).unwrap();
 }

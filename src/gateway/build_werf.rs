@@ -2,23 +2,23 @@
 //! conveyor into the stage graph, resolve base images through the bridge, lower, solve.
 //!
 //! The frontend sees the build context, not a git repository: templates render with
-//! the `.werf/**/*.tmpl` partials of the context, no other `.Files` and no `.Commit`
-//! (using them is an error saying so), `.Env` is the build arg `CONVEYOR_WERF_ENV`,
-//! and `env "X"` reads the build arg `X`.
+//! the context's files (`.Files`, the `.werf/**/*.tmpl` partials; see `werf_files`),
+//! no `.Commit` (using it is an error saying so), `.Env` is the build arg
+//! `CONVEYOR_WERF_ENV`, and `env "X"` reads the build arg `X`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use crate::graph;
 use crate::llb::{Definition, LocalSource, OpOptions};
 use crate::lower::{self, ResolvedBases};
-use crate::werf::{self, TemplateEnv, template::MemoryFiles};
+use crate::werf::{self, TemplateEnv};
 
 use super::bridge::Bridge;
 use super::build::{default_platform, has_cap, read_dockerignore};
 use super::frontend::{BuildFile, FrontendError, FrontendResult};
 use super::lowering;
 use super::opts::FrontendOpts;
+use super::werf_files::with_context_files;
 
 /// The build arg that sets `.Env`.
 pub const WERF_ENV_ARG: &str = "CONVEYOR_WERF_ENV";
@@ -29,21 +29,24 @@ async fn load(
     opts: &FrontendOpts,
     file: &BuildFile,
 ) -> Result<werf::Loaded, FrontendError> {
-    let env = TemplateEnv {
-        env: opts
-            .build_args
-            .get(WERF_ENV_ARG)
-            .cloned()
-            .unwrap_or_default(),
-        commit: Err(
-            "the buildx frontend has no git repository; .Commit is available with `conveyor plan`"
-                .into(),
-        ),
-        files: Arc::new(read_partials(bridge, opts).await?),
-        env_vars: opts.build_args.clone(),
-    };
-    werf::load(&file.name, &file.text, &env)
-        .map_err(|e| FrontendError::Input(e.located(&file.name, &file.text)))
+    with_context_files(bridge, opts, |files| {
+        let env = TemplateEnv {
+            env: opts
+                .build_args
+                .get(WERF_ENV_ARG)
+                .cloned()
+                .unwrap_or_default(),
+            commit: Err(
+                "the buildx frontend has no git repository; .Commit is available with `conveyor build` and `conveyor plan`"
+                    .into(),
+            ),
+            files,
+            env_vars: opts.build_args.clone(),
+        };
+        werf::load(&file.name, &file.text, &env)
+            .map_err(|e| FrontendError::Input(e.located(&file.name, &file.text)))
+    })
+    .await
 }
 
 /// `--print=targets`: the config's images.
@@ -176,46 +179,4 @@ async fn read_context_file(
             filename: path,
             reason: "it is not UTF-8 text".into(),
         })
-}
-
-/// Go's `os.ModeDir` bit in fsutil's `Stat.mode`.
-const MODE_DIR: u32 = 1 << 31;
-
-/// The `.werf/**/*.tmpl` partials of the build context.
-async fn read_partials(bridge: &Bridge, opts: &FrontendOpts) -> Result<MemoryFiles, FrontendError> {
-    let dir = werf::template::PARTIALS_DIR;
-    let local = LocalSource {
-        name: opts.context_local.clone(),
-        session_id: opts.session_id.clone(),
-        shared_key_hint: dir.to_string(),
-        follow_paths: vec![dir.to_string()],
-        differ: "none".into(),
-        options: OpOptions {
-            custom_name: Some(format!("[internal] load {dir} partials")),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
-    let mut files = MemoryFiles::default();
-    if bridge.stat_file(&reference, dir).await?.is_none() {
-        return Ok(files);
-    }
-    let mut pending = vec![dir.to_string()];
-    while let Some(current) = pending.pop() {
-        for entry in bridge.read_dir(&reference, &current).await? {
-            let path = format!("{current}/{}", entry.path);
-            if entry.mode & MODE_DIR != 0 {
-                pending.push(path);
-            } else if path.ends_with(".tmpl") {
-                let bytes = bridge.read_file(&reference, &path).await?;
-                let text = String::from_utf8(bytes).map_err(|_| FrontendError::ReadBuildFile {
-                    filename: path.clone(),
-                    reason: "it is not UTF-8 text".into(),
-                })?;
-                files.files.insert(path, text);
-            }
-        }
-    }
-    Ok(files)
 }

@@ -12,6 +12,7 @@ mod opts;
 mod outline;
 mod stored;
 mod subrequests;
+mod werf_files;
 
 pub use bridge::{Bridge, ResolvedImage};
 pub use build_werf::WERF_ENV_ARG;

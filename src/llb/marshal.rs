@@ -13,6 +13,9 @@ use super::exec::{CacheSharing, ExecOp, MountKind, NetMode, SecurityMode};
 use super::file::{ChownOpt, FileAction, FileOp, UserOpt};
 use super::state::{Node, OpKind, OpOptions, SourceMap, State};
 
+/// The description key BuildKit shows as a vertex's name.
+const CUSTOM_NAME: &str = "llb.customname";
+
 /// `sha256:<hex>` of some bytes: how BuildKit names ops and content.
 pub fn digest_of(bytes: &[u8]) -> String {
     crate::digest::sha256(bytes)
@@ -204,34 +207,40 @@ impl Marshaller {
     }
 
     fn record_options(&mut self, digest: &str, options: &OpOptions) {
-        let mut metadata = pb::OpMetadata {
-            ignore_cache: options.ignore_cache,
-            ..Default::default()
-        };
-        metadata.description = options.description.clone();
-        if let Some(name) = &options.custom_name {
-            metadata
+        // Always record an entry, even empty: it also marks the digest as emitted. An
+        // op emitted twice keeps what it was first given; the custom name wins over a
+        // description of the same key.
+        let entry = self.metadata.entry(digest.to_string()).or_default();
+        entry.ignore_cache |= options.ignore_cache;
+        if let Some(name) = &options.custom_name
+            && !entry.description.contains_key(CUSTOM_NAME)
+        {
+            entry
                 .description
-                .insert("llb.customname".into(), name.clone());
+                .insert(CUSTOM_NAME.to_string(), name.clone());
         }
-        if let Some((id, name)) = &options.progress_group {
-            metadata.progress_group = Some(pb::ProgressGroup {
+        for (key, value) in &options.description {
+            if !entry.description.contains_key(key) {
+                entry.description.insert(key.clone(), value.clone());
+            }
+        }
+        if entry.progress_group.is_none()
+            && let Some((id, name)) = &options.progress_group
+        {
+            entry.progress_group = Some(pb::ProgressGroup {
                 id: id.clone(),
                 name: name.clone(),
                 weak: false,
             });
         }
-        // Always record an entry, even empty: it also marks the digest as emitted.
-        let entry = self.metadata.entry(digest.to_string()).or_default();
-        entry.ignore_cache |= metadata.ignore_cache;
-        for (key, value) in metadata.description {
-            entry.description.entry(key).or_insert(value);
-        }
-        if entry.progress_group.is_none() {
-            entry.progress_group = metadata.progress_group;
-        }
         if let Some(location) = &options.location {
-            let source_index = match self.sources.iter().position(|s| **s == *location.source) {
+            // By pointer first: every op of a build shares one source map, and comparing
+            // its text per op would make marshalling quadratic in the file's length.
+            let source_index = match self
+                .sources
+                .iter()
+                .position(|s| Arc::ptr_eq(s, &location.source) || **s == *location.source)
+            {
                 Some(index) => index,
                 None => {
                     self.sources.push(location.source.clone());
