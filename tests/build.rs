@@ -11,7 +11,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::conveyor::{built, busybox, conveyor, error_line, registry_manifest_status, write};
-use common::{buildx, docker, docker_ok, frontend_image, harness, unique};
+use common::{
+    assert_same_tree, buildx, docker, docker_ok, frontend_image, harness, tree, unique,
+};
 
 /// A context whose result is a few files made by RUN and COPY: a script with mode
 /// 0755, a text file, a symlink and a nested directory.
@@ -472,35 +474,6 @@ fn rawjson_progress_writes_a_failure_as_json_too() {
     assert!(last.contains("exit code: 3"), "{}", run.stderr);
 }
 
-/// Every file, directory and symlink under `dir`: path → mode and content (a symlink's
-/// target).
-type Tree = std::collections::BTreeMap<String, (u32, Vec<u8>)>;
-
-fn tree(dir: &Path) -> Tree {
-    let mut out = std::collections::BTreeMap::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        for entry in fs::read_dir(&current).unwrap() {
-            let path = entry.unwrap().path();
-            let metadata = fs::symlink_metadata(&path).unwrap();
-            let content = if metadata.file_type().is_symlink() {
-                fs::read_link(&path)
-                    .unwrap()
-                    .into_os_string()
-                    .into_encoded_bytes()
-            } else if metadata.is_dir() {
-                pending.push(path.clone());
-                Vec::new()
-            } else {
-                fs::read(&path).unwrap()
-            };
-            let relative = path.strip_prefix(dir).unwrap().display().to_string();
-            out.insert(relative, (metadata.permissions().mode() & 0o7777, content));
-        }
-    }
-    out
-}
-
 #[test]
 fn named_contexts_read_a_directory_and_an_image_as_the_stock_frontend_does() {
     let work = tempfile::tempdir().unwrap();
@@ -605,29 +578,4 @@ fn named_contexts_read_a_directory_and_an_image_as_the_stock_frontend_does() {
     );
     assert_same_tree(&frontend, &stock, "conveyor's frontend through buildx");
     assert_same_tree(&cli, &stock, "conveyor build");
-}
-
-/// Fails naming the paths (not the bytes) where `got` and the stock frontend's differ.
-fn assert_same_tree(got: &Tree, stock: &Tree, what: &str) {
-    let differing: Vec<String> = got
-        .keys()
-        .chain(stock.keys())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .filter(|path| got.get(*path) != stock.get(*path))
-        .map(|path| match (got.get(path), stock.get(path)) {
-            (Some((mode, content)), Some((stock_mode, stock_content))) => format!(
-                "{path}: mode {mode:o} vs {stock_mode:o}, {:?} vs {:?}",
-                String::from_utf8_lossy(&content[..content.len().min(80)]),
-                String::from_utf8_lossy(&stock_content[..stock_content.len().min(80)])
-            ),
-            (Some(_), None) => format!("{path}: only in {what}'s"),
-            _ => format!("{path}: only in the stock frontend's"),
-        })
-        .collect();
-    assert!(
-        differing.is_empty(),
-        "{what} differs from stock:\n{}",
-        differing.join("\n")
-    );
 }

@@ -161,3 +161,47 @@ fn builds_the_multistage_testdata_like_the_stock_frontend() {
     assert_eq!(output, "HELLO FROM A MULTI-STAGE BUILD\nbuilt\n");
     common::docker_ok(&["rmi", &tag], None);
 }
+
+/// `--platform` with two platforms: one build per platform, returned as BuildKit's
+/// multi-platform result; a local output writes one directory per platform. No RUN:
+/// this machine cannot run arm64 binaries, but a build that only copies can be made
+/// for any platform.
+#[test]
+fn several_platforms_build_one_result_each_like_the_stock_frontend() {
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("context");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(context.join("hello.txt"), "hello\n").unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM --platform=$BUILDPLATFORM 127.0.0.1:5000/busybox:latest AS tools\n\
+         FROM scratch\nARG TARGETPLATFORM TARGETARCH BUILDPLATFORM\n\
+         COPY <<EOF /platform.txt\n${TARGETPLATFORM} ${TARGETARCH} built on ${BUILDPLATFORM}\nEOF\n\
+         COPY --from=tools /bin/busybox /busybox\nCOPY hello.txt /\n",
+    )
+    .unwrap();
+    let build = |label: &str, extra: &[&str]| {
+        let output = format!("type=local,dest=../{label}");
+        let mut args = vec![
+            "--progress=quiet",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--output",
+            &output,
+        ];
+        args.extend(extra);
+        args.push(".");
+        let (ok, _, stderr) = buildx(&args, &context);
+        assert!(ok, "{label}: {stderr}");
+        common::tree(&work.path().join(label))
+    };
+    let stock = build("stock", &[]);
+    let syntax = syntax_arg();
+    let ours = build("conveyor", &["--build-arg", &syntax]);
+    assert_eq!(
+        stock["linux_arm64/platform.txt"].1,
+        b"linux/arm64 arm64 built on linux/amd64\n"
+    );
+    assert!(stock.contains_key("linux_amd64/busybox"), "{:?}", stock.keys());
+    common::assert_same_tree(&ours, &stock, "conveyor's frontend");
+}

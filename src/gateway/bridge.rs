@@ -258,17 +258,29 @@ impl Bridge {
         Ok(response.into_inner().data)
     }
 
-    /// Ends the build with a result: a ref (empty for none) and metadata.
+    /// Ends the build with a result: a ref (empty for none), or a ref per platform
+    /// when `platform_refs` is not empty, and metadata.
     pub async fn return_result(
         &self,
         reference: Option<String>,
+        platform_refs: BTreeMap<String, String>,
         metadata: BTreeMap<String, Vec<u8>>,
     ) -> Result<(), BuildkitError> {
-        let result = gw::Result {
-            result: Some(gw::result::Result::Ref(gw::Ref {
+        let refs = if platform_refs.is_empty() {
+            gw::result::Result::Ref(gw::Ref {
                 id: reference.unwrap_or_default(),
                 def: None,
-            })),
+            })
+        } else {
+            gw::result::Result::Refs(gw::RefMap {
+                refs: platform_refs
+                    .into_iter()
+                    .map(|(platform, id)| (platform, gw::Ref { id, def: None }))
+                    .collect(),
+            })
+        };
+        let result = gw::Result {
+            result: Some(refs),
             metadata,
         };
         let request = ReturnRequest {

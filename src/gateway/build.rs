@@ -160,24 +160,92 @@ fn unresolvable(
     ))
 }
 
+/// What every platform of a build shares.
+struct Shared<'a> {
+    file: &'a BuildFile,
+    dockerfile: &'a Dockerfile,
+    build_platform: Platform,
+    merge_op: bool,
+    exclude_patterns: Vec<String>,
+    named_contexts: BTreeMap<String, NamedContext>,
+}
+
 pub async fn build_image(
     bridge: &Bridge,
     opts: &FrontendOpts,
     file: &BuildFile,
     dockerfile: &Dockerfile,
 ) -> Result<FrontendResult, FrontendError> {
-    let input = |located| FrontendError::Input(located);
     let pong = bridge.ping().await?;
-    let build_platform = default_platform(&pong);
-    let platform = opts
-        .platforms
-        .first()
-        .cloned()
-        .unwrap_or_else(|| build_platform.clone());
+    let shared = Shared {
+        file,
+        dockerfile,
+        build_platform: default_platform(&pong),
+        merge_op: has_cap(&pong.llb_caps, "mergeop"),
+        exclude_patterns: read_dockerignore(bridge, opts, &file.reference).await?,
+        named_contexts: named_contexts(bridge, opts).await?,
+    };
+    if opts.platforms.len() <= 1 {
+        let platform = opts
+            .platforms
+            .first()
+            .cloned()
+            .unwrap_or_else(|| shared.build_platform.clone());
+        let lowered = lower_for_platform(bridge, opts, &shared, &platform).await?;
+        return solve_lowered(bridge, opts, lowered).await;
+    }
+    // Several platforms: one build each, at once, returned as a ref per platform with
+    // `containerimage.config/<platform>` and `refs.platforms`, BuildKit's multi-platform
+    // result (which exporters turn into an image index).
+    let builds = opts.platforms.iter().map(|platform| {
+        let shared = &shared;
+        async move {
+            let lowered = lower_for_platform(bridge, opts, shared, platform).await?;
+            let solved = solve_lowered(bridge, opts, lowered).await?;
+            Ok::<_, FrontendError>((platform, solved))
+        }
+    });
+    let mut result = FrontendResult {
+        reference: None,
+        platform_refs: BTreeMap::new(),
+        metadata: BTreeMap::new(),
+    };
+    let mut listed = Vec::new();
+    for (platform, solved) in futures_util::future::try_join_all(builds).await? {
+        let id = platform.id();
+        if let Some(reference) = solved.reference {
+            result.platform_refs.insert(id.clone(), reference);
+        }
+        for (key, value) in solved.metadata {
+            result.metadata.insert(format!("{key}/{id}"), value);
+        }
+        let mut oci = serde_json::json!({ "architecture": platform.architecture, "os": platform.os });
+        if !platform.variant.is_empty() {
+            oci["variant"] = platform.variant.clone().into();
+        }
+        listed.push(serde_json::json!({ "id": id, "platform": oci }));
+    }
+    result.metadata.insert(
+        "refs.platforms".to_string(),
+        serde_json::to_vec(&serde_json::json!({ "platforms": listed }))
+            .expect("JSON values serialize"),
+    );
+    Ok(result)
+}
 
-    let mut build_args = graph::platform_args(&build_platform.id(), &platform.id());
+/// The build for one target platform: its stage graph (the platform ARGs differ),
+/// base images resolved for it, stored stages, lowered.
+async fn lower_for_platform(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    shared: &Shared<'_>,
+    platform: &Platform,
+) -> Result<lower::Lowered, FrontendError> {
+    let file = shared.file;
+    let input = |located| FrontendError::Input(located);
+    let mut build_args = graph::platform_args(&shared.build_platform.id(), &platform.id());
     build_args.extend(opts.build_args.clone());
-    let stage_graph = graph::from_dockerfile(dockerfile, &build_args)
+    let stage_graph = graph::from_dockerfile(shared.dockerfile, &build_args)
         .map_err(|e| input(e.located(&file.name, &file.text)))?;
     let selection = match opts.stage {
         Some(index) if index < stage_graph.stages.len() => {
@@ -194,9 +262,7 @@ pub async fn build_image(
             .map_err(|e| input(e.located(&file.name, &file.text)))?,
     };
 
-    let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
-
-    let named_contexts = named_contexts(bridge, opts).await?;
+    let named_contexts = &shared.named_contexts;
     // A name a named context stands for is not an image; the image it names is.
     let mut references: Vec<String> = stage_graph
         .external_images(&selection)
@@ -228,7 +294,7 @@ pub async fn build_image(
         bases.insert(reference, base);
     }
 
-    for (name, named) in &named_contexts {
+    for (name, named) in named_contexts {
         let digest = named
             .image()
             .and_then(|image| config_digests.get(image).cloned());
@@ -247,10 +313,10 @@ pub async fn build_image(
             &stage_graph,
             &selection,
             stored::Signing {
-                platform: &platform,
+                platform,
                 build_args: &build_args,
                 config_digests: &config_digests,
-                exclude_patterns: &exclude_patterns,
+                exclude_patterns: &shared.exclude_patterns,
                 text: &file.text,
                 werf: false,
             },
@@ -258,20 +324,23 @@ pub async fn build_image(
         .await?
     };
     let options = lower::Options {
-        named_contexts,
+        named_contexts: named_contexts.clone(),
         reused_stages,
         ..lowering::dockerfile_options(
             platform.clone(),
             opts.build_args.clone(),
-            lowering::context_ref(&opts.context_local, &opts.session_id, exclude_patterns),
+            lowering::context_ref(
+                &opts.context_local,
+                &opts.session_id,
+                shared.exclude_patterns.clone(),
+            ),
             &file.name,
             &file.text,
-            has_cap(&pong.llb_caps, "mergeop"),
+            shared.merge_op,
         )
     };
-    let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
-        .map_err(|e| input(e.located(&file.name, &file.text)))?;
-    solve_lowered(bridge, opts, lowered).await
+    lower::lower(&stage_graph, &selection, &bases, &options)
+        .map_err(|e| input(e.located(&file.name, &file.text)))
 }
 
 /// Solves a lowered build and returns it with its image config: the storage's stage
@@ -298,6 +367,7 @@ pub(super) async fn solve_lowered(
     )]);
     Ok(FrontendResult {
         reference: Some(reference),
+        platform_refs: BTreeMap::new(),
         metadata,
     })
 }

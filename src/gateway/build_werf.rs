@@ -58,6 +58,7 @@ pub async fn werf_targets(
     let loaded = load(bridge, opts, file).await?;
     Ok(FrontendResult {
         reference: None,
+        platform_refs: BTreeMap::new(),
         metadata: super::subrequests::werf_targets(&loaded.config, &loaded.rendered),
     })
 }
@@ -67,6 +68,15 @@ pub async fn build_werf_image(
     opts: &FrontendOpts,
     file: &BuildFile,
 ) -> Result<FrontendResult, FrontendError> {
+    if opts.platforms.len() > 1 {
+        let list: Vec<String> = opts.platforms.iter().map(|p| p.id()).collect();
+        return Err(FrontendError::Opts(super::opts::OptsError::Unsupported(
+            format!(
+                "building a werf config for several platforms at once (--platform {})",
+                list.join(",")
+            ),
+        )));
+    }
     let mut loaded = load(bridge, opts, file).await?;
     for image in &mut loaded.config.dockerfile_images {
         image.text = read_context_file(bridge, opts, &image.dockerfile.value).await?;

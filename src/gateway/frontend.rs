@@ -37,8 +37,11 @@ pub enum FrontendError {
 
 /// What the frontend hands back to BuildKit.
 pub struct FrontendResult {
-    /// The solved ref of the image's filesystem; `None` for subrequests.
+    /// The solved ref of the image's filesystem; `None` for subrequests and for a
+    /// build for several platforms.
     pub reference: Option<String>,
+    /// A build for several platforms: each platform's ref by its id (`linux/arm64`).
+    pub platform_refs: BTreeMap<String, String>,
     pub metadata: BTreeMap<String, Vec<u8>>,
 }
 
@@ -122,6 +125,7 @@ async fn outline(
         graph::outline(dockerfile, &stage_graph, &selection, &opts.build_args).map_err(input)?;
     Ok(FrontendResult {
         reference: None,
+        platform_refs: BTreeMap::new(),
         metadata: super::outline::outline_result(&found, &file.text),
     })
 }
@@ -131,6 +135,7 @@ pub async fn run(bridge: &Bridge, opts: &FrontendOpts) -> Result<FrontendResult,
     if opts.request_id.as_deref() == Some(subrequests::DESCRIBE) {
         return Ok(FrontendResult {
             reference: None,
+            platform_refs: BTreeMap::new(),
             metadata: subrequests::describe(),
         });
     }
@@ -151,6 +156,7 @@ pub async fn run(bridge: &Bridge, opts: &FrontendOpts) -> Result<FrontendResult,
     match opts.request_id.as_deref() {
         Some(subrequests::TARGETS) => Ok(FrontendResult {
             reference: None,
+            platform_refs: BTreeMap::new(),
             metadata: subrequests::targets(&dockerfile, &file.text),
         }),
         Some(subrequests::OUTLINE) => outline(bridge, opts, &file, &dockerfile).await,
@@ -180,7 +186,7 @@ pub(super) async fn return_outcome(
     match outcome {
         Ok(result) => {
             bridge
-                .return_result(result.reference, result.metadata)
+                .return_result(result.reference, result.platform_refs, result.metadata)
                 .await?;
             Ok(None)
         }

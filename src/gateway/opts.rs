@@ -47,16 +47,9 @@ pub enum OptsError {
 
 impl FrontendOpts {
     /// Refuses, before a build, what this frontend cannot build yet, rather than
-    /// building something else: several platforms at once, and named contexts from an
-    /// OCI layout in the client's content store or from bake's frontend inputs.
+    /// building something else: named contexts from an OCI layout in the client's
+    /// content store or from bake's frontend inputs.
     pub fn check_buildable(&self) -> Result<(), OptsError> {
-        if self.platforms.len() > 1 {
-            let list: Vec<String> = self.platforms.iter().map(|p| p.id()).collect();
-            return Err(OptsError::Unsupported(format!(
-                "building for several platforms at once (--platform {})",
-                list.join(",")
-            )));
-        }
         if let Some((name, value)) = self
             .named_contexts
             .iter()
@@ -200,17 +193,15 @@ mod tests {
     }
 
     #[test]
-    fn several_platforms_and_oci_layout_contexts_are_refused_before_a_build() {
+    fn oci_layout_contexts_are_refused_before_a_build() {
         let opts = |key: &str, value: &str| {
             FrontendOpts::from_wire(&BTreeMap::from([(key.to_string(), value.to_string())]), "")
                 .unwrap()
         };
-        assert_eq!(
+        assert!(
             opts("platform", "linux/amd64,linux/arm64")
                 .check_buildable()
-                .unwrap_err()
-                .to_string(),
-            "building for several platforms at once (--platform linux/amd64,linux/arm64) is not supported yet"
+                .is_ok()
         );
         assert_eq!(
             opts("context:src", "oci-layout://store@sha256:ab")

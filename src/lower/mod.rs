@@ -33,7 +33,7 @@
 //! - Vertex names `[stage i/n] …` (stage name left out when the build has one state),
 //!   `com.docker.dockerfile.v1.command` descriptions, source locations per op.
 //!
-//! Not covered: multi-platform builds (platform-prefixed names), `SOURCE_DATE_EPOCH`,
+//! Not covered: platform-prefixed vertex names of multi-platform builds, `SOURCE_DATE_EPOCH`,
 //! proxy build args (`HTTP_PROXY` … into the exec's proxy env), `--add-host`, shm size,
 //! ulimits, cgroup parent, per-stage `--no-cache`, `label:` options, named contexts from
 //! `oci-layout://` and `input:`, writable bind mounts

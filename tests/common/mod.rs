@@ -5,6 +5,8 @@
 
 pub mod conveyor;
 
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -127,4 +129,58 @@ pub fn buildx(args: &[&str], dir: &Path) -> (bool, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// Every file, directory and symlink under `dir`: path → mode and content (a symlink's
+/// target).
+pub type Tree = std::collections::BTreeMap<String, (u32, Vec<u8>)>;
+
+pub fn tree(dir: &Path) -> Tree {
+    let mut out = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            let metadata = fs::symlink_metadata(&path).unwrap();
+            let content = if metadata.file_type().is_symlink() {
+                fs::read_link(&path)
+                    .unwrap()
+                    .into_os_string()
+                    .into_encoded_bytes()
+            } else if metadata.is_dir() {
+                pending.push(path.clone());
+                Vec::new()
+            } else {
+                fs::read(&path).unwrap()
+            };
+            let relative = path.strip_prefix(dir).unwrap().display().to_string();
+            out.insert(relative, (metadata.permissions().mode() & 0o7777, content));
+        }
+    }
+    out
+}
+
+/// Fails naming the paths (not the bytes) where `got` and the stock frontend's differ.
+pub fn assert_same_tree(got: &Tree, stock: &Tree, what: &str) {
+    let differing: Vec<String> = got
+        .keys()
+        .chain(stock.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|path| got.get(*path) != stock.get(*path))
+        .map(|path| match (got.get(path), stock.get(path)) {
+            (Some((mode, content)), Some((stock_mode, stock_content))) => format!(
+                "{path}: mode {mode:o} vs {stock_mode:o}, {:?} vs {:?}",
+                String::from_utf8_lossy(&content[..content.len().min(80)]),
+                String::from_utf8_lossy(&stock_content[..stock_content.len().min(80)])
+            ),
+            (Some(_), None) => format!("{path}: only in {what}'s"),
+            _ => format!("{path}: only in the stock frontend's"),
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{what} differs from stock:\n{}",
+        differing.join("\n")
+    );
 }
