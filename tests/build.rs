@@ -11,9 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use common::conveyor::{built, busybox, conveyor, error_line, registry_manifest_status, write};
-use common::{
-    assert_same_tree, buildx, docker, docker_ok, frontend_image, harness, tree, unique,
-};
+use common::{assert_same_tree, buildx, docker, docker_ok, frontend_image, harness, tree, unique};
 
 /// A context whose result is a few files made by RUN and COPY: a script with mode
 /// 0755, a text file, a symlink and a nested directory.

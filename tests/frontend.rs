@@ -202,6 +202,10 @@ fn several_platforms_build_one_result_each_like_the_stock_frontend() {
         stock["linux_arm64/platform.txt"].1,
         b"linux/arm64 arm64 built on linux/amd64\n"
     );
-    assert!(stock.contains_key("linux_amd64/busybox"), "{:?}", stock.keys());
+    assert!(
+        stock.contains_key("linux_amd64/busybox"),
+        "{:?}",
+        stock.keys()
+    );
     common::assert_same_tree(&ours, &stock, "conveyor's frontend");
 }

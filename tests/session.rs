@@ -207,6 +207,47 @@ fn a_large_context_file_arrives_whole() {
     assert!(received == bytes, "the content differs");
 }
 
+/// A context of many files arrives whole: the receiver asks for files while their
+/// STATs still stream in, so its requests must be read as they come (with ~3 000
+/// files, unread requests once filled the stream's window and the upload was
+/// cancelled).
+#[test]
+fn a_context_of_many_files_arrives_whole() {
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("context");
+    let marker = unique("many");
+    for i in 0..6000 {
+        write(
+            &context.join(format!("files/{:02}/{i}.txt", i % 60)),
+            &format!("{marker} {i}\n"),
+        );
+    }
+    write(
+        &context.join("Dockerfile"),
+        "FROM scratch\nCOPY files/ /files/\n",
+    );
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "--output",
+            "type=local,dest=../out",
+            ".",
+        ],
+        &context,
+    );
+    built(&run);
+    for i in [0, 2999, 5999] {
+        let path = work.path().join(format!("out/files/{:02}/{i}.txt", i % 60));
+        assert_eq!(fs::read_to_string(path).unwrap(), format!("{marker} {i}\n"));
+    }
+    let received: usize = fs::read_dir(work.path().join("out/files"))
+        .unwrap()
+        .map(|dir| fs::read_dir(dir.unwrap().path()).unwrap().count())
+        .sum();
+    assert_eq!(received, 6000);
+}
+
 /// `--ssh ID=SOCKET` makes a RUN's ssh mount a socket on the user's agent; without it
 /// the build stops at that RUN.
 #[test]

@@ -219,7 +219,8 @@ pub async fn build_image(
         for (key, value) in solved.metadata {
             result.metadata.insert(format!("{key}/{id}"), value);
         }
-        let mut oci = serde_json::json!({ "architecture": platform.architecture, "os": platform.os });
+        let mut oci =
+            serde_json::json!({ "architecture": platform.architecture, "os": platform.os });
         if !platform.variant.is_empty() {
             oci["variant"] = platform.variant.clone().into();
         }

@@ -214,6 +214,23 @@ impl LocalReceiver {
         out: &mpsc::Sender<Result<Packet, Status>>,
     ) -> Result<(), String> {
         fs::create_dir_all(&self.dest).map_err(|e| format!("{}: {e}", self.dest.display()))?;
+        // Packets are taken off the connection as they arrive and written out behind:
+        // thousands of small files come as thousands of tiny DATA frames, and the
+        // HTTP/2 layer ends a connection that leaves too many of those unread
+        // (ENHANCE_YOUR_CALM "too_many_data_frames").
+        let (arrived, mut packets) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                let next = incoming
+                    .message()
+                    .await
+                    .map_err(|s| s.message().to_string());
+                let last = !matches!(next, Ok(Some(_)));
+                if arrived.send(next).is_err() || last {
+                    return;
+                }
+            }
+        });
         let mut next_id: u32 = 0;
         let mut listed = false;
         let mut fin_sent = false;
@@ -230,10 +247,10 @@ impl LocalReceiver {
                     .map_err(|_| "the daemon hung up")?;
                 fin_sent = true;
             }
-            let Some(received) = incoming
-                .message()
+            let Some(received) = packets
+                .recv()
                 .await
-                .map_err(|s| s.message().to_string())?
+                .unwrap_or_else(|| Err("the output stream ended".into()))?
             else {
                 return if fin_sent {
                     Ok(())

@@ -136,7 +136,19 @@ impl FileSync for FileSyncService {
 
 type Outgoing = mpsc::Sender<Result<Packet, Status>>;
 
-/// The sender's side of DiffCopy for one directory.
+/// What the receiver asks of the sender.
+enum Asked {
+    File(u32),
+    /// The receiver has everything: answer with FIN.
+    Finished,
+    /// The receiver failed or hung up: stop.
+    Gone,
+}
+
+/// The sender's side of DiffCopy for one directory. As fsutil's sender, it reads the
+/// receiver's requests while the STATs are still going out: the receiver asks for
+/// files as soon as it has their STATs, and requests left unread would fill the
+/// stream's flow-control window and stall both sides (seen with ~3 000 files).
 async fn send_dir(root: PathBuf, filter: Filter, mut incoming: Streaming<Packet>, out: Outgoing) {
     let walk_root = root.clone();
     let walked = tokio::task::spawn_blocking(move || context::walk(&walk_root, &filter)).await;
@@ -147,46 +159,70 @@ async fn send_dir(root: PathBuf, filter: Filter, mut incoming: Streaming<Packet>
     };
     // Every STAT takes the next id; regular files (not hard links) can be requested
     // by it.
-    let mut requestable: HashMap<u32, String> = HashMap::new();
-    for (id, entry) in entries.iter().enumerate() {
-        if entry.kind == EntryKind::File {
-            requestable.insert(id as u32, entry.path.clone());
+    let mut requestable: HashMap<u32, String> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, entry)| entry.kind == EntryKind::File)
+        .map(|(id, entry)| (id as u32, entry.path.clone()))
+        .collect();
+
+    let (asked_sender, mut asked) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let next = match incoming.message().await {
+                Ok(Some(received)) => match PacketType::try_from(received.r#type) {
+                    Ok(PacketType::PacketReq) => Asked::File(received.id),
+                    Ok(PacketType::PacketFin) => Asked::Finished,
+                    Ok(PacketType::PacketErr) => Asked::Gone,
+                    _ => continue,
+                },
+                Ok(None) | Err(_) => Asked::Gone,
+            };
+            let last = !matches!(next, Asked::File(_));
+            if asked_sender.send(next).is_err() || last {
+                return;
+            }
         }
-        let stat = Packet {
-            stat: Some(stat_of(entry)),
-            ..packet(PacketType::PacketStat)
-        };
-        if out.send(Ok(stat)).await.is_err() {
-            return;
+    });
+
+    let stats_out = out.clone();
+    let stats = tokio::spawn(async move {
+        for entry in &entries {
+            let stat = Packet {
+                stat: Some(stat_of(entry)),
+                ..packet(PacketType::PacketStat)
+            };
+            if stats_out.send(Ok(stat)).await.is_err() {
+                return;
+            }
         }
-    }
-    if out.send(Ok(packet(PacketType::PacketStat))).await.is_err() {
-        return;
-    }
+        let _ = stats_out.send(Ok(packet(PacketType::PacketStat))).await;
+    });
+
     let root = Arc::new(root);
-    loop {
-        let received = match incoming.message().await {
-            Ok(Some(received)) => received,
-            // The receiver hung up: nothing more to send.
-            Ok(None) | Err(_) => return,
-        };
-        match PacketType::try_from(received.r#type) {
-            Ok(PacketType::PacketReq) => {
-                let Some(path) = requestable.remove(&received.id) else {
-                    return send_error(&out, &format!("invalid file id {}", received.id)).await;
+    while let Some(next) = asked.recv().await {
+        match next {
+            Asked::File(id) => {
+                let Some(path) = requestable.remove(&id) else {
+                    stats.abort();
+                    return send_error(&out, &format!("invalid file id {id}")).await;
                 };
-                if let Err(message) = send_file(&root, &path, received.id, &out).await {
+                if let Err(message) = send_file(&root, &path, id, &out).await {
+                    stats.abort();
                     return send_error(&out, &message).await;
                 }
             }
-            Ok(PacketType::PacketFin) => {
+            Asked::Finished => {
+                // The receiver finishes only after the last STAT; wait for it to
+                // have gone out all the same, so FIN is the last packet.
+                let _ = stats.await;
                 let _ = out.send(Ok(packet(PacketType::PacketFin))).await;
                 return;
             }
-            Ok(PacketType::PacketErr) => return,
-            _ => {}
+            Asked::Gone => break,
         }
     }
+    stats.abort();
 }
 
 /// One file's bytes as DATA packets, then an empty DATA for its end; read on a
