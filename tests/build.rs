@@ -577,3 +577,75 @@ fn named_contexts_read_a_directory_and_an_image_as_the_stock_frontend_does() {
     assert_same_tree(&frontend, &stock, "conveyor's frontend through buildx");
     assert_same_tree(&cli, &stock, "conveyor build");
 }
+
+/// `--platform` with two platforms: one build per platform, returned as BuildKit's
+/// multi-platform result, which a local output writes as a directory per platform —
+/// each equal to the stock frontend's build for that platform alone. (Through buildx
+/// the same frontend code runs, but buildx's docker driver refuses several platforms
+/// on Engine's classic image store before any frontend sees them.) No RUN: this
+/// machine cannot run arm64 binaries, but a build that only copies can be made for
+/// any platform.
+#[test]
+fn several_platforms_build_one_result_each_like_the_stock_frontend() {
+    let work = tempfile::tempdir().unwrap();
+    let context = work.path().join("context");
+    write(&context.join("hello.txt"), "hello\n");
+    write(
+        &context.join("Dockerfile"),
+        &format!(
+            "FROM --platform=$BUILDPLATFORM {} AS tools\n\
+             FROM scratch\nARG TARGETPLATFORM TARGETARCH BUILDPLATFORM\n\
+             COPY <<EOF /platform.txt\n${{TARGETPLATFORM}} ${{TARGETARCH}} built on ${{BUILDPLATFORM}}\nEOF\n\
+             COPY --from=tools /bin/busybox /busybox\nCOPY hello.txt /\n",
+            busybox()
+        ),
+    );
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "--output",
+            "type=local,dest=../conveyor",
+            ".",
+        ],
+        &context,
+    );
+    built(&run);
+    let ours = tree(&work.path().join("conveyor"));
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let label = platform.replace('/', "_");
+        let output = format!("type=local,dest=../stock-{label}");
+        let (ok, _, stderr) = buildx(
+            &[
+                "--progress=quiet",
+                "--platform",
+                platform,
+                "--output",
+                &output,
+                ".",
+            ],
+            &context,
+        );
+        assert!(ok, "stock {platform}: {stderr}");
+        let stock = tree(&work.path().join(format!("stock-{label}")));
+        let arch = platform.trim_start_matches("linux/");
+        assert_eq!(
+            stock["platform.txt"].1,
+            format!("{platform} {arch} built on linux/amd64\n").into_bytes()
+        );
+        let ours_for_platform: common::Tree = ours
+            .iter()
+            .filter_map(|(path, entry)| {
+                let rest = path.strip_prefix(&format!("{label}/"))?;
+                Some((rest.to_string(), entry.clone()))
+            })
+            .collect();
+        assert_same_tree(
+            &ours_for_platform,
+            &stock,
+            &format!("conveyor build for {platform}"),
+        );
+    }
+}

@@ -107,7 +107,15 @@ impl BuildInput {
             frontend_attrs.insert("no-cache".to_string(), String::new());
         }
         if let Some(platform) = &request.platform {
-            gateway::parse_platform(platform).map_err(Failure::input)?;
+            let platforms: Vec<&str> = platform.split(',').collect();
+            for one in &platforms {
+                gateway::parse_platform(one).map_err(Failure::input)?;
+            }
+            if platforms.len() > 1 && request.repo.is_some() {
+                return Err(Failure::input(
+                    "--platform with several platforms cannot be used with --repo: stages are stored for one platform",
+                ));
+            }
             frontend_attrs.insert("platform".to_string(), platform.clone());
         }
         let mut named_dirs = BTreeMap::new();

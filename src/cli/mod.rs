@@ -109,7 +109,9 @@ pub enum Command {
         /// KEY=VALUE, or KEY to take the variable from the environment.
         #[arg(long = "build-arg", value_parser = plan::parse_build_arg)]
         build_args: Vec<(String, String)>,
-        /// The target platform, as in linux/amd64 (default: the daemon's).
+        /// The target platform, as in linux/amd64 (default: the daemon's); several,
+        /// comma-separated, build once each (a local or tar output gets a directory
+        /// per platform; Docker Engine's classic image store takes one platform).
         #[arg(long)]
         platform: Option<String>,
         /// NAME=VALUE: FROM NAME, COPY --from=NAME and the stage named NAME read VALUE
