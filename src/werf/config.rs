@@ -196,13 +196,12 @@ fn read_stapel(root: &Node) -> Result<Vec<Image>, ConfigError> {
             "ansible stages are not supported yet",
         ));
     }
-    for (key, what) in [
-        ("dependencies", "dependencies"),
-        ("secrets", "secrets"),
-        ("fromLatest", "fromLatest"),
-    ] {
+    for (key, what) in [("dependencies", "dependencies"), ("secrets", "secrets")] {
         not_supported_yet(&doc, key, what)?;
     }
+    // Checked, and otherwise what conveyor always does: a base image is signed by the
+    // digest it resolves to on every run, as werf does with `fromLatest: true`.
+    doc.bool("fromLatest")?;
     let (names, is_artifact) = match (doc.get("image"), doc.get("artifact")) {
         (Some(_), Some(_)) => {
             let span = doc.key_span("artifact").unwrap_or(root.span);
