@@ -337,6 +337,9 @@ pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
                         format!("build-arg:{}", gateway::CONVEYOR_REPO),
                         repo.clone(),
                     );
+                    input
+                        .frontend_attrs
+                        .insert("conveyor.stored".into(), report.stored.clone());
                     Some(report)
                 }
                 Err(failure) => {

@@ -36,6 +36,17 @@ pub struct StagesBuild<'a> {
 pub struct StagesReport {
     pub reused: Vec<String>,
     pub built: Vec<String>,
+    /// Every stored stage the target needs, as the frontend option `conveyor.stored`.
+    pub stored: String,
+}
+
+/// The frontend option `conveyor.stored`: `POSITION=REFERENCE` of each stored stage,
+/// so the frontend takes them as they are instead of signing the stages again.
+fn stored_option(references: &BTreeMap<StageId, String>, done: &BTreeSet<StageId>) -> String {
+    done.iter()
+        .filter_map(|id| Some(format!("{}={}", id.0, references.get(id)?)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The platform signatures are made for: the one asked for, else the daemon's first
@@ -101,7 +112,16 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
     let mut report = StagesReport {
         reused: Vec::new(),
         built: Vec::new(),
+        stored: String::new(),
     };
+    let references: BTreeMap<StageId, String> = needed
+        .iter()
+        .map(|&id| {
+            let reference = storage.reference(&signed.signatures[&id].signature)?;
+            Ok::<_, storage::StorageError>((id, reference))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(Failure::build)?;
     let mut pending: Vec<StageId> = Vec::new();
     for &id in &needed {
         if stored.contains(&id) {
@@ -155,6 +175,7 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
                 format!("build-arg:{}", crate::gateway::CONVEYOR_REPO),
                 job.repo.to_string(),
             );
+            attrs.insert("conveyor.stored".into(), stored_option(&references, &done));
             note(
                 &progress,
                 &format!("[conveyor] stage {name}: building, to be stored as {reference}"),
@@ -176,6 +197,7 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
         }
         pending = rest;
     }
+    report.stored = stored_option(&references, &done);
     Ok(report)
 }
 

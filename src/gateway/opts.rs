@@ -33,6 +33,11 @@ pub struct FrontendOpts {
     /// `conveyor.labels` (a JSON object): labels the stages storage puts on a stage
     /// image (its signature and inputs), added to the image config.
     pub stage_labels: BTreeMap<String, String>,
+    /// `conveyor.stored` (`POSITION=REFERENCE,…`): the stages the CLI has found or put
+    /// in the storage, by position. Given it, the frontend takes these as they are
+    /// instead of signing and looking stages up itself — the CLI has signed them from
+    /// the files on disk, which a frontend reads only through BuildKit, file by file.
+    pub stored_stages: Option<BTreeMap<usize, String>>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -61,6 +66,23 @@ impl FrontendOpts {
         }
         Ok(())
     }
+}
+
+/// `conveyor.stored`: `POSITION=REFERENCE` pairs, comma-separated (empty for none).
+fn parse_stored(list: &str) -> Result<BTreeMap<usize, String>, OptsError> {
+    list.split(',')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let parsed = pair.split_once('=').and_then(|(position, reference)| {
+                Some((position.parse().ok()?, reference.to_string()))
+                    .filter(|(_, reference): &(usize, String)| !reference.is_empty())
+            });
+            parsed.ok_or_else(|| OptsError::Invalid {
+                key: "conveyor.stored",
+                reason: format!("expected POSITION=REFERENCE, got {pair:?}"),
+            })
+        })
+        .collect()
 }
 
 /// `linux/amd64`, `linux/arm64/v8`, or a bare architecture meaning linux.
@@ -124,6 +146,10 @@ impl FrontendOpts {
                     reason: error.to_string(),
                 })?,
                 None => BTreeMap::new(),
+            },
+            stored_stages: match opts.get("conveyor.stored") {
+                Some(list) => Some(parse_stored(list)?),
+                None => None,
             },
         })
     }
@@ -217,6 +243,28 @@ mod tests {
         ] {
             assert!(opts("context:base", value).check_buildable().is_ok());
         }
+    }
+
+    #[test]
+    fn stored_stages_are_positions_and_references() {
+        let opts = |value: &str| {
+            FrontendOpts::from_wire(
+                &BTreeMap::from([("conveyor.stored".to_string(), value.to_string())]),
+                "",
+            )
+        };
+        assert_eq!(
+            opts("0=reg/app:aa,3=reg/app:bb").unwrap().stored_stages,
+            Some(BTreeMap::from([
+                (0, "reg/app:aa".to_string()),
+                (3, "reg/app:bb".to_string())
+            ]))
+        );
+        assert_eq!(opts("").unwrap().stored_stages, Some(BTreeMap::new()));
+        assert_eq!(
+            opts("x=reg/app:aa").unwrap_err().to_string(),
+            "invalid frontend option conveyor.stored: expected POSITION=REFERENCE, got \"x=reg/app:aa\""
+        );
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub(super) async fn reused_stages(
     selection: &Selection,
     signing: Signing<'_>,
 ) -> Result<ReusedStages, FrontendError> {
+    if let Some(stored) = &opts.stored_stages {
+        return given_stages(bridge, opts, stored, selection, signing.platform).await;
+    }
     let Some(repo) = opts.build_args.get(CONVEYOR_REPO).filter(|r| !r.is_empty()) else {
         return Ok(ReusedStages::new());
     };
@@ -179,19 +182,62 @@ pub(super) async fn reused_stages(
             Err(_) if repo == storage::LOCAL => continue,
             Err(error) => return Err(storage_error(format!("{reference}: {error}"))),
         };
-        let config = storage::labels::strip_from_config(&resolved.config)
-            .and_then(|json| ImageConfig::from_json(&json).map_err(|e| e.to_string()))
-            .map_err(|reason| storage_error(format!("{reference}: {reason}")))?;
-        reused.insert(
-            id,
-            ReusedStage {
-                reference,
-                image: ResolvedBase {
-                    digest: resolved.digest,
-                    config,
-                },
-            },
-        );
+        reused.insert(id, reused_stage(reference, resolved, repo)?);
+    }
+    Ok(reused)
+}
+
+/// A stored stage as the lowering takes it: pinned to the resolved digest, its config
+/// without the storage's labels.
+fn reused_stage(
+    reference: String,
+    resolved: super::bridge::ResolvedImage,
+    repo: &str,
+) -> Result<ReusedStage, FrontendError> {
+    let config = storage::labels::strip_from_config(&resolved.config)
+        .and_then(|json| ImageConfig::from_json(&json).map_err(|e| e.to_string()))
+        .map_err(|reason| FrontendError::Storage {
+            repo: repo.to_string(),
+            reason: format!("{reference}: {reason}"),
+        })?;
+    Ok(ReusedStage {
+        reference,
+        image: ResolvedBase {
+            digest: resolved.digest,
+            config,
+        },
+    })
+}
+
+/// The stages the CLI names in `conveyor.stored` (those selected, but the one being
+/// built), resolved through the daemon: no signing, no lookups of other stages.
+async fn given_stages(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    stored: &BTreeMap<usize, String>,
+    selection: &Selection,
+    platform: &Platform,
+) -> Result<ReusedStages, FrontendError> {
+    let repo = opts
+        .build_args
+        .get(CONVEYOR_REPO)
+        .cloned()
+        .unwrap_or_default();
+    let mut reused = ReusedStages::new();
+    for &id in &selection.order {
+        let Some(reference) = stored.get(&id.0).filter(|_| opts.stage != Some(id.0)) else {
+            continue;
+        };
+        let normalized = lower::normalize_reference(reference);
+        let log_name = format!("[conveyor] stored stage {reference}");
+        let resolved = bridge
+            .resolve_image_config_as(&normalized, &platform.to_pb(), &log_name)
+            .await
+            .map_err(|error| FrontendError::Storage {
+                repo: repo.clone(),
+                reason: format!("{reference}: {error}"),
+            })?;
+        reused.insert(id, reused_stage(reference.clone(), resolved, &repo)?);
     }
     Ok(reused)
 }

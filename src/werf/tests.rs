@@ -131,8 +131,12 @@ fn importing_a_missing_image_is_refused() {
 #[test]
 fn from_latest_is_taken_and_type_checked() {
     // conveyor always signs a base by its resolved digest, as `fromLatest: true` asks.
-    load_ok(&format!("{META}image: app\nfrom: alpine\nfromLatest: true\n"));
-    let message = load_err(&format!("{META}image: app\nfrom: alpine\nfromLatest: often\n"));
+    load_ok(&format!(
+        "{META}image: app\nfrom: alpine\nfromLatest: true\n"
+    ));
+    let message = load_err(&format!(
+        "{META}image: app\nfrom: alpine\nfromLatest: often\n"
+    ));
     assert!(message.starts_with("werf.yaml:6:13: "), "{message}");
 }
 
