@@ -84,6 +84,76 @@ fn secrets_reach_run_mounts_and_no_layer_or_log() {
     let _ = docker().args(["rmi", &tag]).output();
 }
 
+/// A werf.yaml's own `secrets:` (from the environment, a file of the project, and a
+/// value in the config) are mounted at /run/secrets/<id> for the stapel commands, and
+/// land in no layer and no log line.
+#[test]
+fn werf_config_secrets_reach_stapel_commands_and_no_layer_or_log() {
+    let work = tempfile::tempdir().unwrap();
+    let env_secret = unique("werf-env-secret");
+    let file_secret = unique("werf-file-secret");
+    let value_secret = unique("werf-value-secret");
+    let run_id = unique("run");
+    write(&work.path().join("secret.txt"), &file_secret);
+    write(
+        &work.path().join("werf.yaml"),
+        &format!(
+            "project: secrets\nconfigVersion: 1\n---\nimage: app\nfrom: {}\nsecrets:\n\
+             - env: CONVEYOR_TEST_WERF_SECRET\n- src: secret.txt\n- id: plain\n  value: {value_secret}\n\
+             shell:\n  install:\n  - ': {run_id}; for id in CONVEYOR_TEST_WERF_SECRET secret.txt plain; do sha256sum /run/secrets/$id | cut -d\" \" -f1; done > /sums'\n",
+            busybox()
+        ),
+    );
+    let tag = format!("conveyor-build-test/{}:1", unique("werf-secret"));
+    let output = Command::new(env!("CARGO_BIN_EXE_conveyor"))
+        .args([
+            "build",
+            "--progress=plain",
+            "-f",
+            "werf.yaml",
+            "-t",
+            &tag,
+            ".",
+        ])
+        .current_dir(work.path())
+        .env("DOCKER_HOST", &harness().docker_host)
+        .env("DOCKER_CONFIG", work.path())
+        .env("CONVEYOR_TEST_WERF_SECRET", &env_secret)
+        .env_remove("BUILDKIT_HOST")
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{log}");
+    let sha = |text: &str| hex::encode(Sha256::digest(text.as_bytes()));
+    assert_eq!(
+        docker_ok(&["run", "--rm", &tag, "cat", "/sums"], None),
+        format!(
+            "{}\n{}\n{}\n",
+            sha(&env_secret),
+            sha(&file_secret),
+            sha(&value_secret)
+        )
+    );
+    let saved = docker().args(["save", &tag]).output().expect("docker save");
+    assert!(saved.status.success() && saved.stdout.len() > 1000);
+    for secret in [&env_secret, &file_secret, &value_secret] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret is in the build log:\n{log}"
+        );
+        let found = saved
+            .stdout
+            .windows(secret.len())
+            .any(|window| window == secret.as_bytes());
+        assert!(!found, "a secret is in the saved image");
+    }
+    let _ = docker().args(["rmi", &tag]).output();
+}
+
 #[test]
 fn the_context_upload_follows_no_symlink_out_and_no_dotdot_path() {
     let work = tempfile::tempdir().unwrap();

@@ -300,10 +300,19 @@ pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
     let daemon = Daemon::connect(address.clone())
         .await
         .map_err(Failure::build)?;
+    // A werf config's own `secrets:` are served too; a --secret of the same id wins.
+    let mut secrets = request.secrets.clone();
+    let file = request.file.as_deref().expect("resolved above");
+    let build_args: BTreeMap<String, String> = request.build_args.iter().cloned().collect();
+    for (id, source) in super::stages::werf_secrets(file, &request.context, &build_args)? {
+        if !secrets.iter().any(|(known, _)| *known == id) {
+            secrets.push((id, source));
+        }
+    }
     let session = open_session(
         &daemon,
         &input,
-        request.secrets.clone(),
+        secrets,
         request.ssh_agents.clone(),
         exports.output_target,
     )

@@ -6,11 +6,13 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::buildkit::SecretSource;
 use crate::context::{self, Filter};
 use crate::dockerfile;
 use crate::graph::{self, SignatureSources, StageGraph, StageId, StageSignature};
 use crate::registry::RegistryClient;
 use crate::storage::{self, StageLabels, StagesStorage, StoredFile, StoredInput};
+use crate::werf::SecretValue;
 
 use super::Failure;
 
@@ -146,6 +148,51 @@ fn load_werf(spec: &BuildSpec, file: PathBuf, text: &str) -> Result<Loaded, Fail
         filter,
         werf: true,
     })
+}
+
+/// The build secrets a werf config declares (`secrets:`), for the session to serve;
+/// none for a Dockerfile. Rendered as the frontend renders it. `src` paths are
+/// relative to the project directory, or to the home directory with `~/`.
+pub fn werf_secrets(
+    file: &Path,
+    context: &Path,
+    build_args: &BTreeMap<String, String>,
+) -> Result<Vec<(String, SecretSource)>, Failure> {
+    let file_name = file.display().to_string();
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Ok(Vec::new());
+    };
+    if !crate::werf::is_werf_config(&file_name, &text) {
+        return Ok(Vec::new());
+    }
+    let env_name = build_args
+        .get(crate::gateway::WERF_ENV_ARG)
+        .cloned()
+        .unwrap_or_default();
+    let mut env = super::plan_werf::template_env(context, &env_name)?;
+    env.commit = Err("a build's frontend has no git repository".into());
+    env.env_vars = build_args.clone();
+    let loaded = crate::werf::load(&file_name, &text, &env)
+        .map_err(|e| Failure::input(e.located(&file_name, &text)))?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    Ok(loaded
+        .config
+        .secrets()
+        .into_iter()
+        .map(|secret| {
+            let source = match &secret.value {
+                SecretValue::Env(var) => SecretSource::Env(var.clone()),
+                SecretValue::Literal(value) => SecretSource::Value(value.clone()),
+                SecretValue::File(path) => {
+                    SecretSource::File(match (path.strip_prefix("~/"), &home) {
+                        (Some(rest), Some(home)) => home.join(rest),
+                        _ => context.join(path),
+                    })
+                }
+            };
+            (secret.id.clone(), source)
+        })
+        .collect())
 }
 
 impl Loaded {

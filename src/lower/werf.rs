@@ -139,7 +139,7 @@ impl Lowering<'_> {
             return;
         }
         let script = commands.join("\n");
-        let mounts = stapel
+        let mut mounts: Vec<llb::Mount> = stapel
             .mounts
             .iter()
             .map(|mount| llb::Mount {
@@ -155,6 +155,18 @@ impl Lowering<'_> {
                 },
             })
             .collect();
+        // Secrets are files under /run/secrets for the commands, as werf mounts them;
+        // a missing one fails the step rather than running without it.
+        mounts.extend(stapel.secrets.iter().map(|secret| llb::Mount {
+            dest: format!("/run/secrets/{}", secret.id),
+            kind: llb::MountKind::Secret {
+                id: secret.id.clone(),
+                uid: 0,
+                gid: 0,
+                mode: 0o400,
+                optional: false,
+            },
+        }));
         // The config allows only these three.
         let network = match stapel.network.as_ref().map(|n| n.value.as_str()) {
             Some("host") => llb::NetMode::Host,

@@ -196,9 +196,7 @@ fn read_stapel(root: &Node) -> Result<Vec<Image>, ConfigError> {
             "ansible stages are not supported yet",
         ));
     }
-    for (key, what) in [("dependencies", "dependencies"), ("secrets", "secrets")] {
-        not_supported_yet(&doc, key, what)?;
-    }
+    not_supported_yet(&doc, "dependencies", "dependencies")?;
     // Checked, and otherwise what conveyor always does: a base image is signed by the
     // digest it resolves to on every run, as werf does with `fromLatest: true`.
     doc.bool("fromLatest")?;
@@ -298,6 +296,7 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
         mounts.push(read_mount(node, &mounts)?);
     }
     Ok(Stapel {
+        secrets: super::sections::read_secrets(doc)?,
         from,
         from_cache_version: doc.string("fromCacheVersion")?.map(|s| s.value),
         cache_version: doc.string("cacheVersion")?.map(|s| s.value),
@@ -369,6 +368,7 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
         "dockerfile",
         "context",
         "target",
+        "secrets",
         "args",
         "addHost",
         "network",
@@ -378,15 +378,15 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
         "final",
         "cacheVersion",
         "platform",
-        "secrets",
         "imageSpec",
         "contextAddFiles",
         "contextAddFile",
     ];
     let doc = fields(root, "a Dockerfile image", &keys)?;
-    for key in &keys[4..] {
+    for key in &keys[5..] {
         not_supported_yet(&doc, key, &format!("`{key}` of a Dockerfile image"))?;
     }
+    let secrets = super::sections::read_secrets(&doc)?;
     if let Some(context) = doc.string("context")?
         && !matches!(context.value.as_str(), "" | "." | "./")
     {
@@ -417,6 +417,7 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
             dockerfile: dockerfile.clone(),
             target: target.clone(),
             text: None,
+            secrets: secrets.clone(),
         })
         .collect())
 }

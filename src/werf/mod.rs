@@ -25,7 +25,7 @@ pub use fields::Located;
 pub use git::commit_of;
 pub use model::{
     Command, DockerSettings, DockerfileImage, FromBase, GitMapping, Image, ImageSpec, Import,
-    ImportPoint, Mount, MountKind, Shell, Stapel, UserStage, WerfConfig,
+    ImportPoint, Mount, MountKind, Secret, SecretValue, Shell, Stapel, UserStage, WerfConfig,
 };
 pub use template::TemplateEnv;
 

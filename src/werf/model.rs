@@ -34,6 +34,49 @@ impl WerfConfig {
             .max_by_key(|(span, _)| span.start)
             .map(|(_, name)| name.clone())
     }
+
+    /// Every build secret the config declares, each id once (the first declaration
+    /// of an id wins; images share the build's secrets by id).
+    pub fn secrets(&self) -> Vec<&Secret> {
+        let mut out: Vec<&Secret> = Vec::new();
+        let declared = self
+            .images
+            .iter()
+            .flat_map(|image| &image.stapel.secrets)
+            .chain(
+                self.dockerfile_images
+                    .iter()
+                    .flat_map(|image| &image.secrets),
+            );
+        for secret in declared {
+            if !out.iter().any(|known| known.id == secret.id) {
+                out.push(secret);
+            }
+        }
+        out
+    }
+}
+
+/// A build secret (`secrets:`): mounted at `/run/secrets/<id>` in every stapel stage
+/// that runs commands, and served under its id to a Dockerfile image's
+/// `RUN --mount=type=secret`. Its value never enters a signature or a layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Secret {
+    pub id: String,
+    pub value: SecretValue,
+    pub span: Span,
+}
+
+/// Where a secret's value comes from when the build starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretValue {
+    /// `env: VAR` (the id defaults to VAR).
+    Env(String),
+    /// `src: PATH`, relative to the project directory or `~/…` (the id defaults to the
+    /// file name).
+    File(String),
+    /// `value: TEXT`, which needs an `id`.
+    Literal(String),
 }
 
 /// An image built from a Dockerfile of the project (werf's `dockerfile:` document).
@@ -48,6 +91,7 @@ pub struct DockerfileImage {
     /// The Dockerfile's text: read by `werf::load` when its file source has it, else
     /// filled in by the caller (the frontend reads it from the build context).
     pub text: Option<String>,
+    pub secrets: Vec<Secret>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +132,7 @@ pub struct Stapel {
     pub platform: Option<String>,
     /// `network`: the build containers' network mode.
     pub network: Option<Located<String>>,
+    pub secrets: Vec<Secret>,
 }
 
 /// A local git mapping: files of the project directory copied into the image.

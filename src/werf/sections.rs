@@ -7,8 +7,8 @@ use super::config::not_supported_yet;
 use super::error::ConfigError;
 use super::fields::{Fields, Located, fields, string, strings};
 use super::model::{
-    Command, DockerSettings, GitMapping, ImageSpec, Import, ImportPoint, Mount, MountKind, Shell,
-    UserStage,
+    Command, DockerSettings, GitMapping, ImageSpec, Import, ImportPoint, Mount, MountKind, Secret,
+    SecretValue, Shell, UserStage,
 };
 use super::yaml::{Kind, Node};
 
@@ -354,4 +354,67 @@ pub(super) fn read_mount(node: &Node, earlier: &[Mount]) -> Result<Mount, Config
         ));
     }
     Ok(Mount { kind, to })
+}
+
+/// `secrets:`: each item one of `env`, `src` or `value` (with `id`, which `value`
+/// needs); ids are unique within an image.
+pub(super) fn read_secrets(doc: &Fields<'_>) -> Result<Vec<Secret>, ConfigError> {
+    let mut out: Vec<Secret> = Vec::new();
+    for node in doc.list("secrets")? {
+        let item = fields(node, "a secret", &["id", "env", "src", "value"])?;
+        let id = item.string("id")?;
+        let sources = [
+            item.string("env")?
+                .map(|v| (v.clone(), SecretValue::Env(v.value))),
+            item.string("src")?
+                .map(|v| (v.clone(), SecretValue::File(v.value))),
+            item.string("value")?
+                .map(|v| (v.clone(), SecretValue::Literal(v.value))),
+        ];
+        let mut given = sources.into_iter().flatten();
+        let (written, value) = match (given.next(), given.next()) {
+            (Some(one), None) => one,
+            _ => {
+                return Err(ConfigError::new(
+                    node.span,
+                    "a secret needs exactly one of `env`, `src` or `value`",
+                ));
+            }
+        };
+        let id = match (id, &value) {
+            (Some(id), _) if !id.value.is_empty() => id,
+            (_, SecretValue::Env(var)) => Located {
+                value: var.clone(),
+                span: written.span,
+            },
+            (_, SecretValue::File(path)) => Located {
+                value: path.rsplit('/').next().unwrap_or(path).to_string(),
+                span: written.span,
+            },
+            (_, SecretValue::Literal(_)) => {
+                return Err(ConfigError::new(
+                    node.span,
+                    "a secret with `value` needs an `id`",
+                ));
+            }
+        };
+        if id.value.is_empty() || id.value.contains('/') || id.value.starts_with('.') {
+            return Err(ConfigError::new(
+                id.span,
+                format!("secret id {:?} is not a file name", id.value),
+            ));
+        }
+        if out.iter().any(|secret| secret.id == id.value) {
+            return Err(ConfigError::new(
+                id.span,
+                format!("two secrets with the id {:?}", id.value),
+            ));
+        }
+        out.push(Secret {
+            id: id.value,
+            value,
+            span: node.span,
+        });
+    }
+    Ok(out)
 }

@@ -129,6 +129,40 @@ fn importing_a_missing_image_is_refused() {
 }
 
 #[test]
+fn secrets_take_env_src_or_value_with_ids() {
+    let config = load_ok(&format!(
+        "{META}image: app\nfrom: alpine\nsecrets:\n- env: TOKEN\n- src: ./keys/deploy.key\n- id: plain\n  value: text\n- id: renamed\n  env: OTHER\n"
+    ));
+    let secrets: Vec<(&str, &SecretValue)> = config
+        .secrets()
+        .into_iter()
+        .map(|s| (s.id.as_str(), &s.value))
+        .collect();
+    assert_eq!(
+        secrets,
+        [
+            ("TOKEN", &SecretValue::Env("TOKEN".into())),
+            ("deploy.key", &SecretValue::File("./keys/deploy.key".into())),
+            ("plain", &SecretValue::Literal("text".into())),
+            ("renamed", &SecretValue::Env("OTHER".into())),
+        ]
+    );
+    let image = "image: app\nfrom: alpine\nsecrets:\n";
+    assert_eq!(
+        load_err(&format!("{META}{image}- env: A\n  src: b\n")),
+        "werf.yaml:7:3: a secret needs exactly one of `env`, `src` or `value`"
+    );
+    assert_eq!(
+        load_err(&format!("{META}{image}- value: x\n")),
+        "werf.yaml:7:3: a secret with `value` needs an `id`"
+    );
+    assert_eq!(
+        load_err(&format!("{META}{image}- env: A\n- id: A\n  value: x\n")),
+        "werf.yaml:8:7: two secrets with the id \"A\""
+    );
+}
+
+#[test]
 fn from_latest_is_taken_and_type_checked() {
     // conveyor always signs a base by its resolved digest, as `fromLatest: true` asks.
     load_ok(&format!(

@@ -16,6 +16,8 @@ use crate::proto::moby::buildkit::secrets::v1::{GetSecretRequest, GetSecretRespo
 pub enum SecretSource {
     File(PathBuf),
     Env(String),
+    /// A value written in the build file itself (werf's `secrets: - value:`).
+    Value(String),
 }
 
 /// Parses `id=ID,src=PATH`, `id=ID,env=VAR` (also `source=`, `type=file|env`, and a
@@ -92,6 +94,7 @@ impl Secrets for SecretsService {
                         "secret {id}: environment variable {var} is not set"
                     ))
                 })?,
+            SecretSource::Value(value) => value.clone().into_bytes(),
         };
         Ok(Response::new(GetSecretResponse { data }))
     }
