@@ -73,10 +73,18 @@ pub(super) async fn docker_upgrade(
 /// The gRPC `:authority` conveyor sends; daemons ignore it on local sockets.
 const AUTHORITY_URI: &str = "http://localhost";
 
+/// The HTTP/2 connection window of every connection conveyor opens or serves. h2 ends
+/// a connection that holds more small DATA frames unread than half its window allows
+/// (at most 256 bytes of overhead each), and a build's session carries thousands of
+/// them (one per small file and request), more than the default 64 KiB window's ~130
+/// while the reader waits for a core on a busy machine.
+pub const HTTP2_CONNECTION_WINDOW: u32 = 32 << 20;
+
 /// Opens a gRPC channel to the daemon at `address`, connecting eagerly so that an
 /// unreachable daemon is reported here, once, with its address.
 pub async fn channel(address: &DaemonAddress) -> Result<Channel, BuildkitError> {
-    let endpoint = tonic::transport::Endpoint::from_static(AUTHORITY_URI);
+    let endpoint = tonic::transport::Endpoint::from_static(AUTHORITY_URI)
+        .initial_connection_window_size(HTTP2_CONNECTION_WINDOW);
     let result = match address.clone() {
         DaemonAddress::Buildkitd(target) => {
             endpoint

@@ -10,7 +10,7 @@ mod session;
 mod status;
 
 pub use address::{DEFAULT_DOCKER_SOCKET, DaemonAddress, Endpoint};
-pub use connect::{channel, error_chain};
+pub use connect::{HTTP2_CONNECTION_WINDOW, channel, error_chain};
 pub(crate) use control::rpc_error;
 pub use control::{Daemon, SolveRequest};
 pub use engine::{push as push_to_registry, registry_host};

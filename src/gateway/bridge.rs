@@ -74,6 +74,7 @@ impl Bridge {
         };
         let stdio = Arc::new(Mutex::new(Some(stdio_pipes().map_err(stdio_error)?)));
         let channel = tonic::transport::Endpoint::from_static("http://localhost")
+            .initial_connection_window_size(crate::buildkit::HTTP2_CONNECTION_WINDOW)
             .connect_with_connector(tower::service_fn(move |_: Uri| {
                 let taken = stdio.lock().expect("stdio lock").take();
                 async move {

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -199,20 +200,37 @@ async fn send_dir(root: PathBuf, filter: Filter, mut incoming: Streaming<Packet>
         let _ = stats_out.send(Ok(packet(PacketType::PacketStat))).await;
     });
 
+    // Several files go out at once (their DATA packets carry their ids), so small
+    // files do not each wait for a round trip through a blocking read.
     let root = Arc::new(root);
+    let mut sending: JoinSet<Result<(), String>> = JoinSet::new();
+    let failed = |message: String, stats: &tokio::task::JoinHandle<()>| {
+        stats.abort();
+        message
+    };
     while let Some(next) = asked.recv().await {
         match next {
             Asked::File(id) => {
                 let Some(path) = requestable.remove(&id) else {
-                    stats.abort();
-                    return send_error(&out, &format!("invalid file id {id}")).await;
+                    let message = failed(format!("invalid file id {id}"), &stats);
+                    return send_error(&out, &message).await;
                 };
-                if let Err(message) = send_file(&root, &path, id, &out).await {
-                    stats.abort();
+                if sending.len() >= FILES_AT_ONCE
+                    && let Some(Ok(Err(message)) | Err(message)) = next_done(&mut sending).await
+                {
+                    let message = failed(message, &stats);
                     return send_error(&out, &message).await;
                 }
+                let (root, out) = (Arc::clone(&root), out.clone());
+                sending.spawn(async move { send_file(&root, &path, id, &out).await });
             }
             Asked::Finished => {
+                while let Some(done) = next_done(&mut sending).await {
+                    if let Ok(Err(message)) | Err(message) = done {
+                        let message = failed(message, &stats);
+                        return send_error(&out, &message).await;
+                    }
+                }
                 // The receiver finishes only after the last STAT; wait for it to
                 // have gone out all the same, so FIN is the last packet.
                 let _ = stats.await;
@@ -222,7 +240,21 @@ async fn send_dir(root: PathBuf, filter: Filter, mut incoming: Streaming<Packet>
             Asked::Gone => break,
         }
     }
+    sending.abort_all();
     stats.abort();
+}
+
+/// How many requested files are sent at once.
+const FILES_AT_ONCE: usize = 4;
+
+/// The next file send to finish: `Ok(result)`, or `Err` if its task died.
+async fn next_done(
+    sending: &mut JoinSet<Result<(), String>>,
+) -> Option<Result<Result<(), String>, String>> {
+    sending
+        .join_next()
+        .await
+        .map(|joined| joined.map_err(|error| error.to_string()))
 }
 
 /// One file's bytes as DATA packets, then an empty DATA for its end; read on a

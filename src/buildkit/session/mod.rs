@@ -83,8 +83,9 @@ impl Session {
     ) -> Result<Session, BuildkitError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let mut methods = vec![HEALTH_CHECK.to_string()];
-        let router =
-            tonic::transport::Server::builder().add_service(HealthServer::new(HealthService));
+        let router = tonic::transport::Server::builder()
+            .initial_connection_window_size(super::HTTP2_CONNECTION_WINDOW)
+            .add_service(HealthServer::new(HealthService));
         // TarStream is declared but BuildKit only asks for DiffCopy; it is not offered.
         methods.push("/moby.filesync.v1.FileSync/DiffCopy".into());
         let mut router = router.add_service(
