@@ -91,6 +91,8 @@ pub(crate) mod go_mode_bits {
     pub const CHAR_DEVICE: u32 = 0x0020_0000;
     pub const STICKY: u32 = 0x0010_0000;
     pub const PERM: u32 = 0o777;
+    /// The file types that are neither a directory, a symlink nor a regular file.
+    pub const OTHER_TYPES: u32 = DEVICE | NAMED_PIPE | SOCKET | CHAR_DEVICE;
 }
 
 /// A Unix `st_mode` as Go's `os.FileMode`, the way Go's `os.Lstat` converts it: the

@@ -322,8 +322,18 @@ async fn solve_context(
 /// The context as BuildKit holds it, in the CLI walk's order: depth first, each
 /// directory's entries sorted byte-wise, a directory right before its contents.
 async fn walk(bridge: &Bridge, reference: &str) -> Result<Vec<Entry>, FrontendError> {
+    walk_under(bridge, reference, "").await
+}
+
+/// Everything under `dir` of a solved ref (`""` is its root), depth first in fsutil's
+/// order, paths relative to the root.
+pub(super) async fn walk_under(
+    bridge: &Bridge,
+    reference: &str,
+    dir: &str,
+) -> Result<Vec<Entry>, FrontendError> {
     let mut out = Vec::new();
-    let mut stack = vec![children(bridge, reference, "").await?.into_iter()];
+    let mut stack = vec![children(bridge, reference, dir).await?.into_iter()];
     while let Some(top) = stack.last_mut() {
         let Some(entry) = top.next() else {
             stack.pop();
@@ -353,9 +363,7 @@ async fn children(
 }
 
 fn entry(dir: &str, stat: Stat) -> Entry {
-    const DIR: u32 = 0x8000_0000;
-    const SYMLINK: u32 = 0x0800_0000;
-    const OTHER_TYPES: u32 = 0x0400_0000 | 0x0200_0000 | 0x0100_0000 | 0x0020_0000;
+    use context::go_mode_bits::{DIR, OTHER_TYPES, SYMLINK};
     let name = stat.path.rsplit('/').next().unwrap_or_default();
     let path = if dir.is_empty() {
         name.to_string()

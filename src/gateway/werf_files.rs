@@ -8,15 +8,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
+use crate::context::{EntryKind, go_mode_bits};
 use crate::llb::{Definition, LocalSource, OpOptions};
 use crate::werf::template::FileSource;
 
 use super::bridge::Bridge;
 use super::frontend::FrontendError;
 use super::opts::FrontendOpts;
-
-/// Go's `os.ModeDir` bit in fsutil's `Stat.mode`.
-const MODE_DIR: u32 = 1 << 31;
 
 /// Rounds before giving up: each round fetches at least one new path, and real
 /// configs need one to three.
@@ -117,7 +115,7 @@ impl ContextFiles {
                 None if !path.is_empty() => {
                     self.known().missing.insert(path);
                 }
-                Some(stat) if stat.mode & MODE_DIR == 0 => {
+                Some(stat) if stat.mode & go_mode_bits::DIR == 0 => {
                     let text = read_text(bridge, &reference, &path).await?;
                     self.known().files.insert(path, text);
                 }
@@ -140,21 +138,10 @@ async fn read_tree(
     dir: &str,
 ) -> Result<BTreeMap<String, String>, FrontendError> {
     let mut tree = BTreeMap::new();
-    let mut pending = vec![dir.to_string()];
-    while let Some(current) = pending.pop() {
-        let listing = if current.is_empty() { "." } else { &current };
-        for entry in bridge.read_dir(reference, listing).await? {
-            let path = if current.is_empty() {
-                entry.path.clone()
-            } else {
-                format!("{current}/{}", entry.path)
-            };
-            if entry.mode & MODE_DIR != 0 {
-                pending.push(path);
-            } else {
-                let text = read_text(bridge, reference, &path).await?;
-                tree.insert(path, text);
-            }
+    for entry in super::stored::walk_under(bridge, reference, dir).await? {
+        if entry.kind != EntryKind::Dir {
+            let text = read_text(bridge, reference, &entry.path).await?;
+            tree.insert(entry.path, text);
         }
     }
     Ok(tree)

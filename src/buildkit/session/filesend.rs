@@ -24,6 +24,7 @@ use tonic::body::Body;
 use tonic::codegen::{BoxFuture, Service, http};
 use tonic::{Response, Status, Streaming};
 
+use crate::context::go_mode_bits;
 use crate::proto::fsutil::types::{Packet, Stat, packet::PacketType};
 use crate::proto::moby::filesync::v1::BytesMessage;
 
@@ -202,11 +203,6 @@ fn is_clean(path: &str) -> bool {
         && path.split('/').all(|c| !matches!(c, "" | "." | ".."))
 }
 
-const GO_DIR: u32 = 0x8000_0000;
-const GO_SYMLINK: u32 = 0x0800_0000;
-/// Devices, pipes, sockets and the other type bits.
-const GO_OTHER_TYPES: u32 = 0x0400_0000 | 0x0200_0000 | 0x0100_0000 | 0x0020_0000;
-
 impl LocalReceiver {
     async fn run(
         &mut self,
@@ -345,7 +341,7 @@ impl LocalReceiver {
         let full = self.dest.join(path);
         let error = |e: std::io::Error| format!("{}: {e}", full.display());
         let existing = fs::symlink_metadata(&full).ok();
-        if stat.mode & GO_DIR != 0 {
+        if stat.mode & go_mode_bits::DIR != 0 {
             match existing {
                 Some(metadata) if metadata.is_dir() => {}
                 Some(_) => {
@@ -359,7 +355,7 @@ impl LocalReceiver {
                 .push((path.to_string(), stat.mode, system_time(stat.mod_time)));
             return Ok(false);
         }
-        if stat.mode & GO_OTHER_TYPES != 0 {
+        if stat.mode & go_mode_bits::OTHER_TYPES != 0 {
             // Devices and pipes are not recreated in a local output (that needs root
             // and means nothing outside the image).
             return Ok(false);
@@ -371,7 +367,7 @@ impl LocalReceiver {
                 fs::remove_file(&full).map_err(error)?;
             }
         }
-        if stat.mode & GO_SYMLINK != 0 {
+        if stat.mode & go_mode_bits::SYMLINK != 0 {
             std::os::unix::fs::symlink(&stat.linkname, &full).map_err(error)?;
             return Ok(false);
         }
