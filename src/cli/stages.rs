@@ -114,16 +114,7 @@ pub fn load(spec: &BuildSpec) -> Result<Loaded, Failure> {
 /// platform ones.
 fn load_werf(spec: &BuildSpec, file: PathBuf, text: &str) -> Result<Loaded, Failure> {
     let file_name = file.display().to_string();
-    let env_name = spec
-        .build_args
-        .get(crate::gateway::WERF_ENV_ARG)
-        .cloned()
-        .unwrap_or_default();
-    let mut env = super::plan_werf::template_env(&spec.context, &env_name)?;
-    env.commit = Err("a build's frontend has no git repository; .Commit is available with `conveyor plan` without --repo".into());
-    env.env_vars = spec.build_args.clone();
-    let loaded = crate::werf::load(&file_name, text, &env)
-        .map_err(|e| Failure::input(e.located(&file_name, text)))?;
+    let loaded = render_werf(&file_name, text, &spec.context, &spec.build_args)?;
     let rendered = loaded.rendered.to_string();
     let build_args = graph::platform_args(&spec.platform, &spec.platform);
     let located = |e: graph::GraphError| Failure::input(e.located(&file_name, &rendered));
@@ -150,6 +141,24 @@ fn load_werf(spec: &BuildSpec, file: PathBuf, text: &str) -> Result<Loaded, Fail
     })
 }
 
+/// A werf config rendered and loaded as the frontend does it: `.Env` is the build arg
+/// `CONVEYOR_WERF_ENV`, `env "X"` reads the build arg `X`, there is no `.Commit`.
+fn render_werf(
+    file_name: &str,
+    text: &str,
+    context: &Path,
+    build_args: &BTreeMap<String, String>,
+) -> Result<crate::werf::Loaded, Failure> {
+    let env_name = build_args
+        .get(crate::gateway::WERF_ENV_ARG)
+        .cloned()
+        .unwrap_or_default();
+    let mut env = super::plan_werf::template_env(context, &env_name)?;
+    env.commit = Err("a build's frontend has no git repository; .Commit is available with `conveyor plan` without --repo".into());
+    env.env_vars = build_args.clone();
+    crate::werf::load(file_name, text, &env).map_err(|e| Failure::input(e.located(file_name, text)))
+}
+
 /// The build secrets a werf config declares (`secrets:`), for the session to serve;
 /// none for a Dockerfile. Rendered as the frontend renders it. `src` paths are
 /// relative to the project directory, or to the home directory with `~/`.
@@ -165,15 +174,7 @@ pub fn werf_secrets(
     if !crate::werf::is_werf_config(&file_name, &text) {
         return Ok(Vec::new());
     }
-    let env_name = build_args
-        .get(crate::gateway::WERF_ENV_ARG)
-        .cloned()
-        .unwrap_or_default();
-    let mut env = super::plan_werf::template_env(context, &env_name)?;
-    env.commit = Err("a build's frontend has no git repository".into());
-    env.env_vars = build_args.clone();
-    let loaded = crate::werf::load(&file_name, &text, &env)
-        .map_err(|e| Failure::input(e.located(&file_name, &text)))?;
+    let loaded = render_werf(&file_name, &text, context, build_args)?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
     Ok(loaded
         .config
