@@ -64,24 +64,27 @@ fn secrets_reach_run_mounts_and_no_layer_or_log() {
         format!("{}\n{}\n", sha(&file_secret), sha(&env_secret))
     );
 
-    for secret in [&file_secret, &env_secret] {
-        assert!(
-            !log.contains(secret.as_str()),
-            "a secret is in the build log:\n{log}"
-        );
-    }
-    // Every layer and the config, as `docker save` writes them (uncompressed tars).
-    let saved = docker().args(["save", &tag]).output().expect("docker save");
+    assert_secrets_in_no_log_or_layer(&[&file_secret, &env_secret], &log, &tag);
+    let _ = docker().args(["rmi", &tag]).output();
+}
+
+/// None of `secrets` is in the build log, nor in any layer or the config of the image
+/// `tag` as `docker save` writes them (uncompressed tars).
+fn assert_secrets_in_no_log_or_layer(secrets: &[&str], log: &str, tag: &str) {
+    let saved = docker().args(["save", tag]).output().expect("docker save");
     assert!(saved.status.success());
     assert!(saved.stdout.len() > 1000, "docker save wrote the image");
-    for secret in [&file_secret, &env_secret] {
+    for secret in secrets {
+        assert!(
+            !log.contains(secret),
+            "a secret is in the build log:\n{log}"
+        );
         let found = saved
             .stdout
             .windows(secret.len())
             .any(|window| window == secret.as_bytes());
         assert!(!found, "a secret is in the saved image");
     }
-    let _ = docker().args(["rmi", &tag]).output();
 }
 
 /// A werf.yaml's own `secrets:` (from the environment, a file of the project, and a
@@ -138,19 +141,7 @@ fn werf_config_secrets_reach_stapel_commands_and_no_layer_or_log() {
             sha(&value_secret)
         )
     );
-    let saved = docker().args(["save", &tag]).output().expect("docker save");
-    assert!(saved.status.success() && saved.stdout.len() > 1000);
-    for secret in [&env_secret, &file_secret, &value_secret] {
-        assert!(
-            !log.contains(secret.as_str()),
-            "a secret is in the build log:\n{log}"
-        );
-        let found = saved
-            .stdout
-            .windows(secret.len())
-            .any(|window| window == secret.as_bytes());
-        assert!(!found, "a secret is in the saved image");
-    }
+    assert_secrets_in_no_log_or_layer(&[&env_secret, &file_secret, &value_secret], &log, &tag);
     let _ = docker().args(["rmi", &tag]).output();
 }
 
