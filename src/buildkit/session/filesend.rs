@@ -206,27 +206,11 @@ fn is_clean(path: &str) -> bool {
 impl LocalReceiver {
     async fn run(
         &mut self,
-        mut incoming: Streaming<Packet>,
+        incoming: Streaming<Packet>,
         out: &mpsc::Sender<Result<Packet, Status>>,
     ) -> Result<(), String> {
         fs::create_dir_all(&self.dest).map_err(|e| format!("{}: {e}", self.dest.display()))?;
-        // Packets are taken off the connection as they arrive and written out behind:
-        // thousands of small files come as thousands of tiny DATA frames, and the
-        // HTTP/2 layer ends a connection that leaves too many of those unread
-        // (ENHANCE_YOUR_CALM "too_many_data_frames").
-        let (arrived, mut packets) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            loop {
-                let next = incoming
-                    .message()
-                    .await
-                    .map_err(|s| s.message().to_string());
-                let last = !matches!(next, Ok(Some(_)));
-                if arrived.send(next).is_err() || last {
-                    return;
-                }
-            }
-        });
+        let mut packets = super::read_ahead(incoming);
         let mut next_id: u32 = 0;
         let mut listed = false;
         let mut fin_sent = false;
@@ -246,7 +230,8 @@ impl LocalReceiver {
             let Some(received) = packets
                 .recv()
                 .await
-                .unwrap_or_else(|| Err("the output stream ended".into()))?
+                .transpose()
+                .map_err(|s| s.message().to_string())?
             else {
                 return if fin_sent {
                     Ok(())

@@ -148,9 +148,9 @@ enum Asked {
 
 /// The sender's side of DiffCopy for one directory. As fsutil's sender, it reads the
 /// receiver's requests while the STATs are still going out: the receiver asks for
-/// files as soon as it has their STATs, and requests left unread would fill the
-/// stream's flow-control window and stall both sides (seen with ~3 000 files).
-async fn send_dir(root: PathBuf, filter: Filter, mut incoming: Streaming<Packet>, out: Outgoing) {
+/// files as soon as it has their STATs, and left unread, those requests ended the
+/// upload (seen with ~3 000 files).
+async fn send_dir(root: PathBuf, filter: Filter, incoming: Streaming<Packet>, out: Outgoing) {
     let walk_root = root.clone();
     let walked = tokio::task::spawn_blocking(move || context::walk(&walk_root, &filter)).await;
     let entries = match walked {
@@ -167,25 +167,7 @@ async fn send_dir(root: PathBuf, filter: Filter, mut incoming: Streaming<Packet>
         .map(|(id, entry)| (id as u32, entry.path.clone()))
         .collect();
 
-    let (asked_sender, mut asked) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let next = match incoming.message().await {
-                Ok(Some(received)) => match PacketType::try_from(received.r#type) {
-                    Ok(PacketType::PacketReq) => Asked::File(received.id),
-                    Ok(PacketType::PacketFin) => Asked::Finished,
-                    Ok(PacketType::PacketErr) => Asked::Gone,
-                    _ => continue,
-                },
-                Ok(None) | Err(_) => Asked::Gone,
-            };
-            let last = !matches!(next, Asked::File(_));
-            if asked_sender.send(next).is_err() || last {
-                return;
-            }
-        }
-    });
-
+    let mut incoming = super::read_ahead(incoming);
     let stats_out = out.clone();
     let stats = tokio::spawn(async move {
         for entry in &entries {
@@ -208,7 +190,15 @@ async fn send_dir(root: PathBuf, filter: Filter, mut incoming: Streaming<Packet>
         stats.abort();
         message
     };
-    while let Some(next) = asked.recv().await {
+    while let Some(received) = incoming.recv().await {
+        let next = match received
+            .map(|packet| PacketType::try_from(packet.r#type).map(|t| (t, packet.id)))
+        {
+            Ok(Ok((PacketType::PacketReq, id))) => Asked::File(id),
+            Ok(Ok((PacketType::PacketFin, _))) => Asked::Finished,
+            Ok(Ok((PacketType::PacketErr, _))) | Err(_) => Asked::Gone,
+            Ok(_) => continue,
+        };
         match next {
             Asked::File(id) => {
                 let Some(path) = requestable.remove(&id) else {

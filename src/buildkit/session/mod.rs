@@ -27,6 +27,31 @@ use crate::proto::moby::filesync::v1::auth_server::AuthServer;
 use crate::proto::moby::filesync::v1::file_sync_server::FileSyncServer;
 use crate::proto::moby::sshforward::v1::ssh_server::SshServer;
 
+/// The messages of an incoming gRPC stream, read off the connection as they arrive
+/// (by a task of their own) and queued for the caller, who may be slower: h2 ends a
+/// connection that holds too many small DATA frames unread (its small-frame budget),
+/// and a session's streams carry thousands of them. The queue ends after the stream's
+/// end or its first error.
+fn read_ahead<T: Send + 'static>(
+    mut incoming: tonic::Streaming<T>,
+) -> tokio::sync::mpsc::UnboundedReceiver<Result<T, Status>> {
+    let (arrived, queue) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let next = match incoming.message().await {
+                Ok(Some(message)) => Ok(message),
+                Ok(None) => return,
+                Err(status) => Err(status),
+            };
+            let failed = next.is_err();
+            if arrived.send(next).is_err() || failed {
+                return;
+            }
+        }
+    });
+    queue
+}
+
 pub use filesend::OutputTarget;
 pub use secrets::{SecretSource, parse_secret};
 pub use ssh::parse_ssh;

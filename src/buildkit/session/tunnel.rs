@@ -86,31 +86,20 @@ impl Tunnel {
         });
         let (incoming_sender, incoming_receiver) =
             tokio::sync::oneshot::channel::<tonic::Streaming<BytesMessage>>();
-        // The daemon's messages are taken off the connection as they come and written
-        // into the tunnel behind: a tunnel that waits for the session's services
-        // would leave the daemon's small DATA frames unread, and HTTP/2 ends a
-        // connection with too many of those (h2's small-frame budget) — the whole
-        // connection to the daemon, build included.
-        let (arrived, mut to_write) = mpsc::unbounded_channel::<Vec<u8>>();
+        // The daemon's messages are written into the tunnel behind their reading
+        // (`read_ahead`): a tunnel waiting for the session's services must not leave
+        // them on the connection to the daemon, which carries the build too.
         let in_pump = tokio::spawn(async move {
-            let Ok(mut incoming) = incoming_receiver.await else {
+            let Ok(incoming) = incoming_receiver.await else {
                 return;
             };
-            let write_pump = tokio::spawn(async move {
-                while let Some(data) = to_write.recv().await {
-                    if writer.write_all(&data).await.is_err() {
-                        return;
-                    }
-                }
-                let _ = writer.shutdown().await;
-            });
-            while let Ok(Some(message)) = incoming.message().await {
-                if arrived.send(message.data).is_err() {
-                    break;
+            let mut arrived = super::read_ahead(incoming);
+            while let Some(Ok(message)) = arrived.recv().await {
+                if writer.write_all(&message.data).await.is_err() {
+                    return;
                 }
             }
-            drop(arrived);
-            let _ = write_pump.await;
+            let _ = writer.shutdown().await;
         });
         Tunnel {
             io: TunnelIo(theirs),
