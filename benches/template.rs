@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
 
-use conveyor::werf::template::{CommitInfo, MemoryFiles, TemplateEnv, render};
+use conveyor::werf::template::{CommitDate, CommitInfo, MemoryFiles, TemplateEnv, render};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 /// Partials under `.werf/`, as a real project keeps them.
@@ -107,8 +107,10 @@ fn template_env() -> TemplateEnv {
         env: "dev".into(),
         commit: Ok(CommitInfo {
             hash: "0123456789abcdef0123456789abcdef01234567".into(),
-            date_human: "2024-05-01 10:00:00 +0000 UTC".into(),
-            date_unix: 1_714_557_600,
+            date: Ok(CommitDate {
+                human: "2024-05-01 10:00:00 +0000 UTC".into(),
+                unix: 1_714_557_600,
+            }),
         }),
         files: Arc::new(files),
         env_vars: BTreeMap::new(),

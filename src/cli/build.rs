@@ -349,6 +349,11 @@ pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
                     input
                         .frontend_attrs
                         .insert("conveyor.stored".into(), report.stored.clone());
+                    if !report.git_commits.is_empty() {
+                        input
+                            .frontend_attrs
+                            .insert("conveyor.git-commits".into(), report.git_commits.clone());
+                    }
                     Some(report)
                 }
                 Err(failure) => {

@@ -38,6 +38,9 @@ pub struct StagesReport {
     pub built: Vec<String>,
     /// Every stored stage the target needs, as the frontend option `conveyor.stored`.
     pub stored: String,
+    /// The commits remote git refs were signed with, as the frontend option
+    /// `conveyor.git-commits` (empty for none).
+    pub git_commits: String,
 }
 
 /// The frontend option `conveyor.stored`: `POSITION=REFERENCE` of each stored stage,
@@ -113,6 +116,11 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
         reused: Vec::new(),
         built: Vec::new(),
         stored: String::new(),
+        git_commits: if loaded.git_commits.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&loaded.git_commits).expect("commits are JSON")
+        },
     };
     let references: BTreeMap<StageId, String> = needed
         .iter()
@@ -176,6 +184,9 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
                 job.repo.to_string(),
             );
             attrs.insert("conveyor.stored".into(), stored_option(&references, &done));
+            if !report.git_commits.is_empty() {
+                attrs.insert("conveyor.git-commits".into(), report.git_commits.clone());
+            }
             note(
                 &progress,
                 &format!("[conveyor] stage {name}: building, to be stored as {reference}"),

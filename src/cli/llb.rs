@@ -105,8 +105,9 @@ fn lower_build(request: &LlbRequest) -> Result<Lowered, Failure> {
     let merge_op = false;
     if werf::is_werf_config(&file_name, &text) {
         let env = super::plan_werf::template_env(&request.context, "")?;
-        let loaded = werf::load(&file_name, &text, &env)
+        let mut loaded = werf::load(&file_name, &text, &env)
             .map_err(|e| Failure::input(e.located(&file_name, &text)))?;
+        super::plan_werf::resolve_remote_commits(&mut loaded.config)?;
         let rendered = loaded.rendered.clone();
         let located = |e: graph::GraphError| Failure::input(e.located(&file_name, &rendered));
         let platform_args = graph::platform_args(&platform.id(), &platform.id());

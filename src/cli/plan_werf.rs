@@ -68,6 +68,28 @@ pub fn template_env(dir: &Path, env_name: &str) -> Result<TemplateEnv, Failure> 
     })
 }
 
+/// Resolves the ref of every remote git mapping with `git ls-remote` and records the
+/// commits in the config; returns them as the frontend option `conveyor.git-commits`
+/// takes them, so that a build uses the commits its stages were signed with.
+pub fn resolve_remote_commits(
+    config: &mut werf::WerfConfig,
+) -> Result<Vec<crate::gateway::GitCommit>, Failure> {
+    let mut commits = BTreeMap::new();
+    let mut given = Vec::new();
+    for (url, git_ref) in config.remote_refs() {
+        let commit = werf::resolve_remote_ref(&url, &git_ref)
+            .map_err(|reason| Failure::input(format!("git {url}: {reason}")))?;
+        given.push(crate::gateway::GitCommit {
+            url: url.clone(),
+            git_ref: git_ref.to_string(),
+            commit: commit.clone(),
+        });
+        commits.insert((url, git_ref), commit);
+    }
+    config.set_resolved_commits(&commits);
+    Ok(given)
+}
+
 /// The content digest of a git mapping's files in the context at `dir`.
 pub fn git_digest(dir: &Path, ignore: &[String], files: &GitFiles) -> Result<String, String> {
     let mut exclude_patterns = ignore.to_vec();
@@ -92,8 +114,9 @@ pub fn plan(
     ignore: Vec<String>,
 ) -> Result<String, Failure> {
     let env = template_env(&request.spec.context, &request.env)?;
-    let loaded = werf::load(file_name, text, &env)
+    let mut loaded = werf::load(file_name, text, &env)
         .map_err(|e| Failure::input(e.located(file_name, text)))?;
+    resolve_remote_commits(&mut loaded.config)?;
     let rendered = loaded.rendered.clone();
     let platform_args = graph::platform_args(&request.spec.platform, &request.spec.platform);
     let stage_graph = graph::from_werf(&loaded.config, &platform_args)

@@ -39,6 +39,8 @@ pub struct Loaded {
     /// A werf config (`text` is then the rendered config): its git mappings are
     /// signed by their files.
     pub werf: bool,
+    /// The commits the remote git refs of a werf config resolved to.
+    pub git_commits: Vec<crate::gateway::GitCommit>,
 }
 
 /// The signatures of the selected stages, and the context sources each `context N`
@@ -105,6 +107,7 @@ pub fn load(spec: &BuildSpec) -> Result<Loaded, Failure> {
         selection,
         filter,
         werf: false,
+        git_commits: Vec::new(),
     })
 }
 
@@ -114,7 +117,8 @@ pub fn load(spec: &BuildSpec) -> Result<Loaded, Failure> {
 /// platform ones.
 fn load_werf(spec: &BuildSpec, file: PathBuf, text: &str) -> Result<Loaded, Failure> {
     let file_name = file.display().to_string();
-    let loaded = render_werf(&file_name, text, &spec.context, &spec.build_args)?;
+    let mut loaded = render_werf(&file_name, text, &spec.context, &spec.build_args)?;
+    let git_commits = super::plan_werf::resolve_remote_commits(&mut loaded.config)?;
     let rendered = loaded.rendered.to_string();
     let build_args = graph::platform_args(&spec.platform, &spec.platform);
     let located = |e: graph::GraphError| Failure::input(e.located(&file_name, &rendered));
@@ -138,6 +142,7 @@ fn load_werf(spec: &BuildSpec, file: PathBuf, text: &str) -> Result<Loaded, Fail
         selection,
         filter,
         werf: true,
+        git_commits,
     })
 }
 

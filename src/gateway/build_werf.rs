@@ -3,15 +3,18 @@
 //!
 //! The frontend sees the build context, not a git repository: templates render with
 //! the context's files (`.Files`, the `.werf/**/*.tmpl` partials; see `werf_files`),
-//! no `.Commit` (using it is an error saying so), `.Env` is the build arg
-//! `CONVEYOR_WERF_ENV`, and `env "X"` reads the build arg `X`.
+//! `.Commit.Hash` from the `vcs:revision` buildx sends for a context in a git work tree
+//! (no `.Commit.Date`: buildx sends no date; using it, or `.Commit` without
+//! `vcs:revision`, is an error saying so), `.Env` is the build arg
+//! `CONVEYOR_WERF_ENV`, and `env "X"` reads the build arg `X`. Remote git mappings
+//! are resolved to commits through BuildKit (see `werf_git`).
 
 use std::collections::BTreeMap;
 
 use crate::graph;
 use crate::llb::{Definition, LocalSource, OpOptions};
 use crate::lower::{self, ResolvedBases};
-use crate::werf::{self, TemplateEnv};
+use crate::werf::{self, TemplateEnv, template::CommitInfo};
 
 use super::bridge::Bridge;
 use super::build::{default_platform, has_cap, read_dockerignore};
@@ -19,6 +22,7 @@ use super::frontend::{BuildFile, FrontendError, FrontendResult};
 use super::lowering;
 use super::opts::FrontendOpts;
 use super::werf_files::with_context_files;
+use super::werf_git::resolve_remote_commits;
 
 /// The build arg that sets `.Env`.
 pub const WERF_ENV_ARG: &str = "CONVEYOR_WERF_ENV";
@@ -36,10 +40,19 @@ async fn load(
                 .get(WERF_ENV_ARG)
                 .cloned()
                 .unwrap_or_default(),
-            commit: Err(
-                "the buildx frontend has no git repository; .Commit is available with `conveyor build` and `conveyor plan`"
-                    .into(),
-            ),
+            commit: match &opts.vcs_revision {
+                Some(hash) => Ok(CommitInfo {
+                    hash: hash.clone(),
+                    date: Err(
+                        "the buildx frontend gets the commit's hash (vcs:revision) but not its date; .Commit.Date is available with `conveyor plan`"
+                            .into(),
+                    ),
+                }),
+                None => Err(
+                    "the buildx frontend got no git commit (buildx sends vcs:revision for a context in a git work tree unless BUILDX_GIT_INFO=0); .Commit is available with `conveyor plan`"
+                        .into(),
+                ),
+            },
             files,
             env_vars: opts.build_args.clone(),
         };
@@ -81,6 +94,7 @@ pub async fn build_werf_image(
     for image in &mut loaded.config.dockerfile_images {
         image.text = read_context_file(bridge, opts, &image.dockerfile.value).await?;
     }
+    resolve_remote_commits(bridge, opts, &mut loaded.config).await?;
     let rendered = loaded.rendered.clone();
     let input = |e: graph::GraphError| FrontendError::Input(e.located(&file.name, &rendered));
     let pong = bridge.ping().await?;

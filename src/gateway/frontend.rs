@@ -33,6 +33,9 @@ pub enum FrontendError {
     /// Reading the stages storage (`CONVEYOR_REPO`) failed.
     #[error("stages storage {repo}: {reason}")]
     Storage { repo: String, reason: String },
+    /// A werf git mapping's remote ref could not be resolved to a commit.
+    #[error("git {url}: {reason}")]
+    RemoteGit { url: String, reason: String },
 }
 
 /// What the frontend hands back to BuildKit.

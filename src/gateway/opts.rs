@@ -38,6 +38,23 @@ pub struct FrontendOpts {
     /// instead of signing and looking stages up itself — the CLI has signed them from
     /// the files on disk, which a frontend reads only through BuildKit, file by file.
     pub stored_stages: Option<BTreeMap<usize, String>>,
+    /// `vcs:revision`: the commit of the client's git work tree, which buildx sends
+    /// (unless `BUILDX_GIT_INFO=0`), without the `-dirty` mark it may carry.
+    pub vcs_revision: Option<String>,
+    /// `conveyor.git-commits` (a JSON list of `{"url", "ref", "commit"}`): the commits
+    /// the CLI resolved the remote git refs of a werf config to and signed stages
+    /// with, so that the stages built are those signed even if a branch moves.
+    pub git_commits: Vec<GitCommit>,
+}
+
+/// A remote git ref and the commit it was resolved to; `ref` is `branch:NAME`,
+/// `tag:NAME`, `commit:HASH` or `HEAD`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GitCommit {
+    pub url: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub commit: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -150,6 +167,19 @@ impl FrontendOpts {
             stored_stages: match opts.get("conveyor.stored") {
                 Some(list) => Some(parse_stored(list)?),
                 None => None,
+            },
+            vcs_revision: get("vcs:revision").map(|revision| {
+                revision
+                    .strip_suffix("-dirty")
+                    .unwrap_or(revision)
+                    .to_string()
+            }),
+            git_commits: match get("conveyor.git-commits") {
+                Some(json) => serde_json::from_str(json).map_err(|error| OptsError::Invalid {
+                    key: "conveyor.git-commits",
+                    reason: error.to_string(),
+                })?,
+                None => Vec::new(),
             },
         })
     }

@@ -5,11 +5,17 @@
 //!   `from-cache-version`, `mount N` (kind and path), `network`;
 //! - beforeInstall/install/beforeSetup/setup: `command N` per shell command,
 //!   `cache-version` (shell's and the stage's), and `git-dependencies N`: the content
-//!   of the files of git mapping N matched by its `stageDependencies` for this stage;
+//!   of the files of git mapping N matched by its `stageDependencies` for this stage
+//!   (for a remote mapping: its url and resolved commit, which gitArchive before the
+//!   stage signs already: any new commit re-signs the stage);
 //! - dependencies*: per import `import N` (source, stage, add, to, owner, group,
 //!   include and exclude paths) and `import N source`: the signature of the stage read;
-//! - gitArchive: `git N`, the mapping's parameters (not its content, as werf);
-//! - gitLatestPatch: `git-content N`, the content of every file the mapping copies;
+//! - gitArchive: `git N`, the mapping's parameters (not its content, as werf); for a
+//!   remote mapping also its url, branch, tag, commit and the commit the ref resolved
+//!   to, so a moved branch re-signs gitArchive and every later stage (werf patches an
+//!   older archive up to the new commit instead; conveyor copies whole commits);
+//! - gitLatestPatch: `git-content N`, the content of every file the mapping copies
+//!   (a remote mapping's: its url and resolved commit);
 //! - dockerInstructions / imageSpec: `docker` / `image-spec`, the settings.
 //!
 //! So a changed command re-signs its stage and every later one; a file under
@@ -19,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::werf::{Command, GitMapping, Import, MountKind, UserStage};
+use crate::werf::{Command, GitMapping, Import, MountKind, RemoteGit, UserStage};
 
 use super::signature::{SignatureInput, StageSignature, sha256};
 use super::{StageId, WerfStage, WerfStageKind};
@@ -128,12 +134,17 @@ pub(super) fn werf_inputs(
                     let Some(globs) = mapping.stage_dependencies.get(&stage) else {
                         continue;
                     };
-                    let root = root_of(mapping);
-                    let digest = git_digest(GitFiles {
-                        include_patterns: under(&root, globs),
-                        exclude_patterns: under(&root, &mapping.exclude_paths),
-                        root,
-                    })?;
+                    let digest = match &mapping.remote {
+                        Some(remote) => sha256(&remote_content(remote)?),
+                        None => {
+                            let root = root_of(mapping);
+                            git_digest(GitFiles {
+                                include_patterns: under(&root, globs),
+                                exclude_patterns: under(&root, &mapping.exclude_paths),
+                                root,
+                            })?
+                        }
+                    };
                     inputs.push(SignatureInput {
                         name: format!("git-dependencies {index}"),
                         digest,
@@ -153,17 +164,26 @@ pub(super) fn werf_inputs(
         }
         WerfStageKind::GitArchive => {
             for (index, mapping) in stapel.git.iter().enumerate() {
-                inputs.push(input(format!("git {index}"), &mapping_text(mapping)));
+                let mut text = mapping_text(mapping);
+                if let Some(remote) = &mapping.remote {
+                    text.push_str(&remote_text(remote)?);
+                }
+                inputs.push(input(format!("git {index}"), &text));
             }
         }
         WerfStageKind::GitLatestPatch => {
             for (index, mapping) in stapel.git.iter().enumerate() {
-                let root = root_of(mapping);
-                let digest = git_digest(GitFiles {
-                    include_patterns: under(&root, &mapping.include_paths),
-                    exclude_patterns: under(&root, &mapping.exclude_paths),
-                    root,
-                })?;
+                let digest = match &mapping.remote {
+                    Some(remote) => sha256(&remote_content(remote)?),
+                    None => {
+                        let root = root_of(mapping);
+                        git_digest(GitFiles {
+                            include_patterns: under(&root, &mapping.include_paths),
+                            exclude_patterns: under(&root, &mapping.exclude_paths),
+                            root,
+                        })?
+                    }
+                };
                 inputs.push(SignatureInput {
                     name: format!("git-content {index}"),
                     digest,
@@ -245,6 +265,32 @@ fn mapping_text(mapping: &GitMapping) -> String {
         mapping.include_paths.join("\t"),
         mapping.exclude_paths.join("\t"),
     )
+}
+
+/// The commit a remote mapping's ref resolved to; the callers resolve every remote ref
+/// before signing.
+fn resolved(remote: &RemoteGit) -> Result<&str, String> {
+    remote
+        .resolved
+        .as_deref()
+        .ok_or_else(|| format!("the commit of git {} was not resolved", remote.url))
+}
+
+fn remote_text(remote: &RemoteGit) -> Result<String, String> {
+    let optional = |value: &Option<String>| value.clone().unwrap_or_default();
+    Ok(format!(
+        "url\t{}\nbranch\t{}\ntag\t{}\ncommit\t{}\nresolved\t{}\n",
+        remote.url,
+        optional(&remote.branch),
+        optional(&remote.tag),
+        optional(&remote.commit),
+        resolved(remote)?,
+    ))
+}
+
+/// What a remote mapping's files are: those of one commit of one repository.
+fn remote_content(remote: &RemoteGit) -> Result<String, String> {
+    Ok(format!("{}\t{}", remote.url, resolved(remote)?))
 }
 
 fn import_text(import: &Import) -> String {

@@ -3,7 +3,7 @@
 //! cache and tmpfs mounts, and the `docker`/`imageSpec` settings as image config.
 //!
 //! Where this differs from werf: git content comes from the build context, not from
-//! git objects; user stages after gitArchive copy the mappings again before running
+//! git objects (a remote mapping's from BuildKit's git source at the resolved commit); user stages after gitArchive copy the mappings again before running
 //! (werf applies the pending git patch there), and gitLatestPatch copies them once more
 //! at the end, so the image holds the context's files; files deleted from the context
 //! stay in images whose earlier stages still had them. Commands run as root (uid 0),
@@ -33,7 +33,7 @@ impl Lowering<'_> {
             }
             WerfStageKind::User(user_stage) => {
                 if user_stage != UserStage::BeforeInstall && !stapel.git.is_empty() {
-                    self.copy_git(st, &name, &stapel.git);
+                    self.copy_git(st, &name, &stapel.git, stage.span)?;
                 }
                 self.run_shell(st, &name, werf, user_stage);
             }
@@ -70,7 +70,7 @@ impl Lowering<'_> {
                 }
             }
             WerfStageKind::GitArchive | WerfStageKind::GitLatestPatch => {
-                self.copy_git(st, &name, &stapel.git);
+                self.copy_git(st, &name, &stapel.git, stage.span)?;
             }
             WerfStageKind::DockerInstructions => {
                 let docker = stapel
@@ -91,13 +91,44 @@ impl Lowering<'_> {
         Ok(())
     }
 
-    /// Copies each git mapping from the build context, honouring include/exclude paths
-    /// and owner/group.
-    fn copy_git(&mut self, st: &mut StageState, name: &str, mappings: &[GitMapping]) {
+    /// Copies each git mapping from the build context (a remote one: from its
+    /// repository at the resolved commit), honouring include/exclude paths and
+    /// owner/group.
+    fn copy_git(
+        &mut self,
+        st: &mut StageState,
+        name: &str,
+        mappings: &[GitMapping],
+        span: crate::diag::Span,
+    ) -> Result<(), LowerError> {
         for mapping in mappings {
             let add = clean_path(&mapping.add);
-            self.context_paths.insert(add.clone());
-            let mut copy = llb::Copy::new(self.context.clone(), add.clone(), mapping.to.clone());
+            let (source, from) = match &mapping.remote {
+                None => {
+                    self.context_paths.insert(add.clone());
+                    (self.context.clone(), String::new())
+                }
+                Some(remote) => {
+                    // Pinned to the commit the signatures name, never to a branch
+                    // that may have moved since.
+                    let commit = remote.resolved.clone().ok_or_else(|| LowerError::Werf {
+                        message: format!("the commit of git {} was not resolved", remote.url),
+                        span,
+                    })?;
+                    let state = llb::GitSource {
+                        remote: remote.url.clone(),
+                        reference: commit.clone(),
+                        options: llb::OpOptions {
+                            custom_name: Some(format!("[{name}] git {}#{commit}", remote.url)),
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    }
+                    .state();
+                    (state, format!(" of {}", remote.url))
+                }
+            };
+            let mut copy = llb::Copy::new(source, add.clone(), mapping.to.clone());
             copy.include_patterns = mapping.include_paths.clone();
             copy.exclude_patterns = mapping.exclude_paths.clone();
             copy.allow_wildcard = false;
@@ -105,16 +136,17 @@ impl Lowering<'_> {
             st.state = st.state.file(
                 vec![llb::FileAction::Copy(copy)],
                 llb::OpOptions {
-                    custom_name: Some(format!("[{name}] git {add} to {}", mapping.to)),
+                    custom_name: Some(format!("[{name}] git {add}{from} to {}", mapping.to)),
                     ..Default::default()
                 },
             );
             st.image.commit(
-                format!("werf {name}: git {add} to {}", mapping.to),
+                format!("werf {name}: git {add}{from} to {}", mapping.to),
                 true,
                 false,
             );
         }
+        Ok(())
     }
 
     fn run_shell(

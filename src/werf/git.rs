@@ -1,10 +1,70 @@
-//! `.Commit.*` of a project directory, read with the git CLI (as werf reads the
-//! repository it runs in). IO: called by the edges (cli), never while building graphs.
+//! `.Commit.*` of a project directory, and the commit a remote repository's ref points
+//! to, read with the git CLI (as werf reads the repositories). IO: called by the edges
+//! (cli), never while building graphs.
 
 use std::path::Path;
 use std::process::Command;
 
-use super::template::CommitInfo;
+use super::model::GitRef;
+use super::remote::is_full_hash;
+use super::template::{CommitDate, CommitInfo};
+
+/// The commit `git_ref` of the repository at `url` points to now (`git ls-remote`); a
+/// commit hash is its own answer.
+pub fn resolve_remote_ref(url: &str, git_ref: &GitRef) -> Result<String, String> {
+    let patterns: Vec<String> = match git_ref {
+        GitRef::Commit(commit) => return Ok(commit.clone()),
+        GitRef::Branch(branch) => vec![format!("refs/heads/{branch}")],
+        GitRef::Tag(tag) => vec![format!("refs/tags/{tag}"), format!("refs/tags/{tag}^{{}}")],
+        GitRef::Head => vec!["HEAD".into()],
+    };
+    let output = Command::new("git")
+        .args(["ls-remote", "--"])
+        .arg(url)
+        .args(&patterns)
+        // Never wait for credentials on a terminal.
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|error| format!("git could not be run to resolve {url}: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "git ls-remote {url} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    commit_in_listing(&String::from_utf8_lossy(&output.stdout), git_ref)
+        .ok_or_else(|| format!("{url} has no {}", describe(git_ref)))
+}
+
+fn describe(git_ref: &GitRef) -> String {
+    match git_ref {
+        GitRef::Commit(commit) => format!("commit {commit}"),
+        GitRef::Branch(branch) => format!("branch {branch}"),
+        GitRef::Tag(tag) => format!("tag {tag}"),
+        GitRef::Head => "HEAD".into(),
+    }
+}
+
+/// The commit of `git_ref` in `git ls-remote` output: an annotated tag's peeled line
+/// (`refs/tags/T^{}`) is the commit, its plain line the tag object.
+fn commit_in_listing(listing: &str, git_ref: &GitRef) -> Option<String> {
+    let wanted: Vec<String> = match git_ref {
+        GitRef::Commit(commit) => return Some(commit.clone()),
+        GitRef::Branch(branch) => vec![format!("refs/heads/{branch}")],
+        GitRef::Tag(tag) => vec![format!("refs/tags/{tag}^{{}}"), format!("refs/tags/{tag}")],
+        GitRef::Head => vec!["HEAD".into()],
+    };
+    let lines: Vec<(&str, &str)> = listing
+        .lines()
+        .filter_map(|line| line.split_once('\t'))
+        .collect();
+    wanted.iter().find_map(|name| {
+        lines
+            .iter()
+            .find(|(hash, line_ref)| line_ref == name && is_full_hash(hash))
+            .map(|(hash, _)| hash.to_string())
+    })
+}
 
 /// HEAD of the git work tree at `dir`, or why there is none (the message a template
 /// using `.Commit` shows).
@@ -28,8 +88,10 @@ pub fn commit_of(dir: &Path) -> Result<CommitInfo, String> {
     let date_unix: i64 = lines.next().unwrap_or_default().trim().parse().unwrap_or(0);
     Ok(CommitInfo {
         hash,
-        date_human: human_date(date_unix),
-        date_unix,
+        date: Ok(CommitDate {
+            human: human_date(date_unix),
+            unix: date_unix,
+        }),
     })
 }
 
@@ -58,6 +120,26 @@ fn human_date(unix: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listings_give_the_commit_of_a_ref() {
+        let listing = "1111111111111111111111111111111111111111\tHEAD\n\
+                       2222222222222222222222222222222222222222\trefs/heads/main\n\
+                       3333333333333333333333333333333333333333\trefs/tags/v1\n\
+                       4444444444444444444444444444444444444444\trefs/tags/v1^{}\n\
+                       5555555555555555555555555555555555555555\trefs/tags/v2\n";
+        let commit = |git_ref: GitRef| commit_in_listing(listing, &git_ref);
+        assert_eq!(commit(GitRef::Head).unwrap(), "1".repeat(40));
+        assert_eq!(
+            commit(GitRef::Branch("main".into())).unwrap(),
+            "2".repeat(40)
+        );
+        // An annotated tag's commit, not the tag object; a lightweight tag's own line.
+        assert_eq!(commit(GitRef::Tag("v1".into())).unwrap(), "4".repeat(40));
+        assert_eq!(commit(GitRef::Tag("v2".into())).unwrap(), "5".repeat(40));
+        assert_eq!(commit(GitRef::Branch("v1".into())), None);
+        assert_eq!(commit(GitRef::Tag("main".into())), None);
+    }
 
     #[test]
     fn human_dates_are_go_time_strings() {
@@ -94,8 +176,9 @@ mod tests {
         git(&["commit", "-q", "-m", "first"]);
         let commit = commit_of(&dir).unwrap();
         assert_eq!(commit.hash, git(&["rev-parse", "HEAD"]));
-        assert_eq!(commit.date_unix, 1_714_557_600);
-        assert_eq!(commit.date_human, "2024-05-01 10:00:00 +0000 UTC");
+        let date = commit.date.unwrap();
+        assert_eq!(date.unix, 1_714_557_600);
+        assert_eq!(date.human, "2024-05-01 10:00:00 +0000 UTC");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

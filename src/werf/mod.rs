@@ -14,6 +14,7 @@ mod error;
 mod fields;
 mod git;
 mod model;
+mod remote;
 mod sections;
 pub mod template;
 mod yaml;
@@ -22,11 +23,13 @@ use std::sync::Arc;
 
 pub use error::WerfError;
 pub use fields::Located;
-pub use git::commit_of;
+pub use git::{commit_of, resolve_remote_ref};
 pub use model::{
-    Command, DockerSettings, DockerfileImage, FromBase, GitMapping, Image, ImageSpec, Import,
-    ImportPoint, Mount, MountKind, Secret, SecretValue, Shell, Stapel, UserStage, WerfConfig,
+    Command, DockerSettings, DockerfileImage, FromBase, GitMapping, GitRef, Image, ImageSpec,
+    Import, ImportPoint, Mount, MountKind, RemoteGit, Secret, SecretValue, Shell, Stapel,
+    UserStage, WerfConfig,
 };
+pub use remote::is_full_hash;
 pub use template::TemplateEnv;
 
 /// A loaded werf.yaml: the config and the rendered text its spans point into.

@@ -135,9 +135,12 @@ pub struct Stapel {
     pub secrets: Vec<Secret>,
 }
 
-/// A local git mapping: files of the project directory copied into the image.
+/// A git mapping: files of the project directory (local) or of a remote repository's
+/// commit copied into the image.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GitMapping {
+    /// `url` and its ref: the files come from that repository, not the project.
+    pub remote: Option<RemoteGit>,
     /// Absolute path in the repository (`/` by default).
     pub add: String,
     pub to: String,
@@ -148,6 +151,100 @@ pub struct GitMapping {
     /// Globs relative to `add` whose content re-signs a user stage, by stage.
     pub stage_dependencies: BTreeMap<UserStage, Vec<String>>,
     pub span: Span,
+}
+
+/// A remote repository of a git mapping (`url` with `branch`, `tag` or `commit`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteGit {
+    pub url: String,
+    pub branch: Option<String>,
+    pub tag: Option<String>,
+    /// A full commit hash (BuildKit fetches commits only by their full hash).
+    pub commit: Option<String>,
+    /// The commit the ref pointed to when the build started: filled in by the caller
+    /// (the CLI with `git ls-remote`, the frontend through BuildKit) before stages are
+    /// signed or lowered, as werf resolves the ref of each build.
+    pub resolved: Option<String>,
+}
+
+/// The ref of a remote repository to resolve: werf's order is commit, tag, branch,
+/// else the remote's HEAD.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GitRef {
+    Commit(String),
+    Tag(String),
+    Branch(String),
+    Head,
+}
+
+impl RemoteGit {
+    pub fn git_ref(&self) -> GitRef {
+        match (&self.commit, &self.tag, &self.branch) {
+            (Some(commit), _, _) => GitRef::Commit(commit.clone()),
+            (None, Some(tag), _) => GitRef::Tag(tag.clone()),
+            (None, None, Some(branch)) => GitRef::Branch(branch.clone()),
+            (None, None, None) => GitRef::Head,
+        }
+    }
+}
+
+impl std::fmt::Display for GitRef {
+    /// `branch:NAME`, `tag:NAME`, `commit:HASH` or `HEAD`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GitRef::Commit(hash) => write!(f, "commit:{hash}"),
+            GitRef::Tag(name) => write!(f, "tag:{name}"),
+            GitRef::Branch(name) => write!(f, "branch:{name}"),
+            GitRef::Head => f.write_str("HEAD"),
+        }
+    }
+}
+
+impl GitRef {
+    /// How BuildKit's git source names it (its `#ref` fragment; empty for HEAD).
+    pub fn fragment(&self) -> &str {
+        match self {
+            GitRef::Commit(name) | GitRef::Tag(name) | GitRef::Branch(name) => name,
+            GitRef::Head => "",
+        }
+    }
+}
+
+impl WerfConfig {
+    /// Each remote repository and ref the stapel images map, once.
+    pub fn remote_refs(&self) -> Vec<(String, GitRef)> {
+        let mut out: Vec<(String, GitRef)> = Vec::new();
+        for remote in self.remotes() {
+            let key = (remote.url.clone(), remote.git_ref());
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        }
+        out
+    }
+
+    /// Records the commit each remote ref resolved to (see [`RemoteGit::resolved`]).
+    pub fn set_resolved_commits(&mut self, commits: &BTreeMap<(String, GitRef), String>) {
+        for image in &mut self.images {
+            for remote in image
+                .stapel
+                .git
+                .iter_mut()
+                .filter_map(|g| g.remote.as_mut())
+            {
+                remote.resolved = commits
+                    .get(&(remote.url.clone(), remote.git_ref()))
+                    .cloned();
+            }
+        }
+    }
+
+    fn remotes(&self) -> impl Iterator<Item = &RemoteGit> {
+        self.images
+            .iter()
+            .flat_map(|image| &image.stapel.git)
+            .filter_map(|git| git.remote.as_ref())
+    }
 }
 
 /// The four stages that run user commands.

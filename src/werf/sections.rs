@@ -58,11 +58,10 @@ pub(super) fn read_git(node: &Node) -> Result<GitMapping, ConfigError> {
             "branch",
             "tag",
             "commit",
+            "basicAuth",
         ],
     )?;
-    for key in ["url", "branch", "tag", "commit"] {
-        not_supported_yet(&git, key, &format!("git `{key}` (remote repositories)"))?;
-    }
+    let remote = super::remote::read_remote(&git)?;
     let add = match git.string("add")? {
         Some(add) => absolute(add, "git add")?,
         None => "/".to_string(),
@@ -85,6 +84,7 @@ pub(super) fn read_git(node: &Node) -> Result<GitMapping, ConfigError> {
         }
     }
     Ok(GitMapping {
+        remote,
         add,
         to: absolute(to, "git to")?,
         owner: git.string("owner")?.map(|s| s.value),

@@ -281,3 +281,78 @@ fn a_config_without_images_is_refused() {
         "werf.yaml:1:1: werf.yaml defines no image: add a document with `image: <name>`"
     );
 }
+
+#[test]
+fn remote_git_mappings_are_read_with_their_ref() {
+    let hash = "a5a01abf6bf1ef5953a120ff3eedb09c23acb750";
+    let config = load_ok(&format!(
+        "{META}image: app\nfrom: alpine\ngit:\n- url: https://example.com/lib.git\n  branch: main\n  add: /src\n  to: /lib\n- url: git@example.com:lib.git\n  tag: v1\n  to: /tagged\n- url: https://example.com/lib.git\n  branch: main\n  commit: {}\n  to: /pinned\n- url: https://example.com/lib.git\n  to: /head\n- to: /local\n",
+        hash.to_uppercase()
+    ));
+    let refs: Vec<GitRef> = config.images[0]
+        .stapel
+        .git
+        .iter()
+        .filter_map(|git| git.remote.as_ref().map(RemoteGit::git_ref))
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            GitRef::Branch("main".into()),
+            GitRef::Tag("v1".into()),
+            // werf's order: a commit wins over a branch; hashes are kept in lower case.
+            GitRef::Commit(hash.into()),
+            GitRef::Head,
+        ]
+    );
+    assert!(config.images[0].stapel.git[4].remote.is_none());
+    assert_eq!(config.remote_refs().len(), 4);
+}
+
+#[test]
+fn wrong_remote_git_mappings_are_located() {
+    let git = |lines: &str| load_err(&format!("{META}image: app\nfrom: alpine\ngit:\n{lines}"));
+    assert_eq!(
+        git("- to: /app\n  branch: main\n"),
+        "werf.yaml:8:3: git `branch` names a ref of a remote repository: it needs `url`"
+    );
+    assert_eq!(
+        git("- url: https://example.com/lib.git\n  commit: a5a01ab\n  to: /app\n"),
+        "werf.yaml:8:11: git commit must be a full commit hash (40 hex digits), not \"a5a01ab\": BuildKit fetches a commit only by its full hash"
+    );
+    assert_eq!(
+        git("- url: file:///srv/lib\n  to: /app\n"),
+        "werf.yaml:7:8: git url must be a remote repository (https://, http://, git://, ssh:// or user@host:path), not \"file:///srv/lib\""
+    );
+    assert_eq!(
+        git("- url: https://example.com/lib.git\n  branch: --upload-pack=x\n  to: /app\n"),
+        "werf.yaml:8:11: git branch must be a ref name, not \"--upload-pack=x\""
+    );
+    assert_eq!(
+        git("- url: https://example.com/lib.git\n  to: /app\n  basicAuth:\n    username: u\n"),
+        "werf.yaml:9:3: git `basicAuth` (private repositories) is not supported yet"
+    );
+}
+
+#[test]
+fn a_commit_without_a_date_renders_its_hash_and_refuses_the_date() {
+    let mut env = TemplateEnv::without_project();
+    env.commit = Ok(template::CommitInfo {
+        hash: "0123abcd".into(),
+        date: Err("no date here".into()),
+    });
+    let text = format!(
+        "{META}image: app\nfrom: alpine\ndocker:\n  LABEL:\n    rev: {{{{ .Commit.Hash }}}}\n"
+    );
+    let loaded = load("werf.yaml", &text, &env).unwrap();
+    let docker = loaded.config.images[0].stapel.docker.as_ref().unwrap();
+    assert_eq!(docker.labels["rev"], "0123abcd");
+    let message = load_err_with(
+        &format!(
+            "{META}image: app\nfrom: alpine\ndocker:\n  LABEL:\n    at: {{{{ .Commit.Date.Unix }}}}\n"
+        ),
+        &env,
+    );
+    assert!(message.starts_with("werf.yaml:8:"), "{message}");
+    assert!(message.contains("no date here"), "{message}");
+}

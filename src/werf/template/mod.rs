@@ -55,11 +55,17 @@ pub const PARTIALS_DIR: &str = ".werf";
 #[derive(Clone, Debug)]
 pub struct CommitInfo {
     pub hash: String,
+    /// `.Commit.Date`, or why it is not known (using it is then an error saying so).
+    pub date: Result<CommitDate, String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CommitDate {
     /// `.Commit.Date.Human`: Go's `time.Time.String()`, e.g.
     /// `2024-05-01 10:00:00 +0000 UTC`.
-    pub date_human: String,
+    pub human: String,
     /// `.Commit.Date.Unix`, which templates see as a string, as in werf.
-    pub date_unix: i64,
+    pub unix: i64,
 }
 
 /// Everything a template can see besides its own text.
@@ -133,36 +139,41 @@ fn root_data(env: &TemplateEnv) -> Value {
             source: env.files.clone(),
         })),
     );
-    if let Err(reason) = &env.commit {
-        root.insert(
-            "Commit".to_string(),
-            Value::Object(Rc::new(NoCommit {
-                reason: reason.clone(),
-            })),
-        );
-    }
-    if let Ok(commit) = &env.commit {
-        let mut date = BTreeMap::new();
-        date.insert("Human".to_string(), Value::from(commit.date_human.as_str()));
-        // werf passes the Unix time as a string; sprig's math converts it.
-        date.insert(
-            "Unix".to_string(),
-            Value::from(commit.date_unix.to_string()),
-        );
-        let mut info = BTreeMap::new();
-        info.insert("Hash".to_string(), Value::from(commit.hash.as_str()));
-        info.insert("Date".to_string(), Value::from(date));
-        root.insert("Commit".to_string(), Value::from(info));
-    }
+    let unknown = |reason: &String| {
+        Value::Object(Rc::new(Unknown {
+            reason: reason.clone(),
+        }))
+    };
+    let commit = match &env.commit {
+        Err(reason) => unknown(reason),
+        Ok(commit) => {
+            let date = match &commit.date {
+                Err(reason) => unknown(reason),
+                Ok(date) => {
+                    let mut fields = BTreeMap::new();
+                    fields.insert("Human".to_string(), Value::from(date.human.as_str()));
+                    // werf passes the Unix time as a string; sprig's math converts it.
+                    fields.insert("Unix".to_string(), Value::from(date.unix.to_string()));
+                    Value::from(fields)
+                }
+            };
+            let mut info = BTreeMap::new();
+            info.insert("Hash".to_string(), Value::from(commit.hash.as_str()));
+            info.insert("Date".to_string(), date);
+            Value::from(info)
+        }
+    };
+    root.insert("Commit".to_string(), commit);
     Value::from(root)
 }
 
-/// `.Commit` when the project has no commit: any field is an error with the reason.
-struct NoCommit {
+/// `.Commit` (or `.Commit.Date`) when it is not known: any field is an error with the
+/// reason.
+struct Unknown {
     reason: String,
 }
 
-impl value::Object for NoCommit {
+impl value::Object for Unknown {
     fn type_name(&self) -> &str {
         "config.commit"
     }

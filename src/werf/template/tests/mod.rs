@@ -11,7 +11,7 @@ mod golden;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::{CommitInfo, MemoryFiles, TemplateEnv, render};
+use super::{CommitDate, CommitInfo, MemoryFiles, TemplateEnv, render};
 
 pub fn env_with(files: &[(&str, &str)]) -> TemplateEnv {
     let files = MemoryFiles {
@@ -27,8 +27,10 @@ pub fn env_with(files: &[(&str, &str)]) -> TemplateEnv {
         env: "production".into(),
         commit: Ok(CommitInfo {
             hash: "0123abcd".into(),
-            date_human: "2024-05-01 10:00:00 +0000 UTC".into(),
-            date_unix: 1714557600,
+            date: Ok(CommitDate {
+                human: "2024-05-01 10:00:00 +0000 UTC".into(),
+                unix: 1714557600,
+            }),
         }),
         files: Arc::new(files),
         env_vars,
