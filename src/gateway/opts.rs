@@ -276,6 +276,41 @@ mod tests {
     }
 
     #[test]
+    fn git_info_and_resolved_commits_are_read() {
+        let opts = |key: &str, value: &str| {
+            FrontendOpts::from_wire(&BTreeMap::from([(key.to_string(), value.to_string())]), "")
+        };
+        let hash = "a5a01abf6bf1ef5953a120ff3eedb09c23acb750";
+        assert_eq!(
+            opts("vcs:revision", &format!("{hash}-dirty"))
+                .unwrap()
+                .vcs_revision
+                .as_deref(),
+            Some(hash)
+        );
+        assert_eq!(opts("vcs:source", "x").unwrap().vcs_revision, None);
+        let given = opts(
+            "conveyor.git-commits",
+            &format!(r#"[{{"url":"https://h/r.git","ref":"branch:main","commit":"{hash}"}}]"#),
+        )
+        .unwrap();
+        assert_eq!(
+            given.git_commits,
+            [GitCommit {
+                url: "https://h/r.git".into(),
+                git_ref: "branch:main".into(),
+                commit: hash.into(),
+            }]
+        );
+        assert!(
+            opts("conveyor.git-commits", "{")
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid frontend option conveyor.git-commits: ")
+        );
+    }
+
+    #[test]
     fn stored_stages_are_positions_and_references() {
         let opts = |value: &str| {
             FrontendOpts::from_wire(

@@ -306,3 +306,87 @@ fn import_text(import: &Import) -> String {
         import.exclude_paths.join("\t"),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::graph::{SignatureSources, StageGraph, platform_args, signatures_with_werf};
+    use crate::werf::{GitRef, TemplateEnv, WerfConfig, load};
+
+    const URL: &str = "https://example.com/lib.git";
+
+    fn config(mapping: &str) -> WerfConfig {
+        let text = format!(
+            "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\ngit:\n- url: {URL}\n  branch: main\n  to: /lib\n{mapping}shell:\n  install: [make]\n"
+        );
+        load("werf.yaml", &text, &TemplateEnv::without_project())
+            .unwrap()
+            .config
+    }
+
+    /// Stage name → signature (or the signing error), the branch resolved to `commit`.
+    fn signatures(
+        config: &mut WerfConfig,
+        commit: Option<&str>,
+    ) -> Result<BTreeMap<String, String>, String> {
+        if let Some(commit) = commit {
+            let commits = BTreeMap::from([(
+                (URL.to_string(), GitRef::Branch("main".into())),
+                commit.to_string(),
+            )]);
+            config.set_resolved_commits(&commits);
+        }
+        let graph: StageGraph =
+            crate::graph::from_werf(config, &platform_args("linux/amd64", "linux/amd64")).unwrap();
+        let selection = graph.select(Some("app")).unwrap();
+        let mut context_digest =
+            |_: &[String]| -> Result<String, String> { Err("no context".into()) };
+        let mut sources = SignatureSources {
+            dockerfile_text: "",
+            platform: "linux/amd64",
+            build_args: &BTreeMap::new(),
+            image_digests: &BTreeMap::new(),
+            context_digest: &mut context_digest,
+        };
+        // A remote mapping never reads the build context.
+        let mut git_digest =
+            |_: &super::GitFiles| -> Result<String, String> { Err("read the context".into()) };
+        let mut werf = super::WerfSources {
+            git_digest: &mut git_digest,
+        };
+        let signed = signatures_with_werf(&graph, &selection, &mut sources, Some(&mut werf))
+            .map_err(|e| e.to_string())?;
+        Ok(signed
+            .iter()
+            .map(|(id, s)| (graph.stage(*id).display_name(), s.signature.clone()))
+            .collect())
+    }
+
+    #[test]
+    fn a_new_commit_of_the_branch_resigns_git_archive_and_later() {
+        let mut remote = config("  stageDependencies:\n    install: ['*.c']\n");
+        let first = signatures(&mut remote, Some(&"1".repeat(40))).unwrap();
+        let again = signatures(&mut remote, Some(&"1".repeat(40))).unwrap();
+        assert_eq!(first, again);
+        let moved = signatures(&mut remote, Some(&"2".repeat(40))).unwrap();
+        let changed: Vec<&str> = first
+            .iter()
+            .filter(|(name, signature)| moved[*name] != **signature)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(
+            changed,
+            ["app/gitArchive", "app/gitLatestPatch", "app/install"]
+        );
+    }
+
+    #[test]
+    fn an_unresolved_remote_ref_cannot_be_signed() {
+        let error = signatures(&mut config(""), None).unwrap_err();
+        assert!(
+            error.contains("the commit of git https://example.com/lib.git was not resolved"),
+            "{error}"
+        );
+    }
+}

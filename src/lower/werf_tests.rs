@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::llb;
 use crate::lower::{ContextRef, ImageConfig, Lowered, Options, ResolvedBase, ResolvedBases, lower};
-use crate::werf::{TemplateEnv, load};
+use crate::werf::{GitRef, TemplateEnv, load};
 
 fn busybox() -> ResolvedBase {
     ResolvedBase {
@@ -18,7 +18,16 @@ fn busybox() -> ResolvedBase {
 }
 
 fn lower_werf(text: &str, target: &str) -> Lowered {
-    let loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
+    try_lower_werf(text, target, &BTreeMap::new()).unwrap()
+}
+
+fn try_lower_werf(
+    text: &str,
+    target: &str,
+    commits: &BTreeMap<(String, GitRef), String>,
+) -> Result<Lowered, crate::lower::LowerError> {
+    let mut loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
+    loaded.config.set_resolved_commits(commits);
     let stage_graph = crate::graph::from_werf(
         &loaded.config,
         &crate::graph::platform_args("linux/amd64", "linux/amd64"),
@@ -44,7 +53,7 @@ fn lower_werf(text: &str, target: &str) -> Lowered {
         merge_op: false,
         reused_stages: crate::lower::ReusedStages::new(),
     };
-    lower(&stage_graph, &selection, &bases, &options).unwrap()
+    lower(&stage_graph, &selection, &bases, &options)
 }
 
 const CONFIG: &str = "project: p\nconfigVersion: 1\n---\nartifact: builder\nfrom: busybox\ngit:\n- add: /src\n  to: /build\n  includePaths: ['*.go']\nshell:\n  install: [mkdir /out, cp /build/main.go /out/]\n---\nimage: app\nfrom: busybox\nmount:\n- from: build_dir\n  to: /cache\n- from: tmp_dir\n  to: /scratch\nshell:\n  install: echo hi > /hi\nimport:\n- artifact: builder\n  add: /out\n  to: /opt\n  owner: '1000'\n  group: '2000'\n  after: install\ndocker:\n  ENTRYPOINT: [/bin/app]\n  ENV: {A: '$x \"q\"'}\n";
@@ -104,4 +113,44 @@ fn docker_settings_become_the_image_config() {
 fn target_builds_only_what_the_image_needs() {
     let dump = lower_werf(CONFIG, "builder").definition.dump();
     assert!(!dump.contains("[app/"), "{dump}");
+}
+
+const REMOTE: &str = "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\ngit:\n- url: https://example.com/lib.git\n  branch: main\n  add: /src\n  to: /lib\n  owner: '1000'\n";
+
+#[test]
+fn a_remote_mapping_copies_from_its_repository_at_the_resolved_commit() {
+    let commit = "a5a01abf6bf1ef5953a120ff3eedb09c23acb750";
+    let commits = BTreeMap::from([(
+        (
+            "https://example.com/lib.git".to_string(),
+            GitRef::Branch("main".into()),
+        ),
+        commit.to_string(),
+    )]);
+    let dump = try_lower_werf(REMOTE, "app", &commits)
+        .unwrap()
+        .definition
+        .dump();
+    // Pinned to the commit, never to the branch, which may have moved since signing.
+    assert!(
+        dump.contains(&format!("git://example.com/lib.git#{commit}")),
+        "{dump}"
+    );
+    assert!(!dump.contains("lib.git#main"), "{dump}");
+    assert!(
+        dump.contains("[app/gitArchive] git /src of https://example.com/lib.git to /lib"),
+        "{dump}"
+    );
+    assert!(!dump.contains("local://context"), "{dump}");
+}
+
+#[test]
+fn an_unresolved_remote_mapping_is_not_lowered() {
+    let error = try_lower_werf(REMOTE, "app", &BTreeMap::new()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the commit of git https://example.com/lib.git was not resolved"),
+        "{error}"
+    );
 }
