@@ -377,6 +377,30 @@ fn the_frontend_renders_the_commit_hash_buildx_sends() {
     );
     assert_eq!(label.trim(), head);
     let _ = docker_ok(&["rmi", &tag], None);
+    // `conveyor build` sends the same `vcs:revision`.
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-t",
+            &tag,
+            &dir.path().display().to_string(),
+        ],
+        Path::new("/"),
+    );
+    built(&run);
+    let label = docker_ok(
+        &[
+            "image",
+            "inspect",
+            "-f",
+            "{{ index .Config.Labels \"rev\" }}",
+            &tag,
+        ],
+        None,
+    );
+    assert_eq!(label.trim(), head);
+    let _ = docker_ok(&["rmi", &tag], None);
 
     write("at: \"{{ .Commit.Date.Unix }}\"");
     let (ok, _, stderr) = buildx(&["--progress=plain", "-f", "werf.yaml", "."], dir.path());

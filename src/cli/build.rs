@@ -100,6 +100,9 @@ impl BuildInput {
             })?
             .to_string();
         let mut frontend_attrs = BTreeMap::from([("filename".to_string(), filename)]);
+        if let Some(revision) = git_revision(&context_dir) {
+            frontend_attrs.insert("vcs:revision".to_string(), revision);
+        }
         for (key, value) in &request.build_args {
             frontend_attrs.insert(format!("build-arg:{key}"), value.clone());
         }
@@ -438,4 +441,18 @@ pub(super) async fn push_tags(endpoint: &Endpoint, tags: &[String]) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The commit of the git work tree holding `context`, which buildx sends to the
+/// frontend as `vcs:revision` (and so does `conveyor build`, so that `.Commit.Hash`
+/// renders alike); none outside a work tree or with `BUILDX_GIT_INFO` false.
+pub fn git_revision(context: &Path) -> Option<String> {
+    let disabled = std::env::var("BUILDX_GIT_INFO")
+        .is_ok_and(|v| matches!(v.as_str(), "0" | "false" | "FALSE" | "False" | "f" | "F"));
+    if disabled {
+        return None;
+    }
+    crate::werf::commit_of(context)
+        .ok()
+        .map(|commit| commit.hash)
 }

@@ -113,8 +113,8 @@ pub fn load(spec: &BuildSpec) -> Result<Loaded, Failure> {
 
 /// A werf config read as the frontend reads it, so that signatures agree with the
 /// build's: `.Env` is the build arg `CONVEYOR_WERF_ENV`, `env "X"` reads the build arg
-/// `X`, there is no `.Commit`, and the build args take no part in signatures beyond the
-/// platform ones.
+/// `X`, `.Commit` has only its hash, and the build args take no part in signatures
+/// beyond the platform ones.
 fn load_werf(spec: &BuildSpec, file: PathBuf, text: &str) -> Result<Loaded, Failure> {
     let file_name = file.display().to_string();
     let mut loaded = render_werf(&file_name, text, &spec.context, &spec.build_args)?;
@@ -147,7 +147,7 @@ fn load_werf(spec: &BuildSpec, file: PathBuf, text: &str) -> Result<Loaded, Fail
 }
 
 /// A werf config rendered and loaded as the frontend does it: `.Env` is the build arg
-/// `CONVEYOR_WERF_ENV`, `env "X"` reads the build arg `X`, there is no `.Commit`.
+/// `CONVEYOR_WERF_ENV`, `env "X"` reads the build arg `X`, `.Commit` has only its hash.
 fn render_werf(
     file_name: &str,
     text: &str,
@@ -159,7 +159,8 @@ fn render_werf(
         .cloned()
         .unwrap_or_default();
     let mut env = super::plan_werf::template_env(context, &env_name)?;
-    env.commit = Err("a build's frontend has no git repository; .Commit is available with `conveyor plan` without --repo".into());
+    // What the frontend sees: the `vcs:revision` the build sends (see `git_info`).
+    env.commit = crate::gateway::frontend_commit(super::build::git_revision(context).as_deref());
     env.env_vars = build_args.clone();
     crate::werf::load(file_name, text, &env).map_err(|e| Failure::input(e.located(file_name, text)))
 }

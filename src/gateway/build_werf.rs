@@ -27,6 +27,23 @@ use super::werf_git::resolve_remote_commits;
 /// The build arg that sets `.Env`.
 pub const WERF_ENV_ARG: &str = "CONVEYOR_WERF_ENV";
 
+/// `.Commit` as the frontend knows it: the hash from `vcs:revision`, no date.
+pub fn frontend_commit(vcs_revision: Option<&str>) -> Result<CommitInfo, String> {
+    match vcs_revision {
+        Some(hash) => Ok(CommitInfo {
+            hash: hash.to_string(),
+            date: Err(
+                "the buildx frontend gets the commit's hash (vcs:revision) but not its date; .Commit.Date is available with `conveyor plan`"
+                    .into(),
+            ),
+        }),
+        None => Err(
+            "the buildx frontend got no git commit (buildx sends vcs:revision for a context in a git work tree unless BUILDX_GIT_INFO=0); .Commit is available with `conveyor plan`"
+                .into(),
+        ),
+    }
+}
+
 /// Renders and loads the config as the frontend sees it (see the module doc).
 async fn load(
     bridge: &Bridge,
@@ -40,19 +57,7 @@ async fn load(
                 .get(WERF_ENV_ARG)
                 .cloned()
                 .unwrap_or_default(),
-            commit: match &opts.vcs_revision {
-                Some(hash) => Ok(CommitInfo {
-                    hash: hash.clone(),
-                    date: Err(
-                        "the buildx frontend gets the commit's hash (vcs:revision) but not its date; .Commit.Date is available with `conveyor plan`"
-                            .into(),
-                    ),
-                }),
-                None => Err(
-                    "the buildx frontend got no git commit (buildx sends vcs:revision for a context in a git work tree unless BUILDX_GIT_INFO=0); .Commit is available with `conveyor plan`"
-                        .into(),
-                ),
-            },
+            commit: frontend_commit(opts.vcs_revision.as_deref()),
             files,
             env_vars: opts.build_args.clone(),
         };

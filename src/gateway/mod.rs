@@ -16,7 +16,7 @@ mod werf_files;
 mod werf_git;
 
 pub use bridge::{Bridge, ResolvedImage};
-pub use build_werf::WERF_ENV_ARG;
+pub use build_werf::{WERF_ENV_ARG, frontend_commit};
 pub use client::{ClientBuild, ClientBuildError, ClientSolved, solve_client_side};
 pub use frontend::{BuildFile, FrontendError, FrontendResult, read_build_file, run, serve_stdio};
 pub use opts::{FrontendOpts, GitCommit, OptsError, parse_platform};
