@@ -4,9 +4,10 @@
 //! the buildx frontend.
 
 mod common;
+#[allow(dead_code)]
+#[path = "parity/mod.rs"]
+mod parity;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -49,8 +50,10 @@ impl Served {
         let bare = served.join("lib.git");
         std::fs::create_dir_all(&work).unwrap();
         git(&work, &["init", "-q", "-b", "main"]);
+        // git's dumb HTTP protocol needs only GETs of the repository's files.
+        std::fs::create_dir_all(&served).unwrap();
         let repo = Served {
-            url: format!("http://{}/lib.git", serve(served)),
+            url: format!("{}/lib.git", parity::http::serve(&served).unwrap()),
             _root: root,
             work,
             bare,
@@ -86,57 +89,6 @@ impl Served {
         }
         git(&self.work, &["rev-parse", "HEAD"])
     }
-}
-
-/// Serves the files under `root` on 127.0.0.1 (a free port) until the test process
-/// ends: GET only, no directory listings, nothing outside `root`. git's dumb HTTP
-/// protocol needs no more. Returns `host:port`.
-fn serve(root: PathBuf) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let root = root.clone();
-            std::thread::spawn(move || answer(&root, stream));
-        }
-    });
-    address
-}
-
-fn answer(root: &Path, mut stream: TcpStream) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request = String::new();
-    if reader.read_line(&mut request).is_err() {
-        return;
-    }
-    // Headers, up to the blank line.
-    let mut line = String::new();
-    while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-        line.clear();
-    }
-    let path = request
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .split('?')
-        .next()
-        .unwrap_or("/");
-    let file = Some(path.trim_start_matches('/'))
-        .filter(|p| !p.split('/').any(|part| part == ".." || part.is_empty()))
-        .map(|p| root.join(p))
-        .filter(|p| p.is_file())
-        .and_then(|p| std::fs::read(p).ok());
-    let _ = match file {
-        Some(body) => {
-            let _ = write!(
-                stream,
-                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
-                body.len()
-            );
-            stream.write_all(&body)
-        }
-        None => stream.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
-    };
 }
 
 /// An image whose gitArchive maps the remote's `/src` (only `*.txt`) to `/lib`, owned
