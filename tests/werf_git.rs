@@ -179,7 +179,12 @@ fn run_in(image: &str, script: &str) -> String {
 fn a_remote_branch_is_built_at_its_commit_and_a_new_commit_resigns_git_archive() {
     harness();
     let remote = Served::new();
-    let dir = project(&config(&remote.url));
+    // The syntax line lets buildx build the same file through the frontend below.
+    let dir = project(&format!(
+        "# syntax={}\n{}",
+        frontend_image(),
+        config(&remote.url)
+    ));
     let repo = format!("{}/{}", harness().registry, unique("werf-git-stages"));
     let tag = format!("conveyor-test/werf-git:{}", unique("t"));
 
@@ -223,6 +228,34 @@ fn a_remote_branch_is_built_at_its_commit_and_a_new_commit_resigns_git_archive()
         run_in(&tag, "cat /lib/hello.txt; ls /lib; cat /install-saw.txt"),
         "hello again\nhello.txt\nnew.txt\nhello.txt\nnew.txt\n"
     );
+    let _ = docker_ok(&["rmi", &tag], None);
+
+    // The frontend, resolving the branch through BuildKit, signs the stages as the CLI
+    // did: it finds the last one stored and runs nothing.
+    let repo_arg = format!("CONVEYOR_REPO={repo}");
+    let (ok, _, stderr) = buildx(
+        &[
+            "--progress=plain",
+            "-f",
+            "werf.yaml",
+            "--build-arg",
+            &repo_arg,
+            "-t",
+            &tag,
+            "--load",
+            ".",
+        ],
+        dir.path(),
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "[conveyor] look up stage app/gitLatestPatch in the stages storage: {repo}:"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("[app/install] ls /lib"), "{stderr}");
+    assert_eq!(run_in(&tag, "cat /lib/hello.txt"), "hello again\n");
     let _ = docker_ok(&["rmi", &tag], None);
 }
 
