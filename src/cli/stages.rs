@@ -159,7 +159,7 @@ fn render_werf(
         .cloned()
         .unwrap_or_default();
     let mut env = super::plan_werf::template_env(context, &env_name)?;
-    // What the frontend sees: the `vcs:revision` the build sends (see `git_info`).
+    // What the frontend sees: the `vcs:revision` the build sends (see `build::git_revision`).
     env.commit = crate::gateway::frontend_commit(super::build::git_revision(context).as_deref());
     env.env_vars = build_args.clone();
     crate::werf::load(file_name, text, &env).map_err(|e| Failure::input(e.located(file_name, text)))
