@@ -42,6 +42,9 @@ struct PlannedWerfStage {
     base: Option<String>,
     /// Stages of other images it reads (imports).
     imports: Vec<String>,
+    /// The last stages of the images it depends on (`dependencies`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dependencies: Vec<String>,
     inputs: Vec<PlannedInput>,
 }
 
@@ -187,6 +190,7 @@ fn planned_stage(
                 skipped: Some(reason.to_string()),
                 base: None,
                 imports: Vec::new(),
+                dependencies: Vec::new(),
                 inputs: Vec::new(),
             };
         }
@@ -207,6 +211,11 @@ fn planned_stage(
             .werf
             .iter()
             .flat_map(|w| w.imports.iter().map(|&(_, on)| display(on)))
+            .collect(),
+        dependencies: stage
+            .werf
+            .iter()
+            .flat_map(|w| w.dependencies.iter().map(|&(_, on)| display(on)))
             .collect(),
         inputs: signature
             .inputs
@@ -255,6 +264,9 @@ fn render_text(plan: &WerfPlan) -> String {
             }
             for import in &stage.imports {
                 out.push_str(&format!("    imports: {import}\n"));
+            }
+            for dependency in &stage.dependencies {
+                out.push_str(&format!("    depends on: {dependency}\n"));
             }
             for input in &stage.inputs {
                 out.push_str(&format!(

@@ -428,7 +428,7 @@ impl StageGraph {
             }
         }
         if let Some(werf) = &stage.werf {
-            for &(_, on) in &werf.imports {
+            for &(_, on) in werf.imports.iter().chain(&werf.dependencies) {
                 if !out.contains(&on) {
                     out.push(on);
                 }

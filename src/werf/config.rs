@@ -196,7 +196,6 @@ fn read_stapel(root: &Node) -> Result<Vec<Image>, ConfigError> {
             "ansible stages are not supported yet",
         ));
     }
-    not_supported_yet(&doc, "dependencies", "dependencies")?;
     // Checked, and otherwise what conveyor always does: a base image is signed by the
     // digest it resolves to on every run, as werf does with `fromLatest: true`.
     doc.bool("fromLatest")?;
@@ -222,7 +221,7 @@ fn read_stapel(root: &Node) -> Result<Vec<Image>, ConfigError> {
         }
     };
     if is_artifact {
-        for key in ["docker", "final", "disableGitAfterPatch"] {
+        for key in ["docker", "final", "disableGitAfterPatch", "dependencies"] {
             if let Some(span) = doc.key_span(key) {
                 return Err(ConfigError::new(
                     span,
@@ -313,6 +312,11 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
             .iter()
             .map(read_import)
             .collect::<Result<_, _>>()?,
+        dependencies: doc
+            .list("dependencies")?
+            .iter()
+            .map(super::sections::read_dependency)
+            .collect::<Result<_, _>>()?,
         docker: doc.get("docker").map(read_docker).transpose()?,
         image_spec: doc.get("imageSpec").map(read_image_spec).transpose()?,
         mounts,
@@ -321,8 +325,8 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
     })
 }
 
-/// Every image named by `fromImage`/`fromArtifact`/`from` or an import exists, and no
-/// image is its own base.
+/// Every image named by `fromImage`/`fromArtifact`/`from`, an import or a dependency
+/// exists, and no image is its own base.
 fn check_references(images: &[Image], names: &[String]) -> Result<(), ConfigError> {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let missing = |name: &Located<String>, what: &str| {
@@ -355,6 +359,17 @@ fn check_references(images: &[Image], names: &[String]) -> Result<(), ConfigErro
                 return Err(ConfigError::new(
                     import.source.span,
                     "an image cannot import from itself",
+                ));
+            }
+        }
+        for dependency in &image.stapel.dependencies {
+            if !names.contains(&dependency.image.value.as_str()) {
+                return Err(missing(&dependency.image, "the dependency"));
+            }
+            if dependency.image.value == image.name {
+                return Err(ConfigError::new(
+                    dependency.image.span,
+                    "an image cannot depend on itself",
                 ));
             }
         }

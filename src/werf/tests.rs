@@ -281,3 +281,33 @@ fn a_config_without_images_is_refused() {
         "werf.yaml:1:1: werf.yaml defines no image: add a document with `image: <name>`"
     );
 }
+
+#[test]
+fn dependencies_are_checked_as_werf_checks_them() {
+    let base = "image: backend\nfrom: alpine\n---\n";
+    let cases = [
+        (
+            "image: web\nfrom: alpine\ndependencies:\n- image: api\n  before: setup\n",
+            "werf.yaml:10:10: the dependency \"api\" is not an image or artifact of this werf.yaml (it has: backend, web)",
+        ),
+        (
+            "image: web\nfrom: alpine\ndependencies:\n- image: backend\n  before: setup\n  after: install\n",
+            "werf.yaml:12:3: a dependency takes `before` or `after`, not both",
+        ),
+        (
+            "image: web\nfrom: alpine\ndependencies:\n- image: backend\n  after: build\n",
+            "werf.yaml:11:10: expected `install` or `setup`, not \"build\"",
+        ),
+        (
+            "image: web\nfrom: alpine\ndependencies:\n- image: backend\n  after: setup\n  imports:\n  - {type: ImageName, targetEnv: A}\n  - {type: ImageTag, targetEnv: A}\n",
+            "werf.yaml:14:33: targetEnv \"A\" is imported twice in this dependency",
+        ),
+        (
+            "image: web\nfrom: alpine\ndependencies:\n- image: backend\n  after: setup\n  imports:\n  - {type: ImageName, targetBuildArg: A}\n",
+            "werf.yaml:13:23: `targetBuildArg` is for Dockerfile images; a stapel image takes `targetEnv`",
+        ),
+    ];
+    for (image, expected) in cases {
+        assert_eq!(load_err(&format!("{META}{base}{image}")), expected);
+    }
+}
