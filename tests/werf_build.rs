@@ -451,3 +451,52 @@ fn dependencies_name_the_stored_image_of_the_dependency() {
     remove_image(&tag);
     remove_image(&name);
 }
+
+/// A Dockerfile image's `args` reach its ARGs (before and after FROM), its RUNs get its
+/// `addHost` entries and its `network`: checked inside the built image.
+#[test]
+fn a_dockerfile_image_takes_its_args_hosts_and_network() {
+    harness();
+    let dir = tempfile::tempdir().unwrap();
+    let config = "project: werf-df-options\nconfigVersion: 1\n---\nimage: tool\ndockerfile: Dockerfile\nargs:\n  BASE: BUSYBOX\n  VERSION: 2\naddHost:\n- registry.local:10.0.0.5\nnetwork: none\n";
+    std::fs::write(
+        dir.path().join("werf.yaml"),
+        config.replace("BUSYBOX", &common::conveyor::busybox()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "ARG BASE=scratch\nFROM ${BASE}\nARG VERSION=1\nRUN echo \"$VERSION\" > /version && grep registry.local /etc/hosts > /hosts && ls /sys/class/net > /net\nRUN --network=default ls /sys/class/net > /net-default\n",
+    )
+    .unwrap();
+    let tag = format!("conveyor-test/werf-df-options:{}", unique("t"));
+    let file = dir.path().join("werf.yaml").display().to_string();
+    let context = dir.path().display().to_string();
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-f",
+            &file,
+            "-t",
+            &tag,
+            &context,
+        ],
+        Path::new("/"),
+    );
+    built(&run);
+    let read = |path: &str| docker_ok(&["run", "--rm", &tag, "cat", path], None);
+    assert_eq!(read("/version"), "2\n");
+    assert_eq!(
+        read("/hosts").split_whitespace().collect::<Vec<_>>(),
+        ["10.0.0.5", "registry.local"]
+    );
+    // `network: none` leaves the RUN only the loopback; `--network=default` overrides.
+    assert_eq!(read("/net"), "lo\n");
+    assert!(
+        read("/net-default").contains("eth0"),
+        "{}",
+        read("/net-default")
+    );
+    remove_image(&tag);
+}

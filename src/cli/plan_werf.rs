@@ -151,12 +151,15 @@ pub fn plan(
         .map(|image| PlannedImage {
             name: image.name.clone(),
             artifact: image.is_artifact,
-            is_final: loaded
-                .config
-                .images
-                .iter()
-                .find(|i| i.name == image.name)
-                .is_none_or(|i| i.stapel.is_final && !i.is_artifact),
+            is_final: match loaded.config.images.iter().find(|i| i.name == image.name) {
+                Some(stapel) => stapel.stapel.is_final && !stapel.is_artifact,
+                None => loaded
+                    .config
+                    .dockerfile_images
+                    .iter()
+                    .find(|i| i.name == image.name)
+                    .is_none_or(|i| i.is_final),
+            },
             stages: image
                 .stages
                 .iter()

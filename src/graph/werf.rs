@@ -229,6 +229,7 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
                 span,
                 from_span: span,
                 source: None,
+                werf_dockerfile: None,
                 werf: Some(WerfStage {
                     image: image.clone(),
                     kind,
@@ -293,7 +294,9 @@ fn add_dockerfile(
     };
     let text: Arc<str> = Arc::from(text.as_str());
     let parsed = dockerfile::parse(&text).map_err(|e| wrong(e.located(path, &text).to_string()))?;
-    let graph = super::from_dockerfile(&parsed, build_args)
+    let mut build_args = build_args.clone();
+    build_args.extend(image.args.clone());
+    let graph = super::from_dockerfile(&parsed, &build_args)
         .map_err(|e| wrong(e.located(path, &text).to_string()))?;
     let selection = graph
         .select(image.target.as_ref().map(|t| t.value.as_str()))
@@ -305,6 +308,7 @@ fn add_dockerfile(
                 .map_or(image.dockerfile.span, |t| t.span),
         })?;
     let offset = stages.len();
+    let settings = Arc::new(image.clone());
     let shift = |base: &Base| match base {
         Base::Stage(id) => Base::Stage(StageId(id.0 + offset)),
         other => other.clone(),
@@ -326,6 +330,7 @@ fn add_dockerfile(
             from_span: stage.from_span,
             werf: None,
             source: Some(text.clone()),
+            werf_dockerfile: Some(settings.clone()),
         });
     }
     for arg in graph.meta_args {

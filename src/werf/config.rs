@@ -398,9 +398,61 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
         "contextAddFile",
     ];
     let doc = fields(root, "a Dockerfile image", &keys)?;
-    for key in &keys[5..] {
+    for key in ["ssh", "staged", "dependencies", "platform", "imageSpec"] {
         not_supported_yet(&doc, key, &format!("`{key}` of a Dockerfile image"))?;
     }
+    // werf sends git-tracked files only, and these besides; conveyor's context holds
+    // every file of the directory (less `.dockerignore`), so they are there already.
+    if doc.has("contextAddFile") && doc.has("contextAddFiles") {
+        let span = doc.key_span("contextAddFile").unwrap_or(root.span);
+        return Err(ConfigError::new(
+            span,
+            "`contextAddFile` and `contextAddFiles` cannot be used together",
+        ));
+    }
+    for key in ["contextAddFile", "contextAddFiles"] {
+        for path in doc.strings(key)? {
+            if path.value.starts_with('/') || path.value.split('/').any(|p| p == "..") {
+                return Err(ConfigError::new(
+                    path.span,
+                    format!(
+                        "{key} paths must be relative to the context, not {:?}",
+                        path.value
+                    ),
+                ));
+            }
+        }
+    }
+    let network = doc.string("network")?;
+    if let Some(network) = &network
+        && !["default", "host", "none"].contains(&network.value.as_str())
+    {
+        return Err(ConfigError::new(
+            network.span,
+            format!(
+                "network must be default, host or none, not {:?}",
+                network.value
+            ),
+        ));
+    }
+    let mut add_hosts = Vec::new();
+    for entry in doc.strings("addHost")? {
+        // docker's `--add-host host:ip`; an IPv6 address keeps its own colons.
+        match entry.value.split_once(':') {
+            Some((host, ip)) if !host.is_empty() && !ip.is_empty() => {
+                add_hosts.push((host.to_string(), ip.to_string()));
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    entry.span,
+                    format!("expected addHost as host:ip, not {:?}", entry.value),
+                ));
+            }
+        }
+    }
+    let args = doc.string_map("args")?;
+    let cache_version = doc.string("cacheVersion")?.map(|s| s.value);
+    let is_final = doc.bool("final")?.unwrap_or(true);
     let secrets = super::sections::read_secrets(&doc)?;
     if let Some(context) = doc.string("context")?
         && !matches!(context.value.as_str(), "" | "." | "./")
@@ -433,6 +485,11 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
             target: target.clone(),
             text: None,
             secrets: secrets.clone(),
+            args: args.clone(),
+            cache_version: cache_version.clone(),
+            network: network.clone(),
+            add_hosts: add_hosts.clone(),
+            is_final,
         })
         .collect())
 }

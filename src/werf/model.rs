@@ -92,6 +92,16 @@ pub struct DockerfileImage {
     /// filled in by the caller (the frontend reads it from the build context).
     pub text: Option<String>,
     pub secrets: Vec<Secret>,
+    /// `args`: build args of its stages, over the build's own.
+    pub args: BTreeMap<String, String>,
+    /// `cacheVersion`: signed into each of its stages.
+    pub cache_version: Option<String>,
+    /// `network`: the network of its RUN instructions without `--network`.
+    pub network: Option<Located<String>>,
+    /// `addHost`: `host:ip` entries added to /etc/hosts of every RUN.
+    pub add_hosts: Vec<(String, String)>,
+    /// `final: false` marks a helper image.
+    pub is_final: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
