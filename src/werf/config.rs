@@ -398,7 +398,7 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
         "contextAddFile",
     ];
     let doc = fields(root, "a Dockerfile image", &keys)?;
-    for key in ["ssh", "staged", "dependencies", "platform", "imageSpec"] {
+    for key in ["staged", "dependencies", "platform", "imageSpec"] {
         not_supported_yet(&doc, key, &format!("`{key}` of a Dockerfile image"))?;
     }
     // werf sends git-tracked files only, and these besides; conveyor's context holds
@@ -450,6 +450,22 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
             }
         }
     }
+    let ssh = doc.string("ssh")?;
+    if let Some(ssh) = &ssh {
+        let id = ssh
+            .value
+            .split_once('=')
+            .map_or(ssh.value.as_str(), |(id, _)| id);
+        if id.is_empty() || id.contains(',') {
+            return Err(ConfigError::new(
+                ssh.span,
+                format!(
+                    "expected ssh as ID or ID=SOCKET (e.g. default), not {:?}",
+                    ssh.value
+                ),
+            ));
+        }
+    }
     let args = doc.string_map("args")?;
     let cache_version = doc.string("cacheVersion")?.map(|s| s.value);
     let is_final = doc.bool("final")?.unwrap_or(true);
@@ -490,6 +506,7 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
             network: network.clone(),
             add_hosts: add_hosts.clone(),
             is_final,
+            ssh: ssh.clone(),
         })
         .collect())
 }

@@ -102,6 +102,9 @@ pub struct DockerfileImage {
     pub add_hosts: Vec<(String, String)>,
     /// `final: false` marks a helper image.
     pub is_final: bool,
+    /// `ssh`: the ssh-agent its `RUN --mount=type=ssh` use, as `docker build --ssh`
+    /// takes it (`default`, or `ID=SOCKET`).
+    pub ssh: Option<Located<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -300,6 +300,10 @@ fn dockerfile_images_are_read_with_their_dockerfile() {
             "werf.yaml:6:10: expected addHost as host:ip, not \"nohost\"",
         ),
         (
+            "ssh: a,b\n",
+            "werf.yaml:6:6: expected ssh as ID or ID=SOCKET (e.g. default), not \"a,b\"",
+        ),
+        (
             "network: bridge\n",
             "werf.yaml:6:10: network must be default, host or none, not \"bridge\"",
         ),
