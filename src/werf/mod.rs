@@ -25,9 +25,9 @@ pub use error::WerfError;
 pub use fields::Located;
 pub use git::{commit_of, resolve_remote_ref};
 pub use model::{
-    Command, DockerSettings, DockerfileImage, FromBase, GitMapping, GitRef, Image, ImageSpec,
-    Import, ImportPoint, Mount, MountKind, RemoteGit, Secret, SecretValue, Shell, Stapel,
-    UserStage, WerfConfig,
+    Command, Dependency, DependencyImport, DependencyValue, DockerSettings, DockerfileImage,
+    FromBase, GitMapping, GitRef, Image, ImageSpec, Import, ImportPoint, Mount, MountKind,
+    RemoteGit, Secret, SecretValue, Shell, Stapel, UserStage, WerfConfig,
 };
 pub use remote::is_full_hash;
 pub use template::TemplateEnv;
