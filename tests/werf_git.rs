@@ -316,6 +316,20 @@ fn the_frontend_builds_a_remote_branch_at_its_current_commit() {
     build();
     assert_eq!(run_in(&tag, "cat /lib/hello.txt"), "hello again\n");
     let _ = docker_ok(&["rmi", &tag], None);
+
+    let config = std::fs::read_to_string(dir.path().join("werf.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("werf.yaml"),
+        config.replace("branch: main", "branch: nope"),
+    )
+    .unwrap();
+    let (ok, _, stderr) = buildx(&["--progress=plain", "-f", "werf.yaml", "."], dir.path());
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("git {}: cannot resolve branch:nope: ", remote.url))
+            && stderr.contains("repository does not contain ref nope"),
+        "{stderr}"
+    );
 }
 
 /// `.Commit.Hash` in the frontend is the commit buildx sends for a context in a git

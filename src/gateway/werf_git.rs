@@ -62,13 +62,17 @@ async fn commit_of_ref(
         },
         ..Default::default()
     };
+    // The solve is lazy: BuildKit fetches (and fails on a missing ref) at the read.
+    let cannot = |error: crate::buildkit::BuildkitError| {
+        failed(format!("cannot resolve {git_ref}: {error}"))
+    };
     let reference = bridge
         .solve(Definition::marshal(&source.state()).pb)
         .await
-        .map_err(|error| failed(format!("cannot fetch {git_ref}: {error}")))?;
+        .map_err(cannot)?;
     let head = bridge
         .read_file(&reference, ".git/HEAD")
         .await
-        .map_err(|error| failed(format!("cannot read the commit of {git_ref}: {error}")))?;
+        .map_err(cannot)?;
     Ok(String::from_utf8_lossy(&head).trim().to_string())
 }
