@@ -10,7 +10,8 @@
 //!   include and exclude paths) and `import N source`: the signature of the stage read;
 //! - gitArchive: `git N`, the mapping's parameters (not its content, as werf);
 //! - gitLatestPatch: `git-content N`, the content of every file the mapping copies;
-//! - dockerInstructions / imageSpec: `docker` / `image-spec`, the settings.
+//! - dockerInstructions / imageSpec: `docker` / `image-spec`, the settings (for
+//!   imageSpec also every clear/remove option and `keepEssentialWerfLabels`).
 //!
 //! So a changed command re-signs its stage and every later one; a file under
 //! `stageDependencies.setup` re-signs setup and later; any mapped file re-signs
@@ -19,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::werf::{Command, GitMapping, Import, MountKind, UserStage};
+use crate::werf::{Command, GitMapping, ImageSpec, Import, MountKind, UserStage};
 
 use super::signature::{SignatureInput, StageSignature, sha256};
 use super::{StageId, WerfStage, WerfStageKind};
@@ -213,26 +214,68 @@ pub(super) fn werf_inputs(
                 .image_spec
                 .as_ref()
                 .expect("the stage exists with imageSpec");
-            let mut text = String::new();
-            let optional = |v: &Option<String>| v.clone().unwrap_or_default();
-            let _ = writeln!(text, "author\t{}", optional(&spec.author));
-            let _ = writeln!(text, "volumes\t{}", spec.volumes.join("\t"));
-            let _ = writeln!(text, "expose\t{}", spec.expose.join("\t"));
-            for (key, value) in &spec.env {
-                let _ = writeln!(text, "env\t{key}\t{value}");
-            }
-            for (key, value) in &spec.labels {
-                let _ = writeln!(text, "label\t{key}\t{value}");
-            }
-            let _ = writeln!(text, "cmd\t{}", spec.cmd.join("\t"));
-            let _ = writeln!(text, "entrypoint\t{}", spec.entrypoint.join("\t"));
-            let _ = writeln!(text, "user\t{}", optional(&spec.user));
-            let _ = writeln!(text, "workingDir\t{}", optional(&spec.working_dir));
-            let _ = writeln!(text, "stopSignal\t{}", optional(&spec.stop_signal));
+            let text = image_spec_text(spec);
             inputs.push(input("image-spec", &text));
         }
     }
     Ok(inputs)
+}
+
+/// Every imageSpec setting, each on its own line (an unset one empty), so that any
+/// change re-signs the stage: werf's imageSpec digest covers the same list.
+fn image_spec_text(spec: &ImageSpec) -> String {
+    let mut text = String::new();
+    let optional = |v: &Option<String>| v.clone().unwrap_or_default();
+    let _ = writeln!(text, "author\t{}", optional(&spec.author));
+    let _ = writeln!(text, "clearHistory\t{}", spec.clear_history);
+    let _ = writeln!(text, "volumes\t{}", spec.volumes.join("\t"));
+    match &spec.expose {
+        Some(ports) => {
+            let _ = writeln!(text, "expose\t{}", ports.join("\t"));
+        }
+        None => text.push_str("expose unset\n"),
+    }
+    for (key, value) in &spec.env {
+        let _ = writeln!(text, "env\t{key}\t{value}");
+    }
+    for (key, value) in &spec.labels {
+        let _ = writeln!(text, "label\t{key}\t{value}");
+    }
+    let _ = writeln!(text, "cmd\t{}", spec.cmd.join("\t"));
+    let _ = writeln!(text, "entrypoint\t{}", spec.entrypoint.join("\t"));
+    let _ = writeln!(text, "user\t{}", optional(&spec.user));
+    let _ = writeln!(text, "workingDir\t{}", optional(&spec.working_dir));
+    let _ = writeln!(text, "stopSignal\t{}", optional(&spec.stop_signal));
+    if let Some(check) = &spec.healthcheck {
+        let _ = writeln!(
+            text,
+            "healthcheck\t{}\t{}\t{}\t{}\t{}",
+            check.test.join("\t"),
+            check.interval,
+            check.timeout,
+            check.start_period,
+            check.retries
+        );
+    }
+    for (name, patterns) in [
+        ("removeEnv", &spec.remove_env),
+        ("removeLabels", &spec.remove_labels),
+        ("removeVolumes", &spec.remove_volumes),
+    ] {
+        let mut sorted = patterns.clone();
+        sorted.sort();
+        let _ = writeln!(text, "{name}\t{}", sorted.join("\t"));
+    }
+    for (name, set) in [
+        ("keepEssentialWerfLabels", spec.keep_essential_werf_labels),
+        ("clearCmd", spec.clear_cmd),
+        ("clearEntrypoint", spec.clear_entrypoint),
+        ("clearUser", spec.clear_user),
+        ("clearWorkingDir", spec.clear_working_dir),
+    ] {
+        let _ = writeln!(text, "{name}\t{set}");
+    }
+    text
 }
 
 fn mapping_text(mapping: &GitMapping) -> String {
@@ -260,3 +303,7 @@ fn import_text(import: &Import) -> String {
         import.exclude_paths.join("\t"),
     )
 }
+
+#[cfg(test)]
+#[path = "werf_signature_tests.rs"]
+mod tests;

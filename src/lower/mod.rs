@@ -56,6 +56,7 @@ mod run;
 mod sources;
 mod stage;
 mod werf;
+mod werf_image_spec;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -12,9 +12,8 @@
 use crate::dockerfile;
 use crate::graph::{Stage, WerfStage, WerfStageKind};
 use crate::llb;
-use crate::werf::{Command, DockerSettings, GitMapping, ImageSpec, MountKind, UserStage};
+use crate::werf::{Command, DockerSettings, GitMapping, MountKind, UserStage};
 
-use super::image::Empty;
 use super::paths::{chown_opt, clean_path};
 use super::{At, LowerError, Lowering, StageState};
 
@@ -84,8 +83,7 @@ impl Lowering<'_> {
                     .image_spec
                     .as_ref()
                     .expect("the stage exists with imageSpec");
-                apply_image_spec(st, spec);
-                st.image.commit(format!("werf {name}"), false, false);
+                super::werf_image_spec::apply_image_spec(st, spec, &name, stage.span)?;
             }
         }
         Ok(())
@@ -288,48 +286,6 @@ fn docker_instructions(docker: &DockerSettings) -> String {
         text.push_str(&format!("HEALTHCHECK {check}\n"));
     }
     text
-}
-
-/// `imageSpec.config`: values set as they are, without Dockerfile expansion.
-fn apply_image_spec(st: &mut StageState, spec: &ImageSpec) {
-    let config = &mut st.image.config;
-    if let Some(author) = &spec.author {
-        st.image.author = author.clone();
-    }
-    for volume in &spec.volumes {
-        config.volumes.insert(volume.clone(), Empty {});
-    }
-    for port in &spec.expose {
-        let port = if port.contains('/') {
-            port.clone()
-        } else {
-            format!("{port}/tcp")
-        };
-        config.exposed_ports.insert(port, Empty {});
-    }
-    config.labels.extend(spec.labels.clone());
-    if let Some(user) = &spec.user {
-        config.user = user.clone();
-    }
-    if !spec.entrypoint.is_empty() {
-        config.entrypoint = spec.entrypoint.clone();
-        if spec.cmd.is_empty() {
-            config.cmd.clear();
-        }
-    }
-    if !spec.cmd.is_empty() {
-        config.cmd = spec.cmd.clone();
-    }
-    if let Some(dir) = &spec.working_dir {
-        config.working_dir = dir.clone();
-    }
-    if let Some(signal) = &spec.stop_signal {
-        config.stop_signal = signal.clone();
-    }
-    for (key, value) in &spec.env {
-        st.image.set_env(key, value);
-        st.set_env(key, value);
-    }
 }
 
 #[cfg(test)]

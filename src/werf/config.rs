@@ -5,10 +5,12 @@ use crate::diag::Span;
 
 use super::error::ConfigError;
 use super::fields::{Fields, Located, fields, strings, wrong_type};
-use super::model::{DockerfileImage, FromBase, Image, Shell, Stapel, WerfConfig};
-use super::sections::{
-    read_docker, read_git, read_image_spec, read_import, read_mount, read_shell,
+use super::image_spec::{
+    expand_label_templates, merge_global, read_global_image_spec, read_image_spec,
 };
+use super::model::ImageSpec;
+use super::model::{DockerfileImage, FromBase, Image, Shell, Stapel, WerfConfig};
+use super::sections::{read_docker, read_git, read_import, read_mount, read_shell};
 use super::yaml::{Document, Kind, Node};
 
 const META_KEYS: &[&str] = &[
@@ -45,7 +47,7 @@ const STAPEL_KEYS: &[&str] = &[
 
 /// Reads the documents of a rendered werf.yaml into the config model.
 pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
-    let mut meta: Option<(String, Option<String>, Option<String>)> = None;
+    let mut meta: Option<Meta> = None;
     let mut images: Vec<Image> = Vec::new();
     let mut dockerfile_images: Vec<DockerfileImage> = Vec::new();
     for document in documents {
@@ -99,7 +101,13 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
             ));
         }
     }
-    let Some((project, cache_version, platform)) = meta else {
+    let Some(Meta {
+        project,
+        cache_version,
+        platform,
+        image_spec,
+    }) = meta
+    else {
         return Err(ConfigError::new(
             Span::default(),
             "werf.yaml has no meta document; add one with `project: <name>` and `configVersion: 1`",
@@ -125,6 +133,29 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
         }
     }
     check_references(&images, &names)?;
+    if let Some((global, span)) = &image_spec {
+        // werf merges the project's imageSpec into Dockerfile images too.
+        if let Some(image) = dockerfile_images.first() {
+            return Err(ConfigError::new(
+                *span,
+                format!(
+                    "build.imageSpec applies to the Dockerfile image {:?} too, and an imageSpec for a Dockerfile image is not supported yet",
+                    image.name
+                ),
+            ));
+        }
+        for image in &mut images {
+            if !image.is_artifact && image.stapel.is_final {
+                image.stapel.image_spec =
+                    Some(merge_global(global, image.stapel.image_spec.take()));
+            }
+        }
+    }
+    for image in &mut images {
+        if let Some(spec) = &mut image.stapel.image_spec {
+            expand_label_templates(spec, &project, &image.name);
+        }
+    }
     Ok(WerfConfig {
         project,
         cache_version,
@@ -134,7 +165,16 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
     })
 }
 
-fn read_meta(root: &Node) -> Result<(String, Option<String>, Option<String>), ConfigError> {
+/// The meta document's settings.
+struct Meta {
+    project: String,
+    cache_version: Option<String>,
+    platform: Option<String>,
+    /// `build.imageSpec`, with where its key is written.
+    image_spec: Option<(ImageSpec, Span)>,
+}
+
+fn read_meta(root: &Node) -> Result<Meta, ConfigError> {
     let meta = fields(root, "the meta document", META_KEYS)?;
     let version = meta
         .get("configVersion")
@@ -148,7 +188,7 @@ fn read_meta(root: &Node) -> Result<(String, Option<String>, Option<String>), Co
     if project.value.is_empty() {
         return Err(ConfigError::new(project.span, "project must not be empty"));
     }
-    let (mut cache_version, mut platform) = (None, None);
+    let (mut cache_version, mut platform, mut image_spec) = (None, None, None);
     if let Some(build) = meta.get("build") {
         let build = fields(
             build,
@@ -157,9 +197,16 @@ fn read_meta(root: &Node) -> Result<(String, Option<String>, Option<String>), Co
         )?;
         cache_version = build.string("cacheVersion")?.map(|s| s.value);
         platform = one_platform(&build)?;
-        not_supported_yet(&build, "imageSpec", "build.imageSpec")?;
+        if let (Some(node), Some(span)) = (build.get("imageSpec"), build.key_span("imageSpec")) {
+            image_spec = Some((read_global_image_spec(node)?, span));
+        }
     }
-    Ok((project.value, cache_version, platform))
+    Ok(Meta {
+        project: project.value,
+        cache_version,
+        platform,
+        image_spec,
+    })
 }
 
 /// `platform`: one `os/arch[/variant]`, as a string or a one-item list.

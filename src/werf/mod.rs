@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod fields;
 mod git;
+mod image_spec;
 mod model;
 mod sections;
 pub mod template;
@@ -23,9 +24,11 @@ use std::sync::Arc;
 pub use error::WerfError;
 pub use fields::Located;
 pub use git::commit_of;
+pub use image_spec::KeyPatterns;
 pub use model::{
     Command, DockerSettings, DockerfileImage, FromBase, GitMapping, Image, ImageSpec, Import,
-    ImportPoint, Mount, MountKind, Secret, SecretValue, Shell, Stapel, UserStage, WerfConfig,
+    ImportPoint, Mount, MountKind, Secret, SecretValue, Shell, SpecHealthcheck, Stapel, UserStage,
+    WerfConfig,
 };
 pub use template::TemplateEnv;
 

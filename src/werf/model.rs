@@ -242,19 +242,49 @@ pub enum Command {
     Shell(String),
 }
 
-/// The supported part of `imageSpec`.
+/// `imageSpec`: the image config the imageSpec stage writes, applied in werf's order
+/// (removals before additions, a clear before the value it clears). For a final
+/// image, the meta document's `build.imageSpec` is already merged in (see
+/// `image_spec::merge_global`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImageSpec {
     pub author: Option<String>,
+    /// `clearHistory`: the image's history entries are dropped.
+    pub clear_history: bool,
     pub volumes: Vec<String>,
     pub labels: BTreeMap<String, String>,
     pub env: BTreeMap<String, String>,
-    pub expose: Vec<String>,
+    /// `expose`, when written, replaces the inherited exposed ports.
+    pub expose: Option<Vec<String>>,
     pub user: Option<String>,
     pub cmd: Vec<String>,
     pub entrypoint: Vec<String>,
     pub working_dir: Option<String>,
     pub stop_signal: Option<String>,
+    pub healthcheck: Option<SpecHealthcheck>,
+    pub clear_cmd: bool,
+    pub clear_entrypoint: bool,
+    pub clear_user: bool,
+    pub clear_working_dir: bool,
+    /// Names or `/regexp/` patterns (see [`super::KeyPatterns`]) of inherited
+    /// variables and labels to drop; volumes by exact path.
+    pub remove_env: Vec<String>,
+    pub remove_labels: Vec<String>,
+    pub remove_volumes: Vec<String>,
+    /// `keepEssentialWerfLabels`: in werf it only silences the warning that werf's own
+    /// labels cannot be removed; conveyor's stage labels are written after the
+    /// imageSpec applies, so no pattern reaches them either (see README).
+    pub keep_essential_werf_labels: bool,
+}
+
+/// `imageSpec.config.healthcheck`; durations in seconds, as werf writes them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpecHealthcheck {
+    pub test: Vec<String>,
+    pub interval: i64,
+    pub timeout: i64,
+    pub start_period: i64,
+    pub retries: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-//! Readers of the sections of a stapel image: git, shell, import, docker, imageSpec,
-//! mount. Each refuses unknown keys and reports errors at the key or value.
+//! Readers of the sections of a stapel image: git, shell, import, docker, mount
+//! (imageSpec: `image_spec`). Each refuses unknown keys and reports errors at the key or value.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,7 @@ use super::config::not_supported_yet;
 use super::error::ConfigError;
 use super::fields::{Fields, Located, fields, string, strings};
 use super::model::{
-    Command, DockerSettings, GitMapping, ImageSpec, Import, ImportPoint, Mount, MountKind, Secret,
+    Command, DockerSettings, GitMapping, Import, ImportPoint, Mount, MountKind, Secret,
     SecretValue, Shell, UserStage,
 };
 use super::yaml::{Kind, Node};
@@ -276,55 +276,6 @@ pub(super) fn read_docker(node: &Node) -> Result<DockerSettings, ConfigError> {
         user: text("USER")?,
         healthcheck: text("HEALTHCHECK")?,
     })
-}
-
-pub(super) fn read_image_spec(node: &Node) -> Result<ImageSpec, ConfigError> {
-    let spec = fields(node, "imageSpec", &["author", "clearHistory", "config"])?;
-    not_supported_yet(&spec, "clearHistory", "imageSpec.clearHistory")?;
-    let mut out = ImageSpec {
-        author: spec.string("author")?.map(|s| s.value),
-        ..ImageSpec::default()
-    };
-    let Some(config) = spec.get("config") else {
-        return Ok(out);
-    };
-    let keys = [
-        "volumes",
-        "labels",
-        "env",
-        "expose",
-        "user",
-        "cmd",
-        "entrypoint",
-        "workingDir",
-        "stopSignal",
-        "healthcheck",
-        "clearCmd",
-        "clearEntrypoint",
-        "clearUser",
-        "clearWorkingDir",
-        "removeEnv",
-        "removeLabels",
-        "removeVolumes",
-        "keepEssentialWerfLabels",
-    ];
-    let config = fields(config, "imageSpec.config", &keys)?;
-    for key in &keys[9..] {
-        not_supported_yet(&config, key, &format!("imageSpec.config.{key}"))?;
-    }
-    let values = |key| -> Result<Vec<String>, ConfigError> {
-        Ok(config.strings(key)?.into_iter().map(|s| s.value).collect())
-    };
-    out.volumes = values("volumes")?;
-    out.labels = config.string_map("labels")?;
-    out.env = config.string_map("env")?;
-    out.expose = values("expose")?;
-    out.user = config.string("user")?.map(|s| s.value);
-    out.cmd = values("cmd")?;
-    out.entrypoint = values("entrypoint")?;
-    out.working_dir = config.string("workingDir")?.map(|s| s.value);
-    out.stop_signal = config.string("stopSignal")?.map(|s| s.value);
-    Ok(out)
 }
 
 pub(super) fn read_mount(node: &Node, earlier: &[Mount]) -> Result<Mount, ConfigError> {

@@ -1,0 +1,66 @@
+//! What re-signs a werf stage.
+
+use std::collections::BTreeMap;
+
+use crate::graph::{SignatureSources, from_werf, platform_args, signatures};
+use crate::werf::{TemplateEnv, load};
+
+/// The signature of the last stage of image `app`.
+fn last_signature(text: &str) -> String {
+    let loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
+    let args = platform_args("linux/amd64", "linux/amd64");
+    let graph = from_werf(&loaded.config, &args).unwrap();
+    let selection = graph.select(Some("app")).unwrap();
+    let mut context = |_: &[String]| -> Result<String, String> { Ok("sha256:0".into()) };
+    let signed = signatures(
+        &graph,
+        &selection,
+        &mut SignatureSources {
+            dockerfile_text: &loaded.rendered,
+            platform: "linux/amd64",
+            build_args: &args,
+            image_digests: &BTreeMap::new(),
+            context_digest: &mut context,
+        },
+    )
+    .unwrap();
+    signed[&selection.target].signature.clone()
+}
+
+#[test]
+fn every_image_spec_option_re_signs_the_image_spec_stage() {
+    let spec = |extra: &str| {
+        format!(
+            "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: alpine\nimageSpec:\n  author: me\n{extra}"
+        )
+    };
+    let options = [
+        "  clearHistory: true\n",
+        "  config:\n    clearCmd: true\n",
+        "  config:\n    clearEntrypoint: true\n",
+        "  config:\n    clearUser: true\n",
+        "  config:\n    clearWorkingDir: true\n",
+        "  config:\n    removeEnv: [A]\n",
+        "  config:\n    removeLabels: [A]\n",
+        "  config:\n    removeVolumes: [/a]\n",
+        "  config:\n    keepEssentialWerfLabels: true\n",
+        "  config:\n    expose: []\n",
+        "  config:\n    healthcheck: {test: [CMD, 'true']}\n",
+    ];
+    let mut seen = vec![last_signature(&spec(""))];
+    for option in options {
+        let signature = last_signature(&spec(option));
+        assert!(!seen.contains(&signature), "{option} did not re-sign");
+        seen.push(signature);
+    }
+}
+
+#[test]
+fn the_projects_image_spec_re_signs_final_images() {
+    let image = "---\nimage: app\nfrom: alpine\n";
+    let without = last_signature(&format!("project: p\nconfigVersion: 1\n{image}"));
+    let with = last_signature(&format!(
+        "project: p\nconfigVersion: 1\nbuild:\n  imageSpec:\n    config:\n      removeLabels: [a]\n{image}"
+    ));
+    assert_ne!(without, with);
+}
