@@ -428,8 +428,10 @@ impl StageGraph {
             }
         }
         if let Some(werf) = &stage.werf {
-            for &(_, on) in &werf.imports {
-                if !out.contains(&on) {
+            for (_, on) in &werf.imports {
+                if let Base::Stage(on) = *on
+                    && !out.contains(&on)
+                {
                     out.push(on);
                 }
             }
@@ -555,6 +557,9 @@ impl StageGraph {
                 for dependency in &step.dependencies {
                     add(&dependency.on);
                 }
+            }
+            for (_, on) in stage.werf.iter().flat_map(|w| &w.imports) {
+                add(on);
             }
         }
         out

@@ -74,8 +74,8 @@ pub struct WerfStage {
     /// The image's `cacheVersion`, else the config's `build.cacheVersion`.
     pub cache_version: Option<String>,
     /// For a dependencies stage: each import landing here (index into the image's
-    /// imports) and the stage whose filesystem it reads.
-    pub imports: Vec<(usize, StageId)>,
+    /// imports) and the filesystem it reads: a stage, or an external image.
+    pub imports: Vec<(usize, Base)>,
 }
 
 /// One image's conveyor as planned: every stage the config creates, built or skipped.
@@ -184,6 +184,16 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
                     if import.point != point {
                         continue;
                     }
+                    if import.external {
+                        imports.push((
+                            i,
+                            Base::Image {
+                                reference: import.source.value.clone(),
+                                span: import.source.span,
+                            },
+                        ));
+                        continue;
+                    }
                     let source = &plans[import.source.value.as_str()];
                     let from = match &import.stage {
                         None => source.last_stage(),
@@ -198,7 +208,7 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
                                 span: stage.span,
                             })?,
                     };
-                    imports.push((i, from));
+                    imports.push((i, Base::Stage(from)));
                 }
             }
             let id = StageId(stages.len());
@@ -333,7 +343,7 @@ fn image_order(config: &WerfConfig) -> Result<Vec<usize>, GraphError> {
         {
             out.push((i, base.span));
         }
-        for import in &image.stapel.imports {
+        for import in image.stapel.imports.iter().filter(|i| !i.external) {
             if let Some(i) = index_of(&import.source.value) {
                 out.push((i, import.source.span));
             }

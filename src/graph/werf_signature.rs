@@ -23,7 +23,7 @@ use std::fmt::Write as _;
 use crate::werf::{Command, GitMapping, ImageSpec, Import, MountKind, UserStage};
 
 use super::signature::{SignatureInput, StageSignature, sha256};
-use super::{StageId, WerfStage, WerfStageKind};
+use super::{Base, StageId, WerfStage, WerfStageKind};
 
 /// The files of a git mapping a signature reads, relative to the build context.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +69,7 @@ fn root_of(mapping: &GitMapping) -> String {
 pub(super) fn werf_inputs(
     werf: &WerfStage,
     signed: &BTreeMap<StageId, StageSignature>,
+    image_digests: &BTreeMap<String, String>,
     mut sources: Option<&mut WerfSources<'_>>,
 ) -> Result<Vec<SignatureInput>, String> {
     let stapel = &werf.image.stapel;
@@ -143,12 +144,22 @@ pub(super) fn werf_inputs(
             }
         }
         WerfStageKind::Dependencies(_) => {
-            for &(index, source) in &werf.imports {
-                let import = &stapel.imports[index];
+            for (index, source) in &werf.imports {
+                let import = &stapel.imports[*index];
                 inputs.push(input(format!("import {index}"), &import_text(import)));
+                // An external image is signed as a base image is: by the digest it
+                // resolved to (its reference when unresolved, as in `conveyor plan`).
+                let digest = match source {
+                    Base::Stage(id) => signed[id].signature.clone(),
+                    Base::Image { reference, .. } => image_digests
+                        .get(reference)
+                        .cloned()
+                        .unwrap_or_else(|| sha256(reference)),
+                    Base::Scratch => sha256("scratch"),
+                };
                 inputs.push(SignatureInput {
                     name: format!("import {index} source"),
-                    digest: signed[&source].signature.clone(),
+                    digest,
                 });
             }
         }

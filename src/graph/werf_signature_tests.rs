@@ -64,3 +64,45 @@ fn the_projects_image_spec_re_signs_final_images() {
     ));
     assert_ne!(without, with);
 }
+
+/// The signature of `app`'s last stage with the import source resolved to `digest`.
+fn signature_with_digest(text: &str, reference: &str, digest: &str) -> String {
+    let loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
+    let args = platform_args("linux/amd64", "linux/amd64");
+    let graph = from_werf(&loaded.config, &args).unwrap();
+    let selection = graph.select(Some("app")).unwrap();
+    assert!(
+        graph
+            .external_images(&selection)
+            .contains(&reference.to_string())
+    );
+    let digests = BTreeMap::from([(reference.to_string(), digest.to_string())]);
+    let mut context = |_: &[String]| -> Result<String, String> { Ok("sha256:0".into()) };
+    let signed = signatures(
+        &graph,
+        &selection,
+        &mut SignatureSources {
+            dockerfile_text: &loaded.rendered,
+            platform: "linux/amd64",
+            build_args: &args,
+            image_digests: &digests,
+            context_digest: &mut context,
+        },
+    )
+    .unwrap();
+    signed[&selection.target].signature.clone()
+}
+
+#[test]
+fn an_external_import_is_signed_by_its_reference_and_resolved_digest() {
+    let config = |reference: &str| {
+        format!(
+            "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\nimport:\n- from: {reference}\n  add: /etc/os-release\n  after: install\n"
+        )
+    };
+    let one = signature_with_digest(&config("alpine:3.20"), "alpine:3.20", "sha256:1");
+    let moved = signature_with_digest(&config("alpine:3.20"), "alpine:3.20", "sha256:2");
+    let renamed = signature_with_digest(&config("alpine:3.21"), "alpine:3.21", "sha256:1");
+    assert_ne!(one, moved, "a new digest re-signs");
+    assert_ne!(one, renamed, "another reference re-signs");
+}

@@ -10,7 +10,7 @@
 //! in the image's working directory, with its environment.
 
 use crate::dockerfile;
-use crate::graph::{Stage, WerfStage, WerfStageKind};
+use crate::graph::{Base, Stage, WerfStage, WerfStageKind};
 use crate::llb;
 use crate::werf::{Command, DockerSettings, GitMapping, MountKind, UserStage};
 
@@ -37,20 +37,20 @@ impl Lowering<'_> {
                 self.run_shell(st, &name, werf, user_stage);
             }
             WerfStageKind::Dependencies(_) => {
-                for &(index, source) in &werf.imports {
-                    let import = &stapel.imports[index];
-                    let source_state = self.stages[source.0]
-                        .as_ref()
-                        .expect("an imported stage is lowered first")
-                        .state
-                        .clone();
+                for (index, source) in &werf.imports {
+                    let import = &stapel.imports[*index];
+                    let source_state =
+                        self.dependency_state(source, import.source.span, &st.platform)?;
                     let mut copy =
                         llb::Copy::new(source_state, import.add.clone(), import.to.clone());
                     copy.include_patterns = import.include_paths.clone();
                     copy.exclude_patterns = import.exclude_paths.clone();
                     copy.allow_wildcard = false;
                     copy.owner = owner(import.owner.as_deref(), import.group.as_deref());
-                    let source_name = self.graph.stage(source).display_name();
+                    let source_name = match source {
+                        Base::Stage(id) => self.graph.stage(*id).display_name(),
+                        _ => import.source.value.clone(),
+                    };
                     st.state = st.state.file(
                         vec![llb::FileAction::Copy(copy)],
                         llb::OpOptions {

@@ -105,3 +105,17 @@ fn target_builds_only_what_the_image_needs() {
     let dump = lower_werf(CONFIG, "builder").definition.dump();
     assert!(!dump.contains("[app/"), "{dump}");
 }
+
+#[test]
+fn an_import_from_an_external_image_copies_from_that_image() {
+    let config = "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\nimport:\n- from: alpine:3.20\n  add: /etc/alpine-release\n  to: /etc/imported\n  after: install\nshell:\n  install: echo hi\n";
+    let dump = lower_werf(config, "app").definition.dump();
+    assert!(
+        dump.contains("docker.io/library/alpine:3.20@sha256:1111"),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("[app/dependenciesAfterInstall] import /etc/alpine-release from alpine:3.20 to /etc/imported"),
+        "{dump}"
+    );
+}

@@ -394,9 +394,13 @@ fn check_references(images: &[Image], names: &[String]) -> Result<(), ConfigErro
                 ));
             }
         }
-        for import in &image.stapel.imports {
+        for import in image.stapel.imports.iter().filter(|i| !i.external) {
             if !names.contains(&import.source.value.as_str()) {
-                return Err(missing(&import.source, "the imported image"));
+                let mut error = missing(&import.source, "the imported image");
+                error
+                    .message
+                    .push_str("; an external image needs a tag or digest (`alpine:3.20`)");
+                return Err(error);
             }
             if import.source.value == image.name {
                 return Err(ConfigError::new(

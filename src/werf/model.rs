@@ -208,6 +208,9 @@ pub enum ImportPoint {
 pub struct Import {
     /// The image or artifact files are taken from.
     pub source: Located<String>,
+    /// `source` is an image reference with a tag or digest (`from: alpine:3.20`), not an
+    /// image of this config: files come from that image, as werf's external imports.
+    pub external: bool,
     /// `stage:` of the source to read (default: its last).
     pub stage: Option<Located<String>>,
     pub add: String,

@@ -140,24 +140,42 @@ pub(super) fn read_import(node: &Node) -> Result<Import, ConfigError> {
             "stage",
         ],
     )?;
-    not_supported_yet(&import, "from", "import `from` (external images)")?;
-    let source = match (import.string("image")?, import.string("artifact")?) {
-        (Some(image), None) => image,
-        (None, Some(artifact)) => artifact,
-        (Some(_), Some(_)) => {
-            let span = import.key_span("artifact").unwrap_or(node.span);
+    // werf reads `from` as `image` (the newer spelling); either names an external image
+    // when the reference has a tag or digest, else an image of the config.
+    let mut written: Vec<&str> = ["image", "from", "artifact"]
+        .into_iter()
+        .filter(|k| import.has(k))
+        .collect();
+    written.sort_by_key(|k| import.key_span(k).map(|span| span.start));
+    let source = match written.as_slice() {
+        [key] => import.string(key)?.expect("present"),
+        [first, second, ..] => {
+            let span = import.key_span(second).unwrap_or(node.span);
             return Err(ConfigError::new(
                 span,
-                "an import takes `image` or `artifact`, not both",
+                format!(
+                    "an import takes one of `image`, `from` or `artifact`, not `{first}` and `{second}`"
+                ),
             ));
         }
-        (None, None) => {
+        [] => {
             return Err(ConfigError::new(
                 node.span,
-                "an import needs `image` or `artifact`",
+                "an import needs `image`, `from` or `artifact`",
             ));
         }
     };
+    let external = written[0] != "artifact" && has_tag_or_digest(&source.value);
+    let stage = import.string("stage")?;
+    if let (true, Some(stage)) = (external, &stage) {
+        return Err(ConfigError::new(
+            stage.span,
+            format!(
+                "`stage` names a stage of an image of this config; {:?} is an external image",
+                source.value
+            ),
+        ));
+    }
     let point = match (import.string("before")?, import.string("after")?) {
         (Some(at), None) | (None, Some(at)) => {
             let before = import.has("before");
@@ -205,7 +223,8 @@ pub(super) fn read_import(node: &Node) -> Result<Import, ConfigError> {
     };
     Ok(Import {
         source,
-        stage: import.string("stage")?,
+        external,
+        stage,
         add,
         to,
         owner: import.string("owner")?.map(|s| s.value),
@@ -215,6 +234,14 @@ pub(super) fn read_import(node: &Node) -> Result<Import, ConfigError> {
         point,
         span: node.span,
     })
+}
+
+/// Whether an image reference names a tag or a digest (`alpine:3.20`,
+/// `registry:5000/app@sha256:…`), which makes an import's source external, as werf's
+/// `hasTagOrDigest` decides: a port in the registry part is not a tag.
+fn has_tag_or_digest(reference: &str) -> bool {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    reference.contains('@') || last.contains(':')
 }
 
 fn read_command(node: &Node, what: &str) -> Result<Command, ConfigError> {
@@ -369,3 +396,7 @@ pub(super) fn read_secrets(doc: &Fields<'_>) -> Result<Vec<Secret>, ConfigError>
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "import_tests.rs"]
+mod import_tests;
