@@ -1,5 +1,6 @@
-//! werf imports from an external image (`import: - from: <reference with a tag>`) on the
-//! real daemon and registry, through `conveyor build` and the buildx frontend.
+//! werf imports from an external image (`import: - from: <reference with a tag>`) and
+//! host directories mounted with `mount.fromPath`, on the real daemon and registry,
+//! through `conveyor build` and the buildx frontend.
 
 mod common;
 
@@ -148,4 +149,102 @@ fn an_external_import_is_rebuilt_when_its_tag_moves() {
             .map(String::from)
             .collect();
     assert_eq!(built_second, expected);
+}
+
+/// A config mounting the project's `data` (relative), an absolute directory and a
+/// missing one; install reads them, writes into them and follows a link out of one.
+fn from_path_config(absolute: &Path) -> String {
+    format!(
+        r#"project: mount-test
+configVersion: 1
+---
+image: app
+from: 127.0.0.1:5000/busybox:latest
+mount:
+- fromPath: data
+  to: /data
+- fromPath: {}
+  to: /abs
+- fromPath: created/later
+  to: /created
+shell:
+  install:
+  - cat /data/in.txt /abs/abs.txt > /seen.txt
+  - ls -A /created > /created-listing.txt
+  - echo written > /data/written.txt
+  - (cat /data/escape 2>/dev/null || echo unreadable) > /escape.txt
+  - ls -A /data > /data-listing.txt
+"#,
+        absolute.display()
+    )
+}
+
+/// `conveyor build` serves each fromPath directory: the commands read its files, their
+/// writes never reach the host, a link out of it is not followed on the host, the
+/// mount points hold nothing in the image, and a missing directory is created.
+#[test]
+fn from_path_directories_are_mounted_by_conveyor_build() {
+    harness();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("project");
+    let absolute = root.path().join("elsewhere");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::create_dir_all(&absolute).unwrap();
+    let marker = unique("in");
+    std::fs::write(dir.join("data/in.txt"), format!("{marker}\n")).unwrap();
+    std::fs::write(absolute.join("abs.txt"), "abs\n").unwrap();
+    let secret = unique("outside");
+    std::fs::write(root.path().join("outside.txt"), &secret).unwrap();
+    std::os::unix::fs::symlink("../../outside.txt", dir.join("data/escape")).unwrap();
+    std::fs::write(dir.join("werf.yaml"), from_path_config(&absolute)).unwrap();
+    let tag = format!("conveyor-test/werf-mount:{}", unique("c"));
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-t",
+            &tag,
+            &dir.display().to_string(),
+        ],
+        Path::new("/"),
+    );
+    built(&run);
+    let seen = run_in(
+        &tag,
+        "cat /seen.txt /escape.txt /data-listing.txt /created-listing.txt; echo --; find /data /abs -type f 2>/dev/null | wc -l",
+    );
+    docker_ok(&["image", "rm", &tag], None);
+    assert_eq!(
+        seen,
+        format!("{marker}\nabs\nunreadable\nescape\nin.txt\nwritten.txt\n--\n0\n")
+    );
+    assert!(
+        !dir.join("data/written.txt").exists(),
+        "a write reached the host"
+    );
+    assert!(
+        dir.join("created/later").is_dir(),
+        "the missing directory is created"
+    );
+    assert!(!run.stderr.contains(&secret));
+}
+
+/// Through the buildx frontend there is no host path: the build fails with the
+/// position of `fromPath` and says to use `conveyor build`.
+#[test]
+fn from_path_through_the_frontend_is_an_error_at_the_key() {
+    harness();
+    let root = tempfile::tempdir().unwrap();
+    let text = format!(
+        "# syntax={}\n{}",
+        frontend_image(),
+        from_path_config(root.path())
+    );
+    let dir = project(&text);
+    let (ok, _, stderr) = buildx(&["--progress=plain", "-f", "werf.yaml", "."], &dir);
+    assert!(!ok, "built:\n{stderr}");
+    assert!(
+        stderr.contains("werf.yaml:8:13: mount fromPath \"data\" reads a directory of the host, which only `conveyor build` serves"),
+        "{stderr}"
+    );
 }

@@ -304,10 +304,27 @@ pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
     let mut secrets = request.secrets.clone();
     let file = request.file.as_deref().expect("resolved above");
     let build_args: BTreeMap<String, String> = request.build_args.iter().cloned().collect();
-    for (id, source) in super::stages::werf_secrets(file, &request.context, &build_args)? {
+    let werf_session = super::stages::werf_session(file, &request.context, &build_args)?;
+    for (id, source) in werf_session.secrets {
         if !secrets.iter().any(|(known, _)| *known == id) {
             secrets.push((id, source));
         }
+    }
+    // `mount.fromPath` directories, each under its own local name; the frontend is told
+    // which paths are served.
+    let mut input = input;
+    if !werf_session.host_dirs.is_empty() {
+        let mut paths = Vec::new();
+        for (path, dir) in werf_session.host_dirs {
+            input
+                .named_dirs
+                .insert(gateway::lowering::host_dir_local_name(&path), dir);
+            paths.push(path);
+        }
+        input.frontend_attrs.insert(
+            gateway::HOST_DIRS.to_string(),
+            serde_json::to_string(&paths).expect("paths are JSON"),
+        );
     }
     let session = open_session(
         &daemon,
@@ -324,7 +341,6 @@ pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
         ProgressMode::Plain => Progress::new(std::io::stderr(), false),
         ProgressMode::Rawjson => Progress::raw_json(std::io::stderr()),
     };
-    let mut input = input;
     let stages = match &request.repo {
         Some(repo) => {
             let report =

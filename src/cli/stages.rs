@@ -159,24 +159,39 @@ fn render_werf(
     crate::werf::load(file_name, text, &env).map_err(|e| Failure::input(e.located(file_name, text)))
 }
 
-/// The build secrets a werf config declares (`secrets:`), for the session to serve;
-/// none for a Dockerfile. Rendered as the frontend renders it. `src` paths are
-/// relative to the project directory, or to the home directory with `~/`.
-pub fn werf_secrets(
+/// What the session of a werf config's build serves besides the context.
+#[derive(Default)]
+pub struct WerfSession {
+    /// `secrets:`, by id.
+    pub secrets: Vec<(String, SecretSource)>,
+    /// `mount.fromPath` directories: the path as written and the directory on disk.
+    pub host_dirs: Vec<(String, PathBuf)>,
+}
+
+/// The build secrets a werf config declares (`secrets:`) and the host directories its
+/// mounts read (`mount.fromPath`), for the session to serve; none for a Dockerfile.
+/// Rendered as the frontend renders it. `src` and `fromPath` paths are relative to the
+/// project directory, or to the home directory with `~/`; a missing `fromPath`
+/// directory is created, as werf creates it.
+pub fn werf_session(
     file: &Path,
     context: &Path,
     build_args: &BTreeMap<String, String>,
-) -> Result<Vec<(String, SecretSource)>, Failure> {
+) -> Result<WerfSession, Failure> {
     let file_name = file.display().to_string();
     let Ok(text) = std::fs::read_to_string(file) else {
-        return Ok(Vec::new());
+        return Ok(WerfSession::default());
     };
     if !crate::werf::is_werf_config(&file_name, &text) {
-        return Ok(Vec::new());
+        return Ok(WerfSession::default());
     }
     let loaded = render_werf(&file_name, &text, context, build_args)?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    Ok(loaded
+    let on_host = |path: &str| match (path.strip_prefix("~/"), &home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => context.join(path),
+    };
+    let secrets = loaded
         .config
         .secrets()
         .into_iter()
@@ -184,16 +199,35 @@ pub fn werf_secrets(
             let source = match &secret.value {
                 SecretValue::Env(var) => SecretSource::Env(var.clone()),
                 SecretValue::Literal(value) => SecretSource::Value(value.clone()),
-                SecretValue::File(path) => {
-                    SecretSource::File(match (path.strip_prefix("~/"), &home) {
-                        (Some(rest), Some(home)) => home.join(rest),
-                        _ => context.join(path),
-                    })
-                }
+                SecretValue::File(path) => SecretSource::File(on_host(path)),
             };
             (secret.id.clone(), source)
         })
-        .collect())
+        .collect();
+    let mut host_dirs = Vec::new();
+    for path in loaded.config.host_paths() {
+        let wrong = |reason: String| {
+            Failure::input(crate::diag::Located::new(
+                &file_name,
+                &loaded.rendered,
+                path.span,
+                format!("mount fromPath {:?}: {reason}", path.value),
+            ))
+        };
+        let dir = on_host(&path.value);
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| wrong(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        // The directory itself may be a symlink (werf's bind mount follows it too);
+        // what is under it is sent as it is, never followed out of it.
+        let dir = std::fs::canonicalize(&dir)
+            .ok()
+            .filter(|dir| dir.is_dir())
+            .ok_or_else(|| wrong(format!("{} is not a directory", dir.display())))?;
+        host_dirs.push((path.value.clone(), dir));
+    }
+    Ok(WerfSession { secrets, host_dirs })
 }
 
 impl Loaded {

@@ -38,7 +38,15 @@ pub struct FrontendOpts {
     /// instead of signing and looking stages up itself — the CLI has signed them from
     /// the files on disk, which a frontend reads only through BuildKit, file by file.
     pub stored_stages: Option<BTreeMap<usize, String>>,
+    /// `conveyor.host-dirs` (a JSON list): the werf `mount.fromPath` paths, as written,
+    /// whose directories the client serves (`lowering::host_dir_local_name`). Only
+    /// `conveyor build` sets it; a client that does not serve a path it names fails
+    /// the build when the daemon asks for it.
+    pub host_dirs: Vec<String>,
 }
+
+/// The frontend option naming the host directories the client serves.
+pub const HOST_DIRS: &str = "conveyor.host-dirs";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OptsError {
@@ -150,6 +158,13 @@ impl FrontendOpts {
             stored_stages: match opts.get("conveyor.stored") {
                 Some(list) => Some(parse_stored(list)?),
                 None => None,
+            },
+            host_dirs: match get(HOST_DIRS) {
+                Some(json) => serde_json::from_str(json).map_err(|error| OptsError::Invalid {
+                    key: HOST_DIRS,
+                    reason: error.to_string(),
+                })?,
+                None => Vec::new(),
             },
         })
     }

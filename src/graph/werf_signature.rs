@@ -2,7 +2,8 @@
 //! stage's signature, or the base) and `platform` inputs every stage has:
 //! - `werf-stage`: the stage's name, so equal bodies in different stages differ;
 //! - from: `cache-version` (the image's, else `build.cacheVersion`),
-//!   `from-cache-version`, `mount N` (kind and path), `network`;
+//!   `from-cache-version`, `mount N` (kind and path; a host directory's path, not its
+//!   content), `network`;
 //! - beforeInstall/install/beforeSetup/setup: `command N` per shell command,
 //!   `cache-version` (shell's and the stage's), and `git-dependencies N`: the content
 //!   of the files of git mapping N matched by its `stageDependencies` for this stage;
@@ -89,9 +90,12 @@ pub(super) fn werf_inputs(
                 inputs.push(input("from-cache-version", version));
             }
             for (index, mount) in stapel.mounts.iter().enumerate() {
-                let kind = match mount.kind {
-                    MountKind::TmpDir => "tmp_dir",
-                    MountKind::BuildDir => "build_dir",
+                // A host directory is signed by its path as written, not its content,
+                // as werf's from stage signs it.
+                let kind = match &mount.kind {
+                    MountKind::TmpDir => "tmp_dir".to_string(),
+                    MountKind::BuildDir => "build_dir".to_string(),
+                    MountKind::FromPath(path) => format!("fromPath\t{}", path.value),
                 };
                 inputs.push(input(
                     format!("mount {index}"),

@@ -106,3 +106,16 @@ fn an_external_import_is_signed_by_its_reference_and_resolved_digest() {
     assert_ne!(one, moved, "a new digest re-signs");
     assert_ne!(one, renamed, "another reference re-signs");
 }
+
+#[test]
+fn a_host_directory_mount_is_signed_by_its_path() {
+    let config = |path: &str| {
+        format!(
+            "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: alpine\nmount:\n- fromPath: {path}\n  to: /data\nshell:\n  install: ls /data\n"
+        )
+    };
+    assert_ne!(
+        last_signature(&config("data")),
+        last_signature(&config("other"))
+    );
+}

@@ -107,6 +107,9 @@ pub struct Options {
     /// Stages found in the stages storage: each lowers to its stored image, and stages
     /// only it needs are left out (see `prune_reused`).
     pub reused_stages: ReusedStages,
+    /// werf `mount.fromPath` directories the client serves, by the path as written
+    /// (`conveyor build`); none through the buildx frontend.
+    pub host_dirs: BTreeMap<String, ContextRef>,
 }
 
 /// The client directory COPY and ADD read from.

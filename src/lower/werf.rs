@@ -12,7 +12,7 @@
 use crate::dockerfile;
 use crate::graph::{Base, Stage, WerfStage, WerfStageKind};
 use crate::llb;
-use crate::werf::{Command, DockerSettings, GitMapping, MountKind, UserStage};
+use crate::werf::{Command, DockerSettings, GitMapping, Located, MountKind, UserStage};
 
 use super::paths::{chown_opt, clean_path};
 use super::{At, LowerError, Lowering, StageState};
@@ -34,7 +34,7 @@ impl Lowering<'_> {
                 if user_stage != UserStage::BeforeInstall && !stapel.git.is_empty() {
                     self.copy_git(st, &name, &stapel.git);
                 }
-                self.run_shell(st, &name, werf, user_stage);
+                self.run_shell(st, &name, werf, user_stage)?;
             }
             WerfStageKind::Dependencies(_) => {
                 for (index, source) in &werf.imports {
@@ -121,7 +121,7 @@ impl Lowering<'_> {
         name: &str,
         werf: &WerfStage,
         user_stage: UserStage,
-    ) {
+    ) -> Result<(), LowerError> {
         let stapel = &werf.image.stapel;
         let commands: Vec<&str> = stapel
             .shell
@@ -134,25 +134,32 @@ impl Lowering<'_> {
         if commands.is_empty() {
             // A stage made only of its cache version: nothing to run.
             st.image.commit(format!("werf {name}"), false, false);
-            return;
+            return Ok(());
         }
         let script = commands.join("\n");
-        let mut mounts: Vec<llb::Mount> = stapel
-            .mounts
-            .iter()
-            .map(|mount| llb::Mount {
-                dest: mount.to.clone(),
-                kind: match mount.kind {
-                    MountKind::TmpDir => llb::MountKind::Tmpfs { size: 0 },
-                    MountKind::BuildDir => llb::MountKind::Cache {
-                        id: format!("werf-build-dir/{}{}", werf.image.name, mount.to),
-                        sharing: llb::CacheSharing::Shared,
-                        base: llb::State::scratch(),
-                        selector: String::new(),
-                    },
+        let mut mounts: Vec<llb::Mount> = Vec::new();
+        for mount in &stapel.mounts {
+            let kind = match &mount.kind {
+                MountKind::TmpDir => llb::MountKind::Tmpfs { size: 0 },
+                MountKind::BuildDir => llb::MountKind::Cache {
+                    id: format!("werf-build-dir/{}{}", werf.image.name, mount.to),
+                    sharing: llb::CacheSharing::Shared,
+                    base: llb::State::scratch(),
+                    selector: String::new(),
                 },
-            })
-            .collect();
+                // werf bind-mounts the host directory; here it is a writable mount of
+                // the directory the client serves, and writes are discarded.
+                MountKind::FromPath(path) => llb::MountKind::Bind {
+                    source: self.host_dir(path)?,
+                    selector: String::new(),
+                    readonly: false,
+                },
+            };
+            mounts.push(llb::Mount {
+                dest: mount.to.clone(),
+                kind,
+            });
+        }
         // Secrets are files under /run/secrets for the commands, as werf mounts them;
         // a missing one fails the step rather than running without it.
         mounts.extend(stapel.secrets.iter().map(|secret| llb::Mount {
@@ -188,6 +195,33 @@ impl Lowering<'_> {
         st.state = st.state.run(exec).root();
         st.image
             .commit(format!("werf {name}: {}", commands.join("; ")), true, true);
+        Ok(())
+    }
+
+    /// The host directory of a `mount.fromPath`, as the client serves it; the buildx
+    /// frontend has no host paths to read.
+    fn host_dir(&self, path: &Located<String>) -> Result<llb::State, LowerError> {
+        let Some(dir) = self.options.host_dirs.get(&path.value) else {
+            return Err(LowerError::Werf {
+                message: format!(
+                    "mount fromPath {:?} reads a directory of the host, which only `conveyor build` serves; the buildx frontend has no host path (use `conveyor build`, or copy the files in with `git`)",
+                    path.value
+                ),
+                span: path.span,
+            });
+        };
+        Ok(llb::LocalSource {
+            name: dir.local_name.clone(),
+            session_id: dir.session_id.clone(),
+            shared_key_hint: dir.shared_key_hint.clone(),
+            exclude_patterns: dir.exclude_patterns.clone(),
+            options: llb::OpOptions {
+                custom_name: Some(format!("[internal] load host directory {}", path.value)),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .state())
     }
 
     /// Applies Dockerfile instructions made from werf settings with the Dockerfile

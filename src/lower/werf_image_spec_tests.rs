@@ -49,6 +49,7 @@ fn image_config(image_spec: &str) -> ImageConfig {
         named_contexts: BTreeMap::new(),
         merge_op: false,
         reused_stages: crate::lower::ReusedStages::new(),
+        host_dirs: BTreeMap::new(),
     };
     lower(&stage_graph, &selection, &bases, &options)
         .unwrap()

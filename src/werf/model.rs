@@ -21,6 +21,19 @@ pub struct WerfConfig {
 }
 
 impl WerfConfig {
+    /// Every `mount.fromPath` of the config's images, each path once.
+    pub fn host_paths(&self) -> Vec<&Located<String>> {
+        let mut out: Vec<&Located<String>> = Vec::new();
+        for mount in self.images.iter().flat_map(|i| &i.stapel.mounts) {
+            if let MountKind::FromPath(path) = &mount.kind
+                && !out.iter().any(|known| known.value == path.value)
+            {
+                out.push(path);
+            }
+        }
+        out
+    }
+
     /// The image built without `--target`: the last image or artifact of the file.
     pub fn last_image_name(&self) -> Option<String> {
         self.images
@@ -296,6 +309,10 @@ pub enum MountKind {
     TmpDir,
     /// A cache shared by the image's builds.
     BuildDir,
+    /// `fromPath`: a host directory (as written: relative to the project directory,
+    /// absolute, or `~/…`), which `conveyor build` serves over its session; writes in
+    /// the build containers are discarded.
+    FromPath(Located<String>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

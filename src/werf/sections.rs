@@ -307,17 +307,32 @@ pub(super) fn read_docker(node: &Node) -> Result<DockerSettings, ConfigError> {
 
 pub(super) fn read_mount(node: &Node, earlier: &[Mount]) -> Result<Mount, ConfigError> {
     let mount = fields(node, "a mount", &["from", "fromPath", "to"])?;
-    not_supported_yet(&mount, "fromPath", "mount `fromPath` (host directories)")?;
-    let from = mount.string("from")?.ok_or_else(|| {
-        ConfigError::new(node.span, "a mount needs `from` (tmp_dir or build_dir)")
-    })?;
-    let kind = match from.value.as_str() {
-        "tmp_dir" => MountKind::TmpDir,
-        "build_dir" => MountKind::BuildDir,
-        other => {
+    let kind = match (mount.string("from")?, mount.string("fromPath")?) {
+        (Some(_), Some(_)) => {
+            let span = mount.key_span("fromPath").unwrap_or(node.span);
             return Err(ConfigError::new(
-                from.span,
-                format!("mount from must be tmp_dir or build_dir, not {other:?}"),
+                span,
+                "a mount takes `from` or `fromPath`, not both",
+            ));
+        }
+        (None, Some(path)) if path.value.is_empty() => {
+            return Err(ConfigError::new(path.span, "fromPath must not be empty"));
+        }
+        (None, Some(path)) => MountKind::FromPath(path),
+        (Some(from), None) => match from.value.as_str() {
+            "tmp_dir" => MountKind::TmpDir,
+            "build_dir" => MountKind::BuildDir,
+            other => {
+                return Err(ConfigError::new(
+                    from.span,
+                    format!("mount from must be tmp_dir or build_dir, not {other:?}"),
+                ));
+            }
+        },
+        (None, None) => {
+            return Err(ConfigError::new(
+                node.span,
+                "a mount needs `from` (tmp_dir or build_dir) or `fromPath` (a host directory)",
             ));
         }
     };
@@ -400,3 +415,7 @@ pub(super) fn read_secrets(doc: &Fields<'_>) -> Result<Vec<Secret>, ConfigError>
 #[cfg(test)]
 #[path = "import_tests.rs"]
 mod import_tests;
+
+#[cfg(test)]
+#[path = "mount_tests.rs"]
+mod mount_tests;
