@@ -238,3 +238,100 @@ fn image_spec_never_removes_the_stage_labels_of_the_storage() {
     assert_eq!(labels["origin"], "spec-test/app", "{labels}");
     docker_ok(&["image", "rm", &tag, &stored], None);
 }
+
+/// A Dockerfile image's imageSpec, and the project's merged into it.
+const DOCKERFILE_CONFIG: &str = r#"project: spec-dockerfile
+configVersion: 1
+build:
+  imageSpec:
+    clearHistory: true
+    config:
+      labels:
+        origin: "%project%/%image%"
+---
+image: web
+dockerfile: Dockerfile
+imageSpec:
+  config:
+    clearCmd: true
+    removeEnv: [/BUILD_.*/]
+    removeLabels: [stage]
+"#;
+
+const DOCKERFILE: &str = "FROM 127.0.0.1:5000/busybox:latest\nENV BUILD_ID=7 BUILD_HOST=ci KEEP=1\nLABEL stage=build team=web\nRUN echo web > /web.txt\nCMD [\"cat\", \"/web.txt\"]\n";
+
+fn assert_dockerfile_spec_applied(tag: &str) {
+    let image = inspect(tag);
+    let config = &image["Config"];
+    assert!(strings(&config["Cmd"]).is_empty(), "{config}");
+    let env = strings(&config["Env"]);
+    assert!(env.contains(&"KEEP=1".to_string()), "{env:?}");
+    assert!(!env.iter().any(|e| e.starts_with("BUILD_")), "{env:?}");
+    let labels = &config["Labels"];
+    assert_eq!(labels["team"], "web", "{labels}");
+    assert_eq!(labels["origin"], "spec-dockerfile/web", "{labels}");
+    assert!(labels.get("stage").is_none(), "{labels}");
+    let history = docker_ok(
+        &["history", "--no-trunc", "--format", "{{.CreatedBy}}", tag],
+        None,
+    );
+    assert!(history.lines().all(str::is_empty), "{history}");
+    assert_eq!(
+        docker_ok(&["run", "--rm", tag, "cat", "/web.txt"], None),
+        "web\n"
+    );
+}
+
+fn dockerfile_project(syntax: bool) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique("conveyor-werf-spec-df"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = if syntax {
+        format!("# syntax={}\n{DOCKERFILE_CONFIG}", frontend_image())
+    } else {
+        DOCKERFILE_CONFIG.to_string()
+    };
+    std::fs::write(dir.join("werf.yaml"), text).unwrap();
+    std::fs::write(dir.join("Dockerfile"), DOCKERFILE).unwrap();
+    dir
+}
+
+#[test]
+fn a_dockerfile_images_image_spec_applies_through_both_modes() {
+    harness();
+    let dir = dockerfile_project(true);
+    let frontend_tag = format!("conveyor-test/werf-spec-df:{}", unique("f"));
+    let (ok, _, stderr) = buildx(
+        &[
+            "--progress=plain",
+            "-f",
+            "werf.yaml",
+            "--load",
+            "-t",
+            &frontend_tag,
+            ".",
+        ],
+        &dir,
+    );
+    assert!(ok, "buildx build failed:\n{stderr}");
+    assert_dockerfile_spec_applied(&frontend_tag);
+    docker_ok(&["image", "rm", &frontend_tag], None);
+
+    // With a Dockerfile in the context, `conveyor build` needs `-f werf.yaml`.
+    let dir = dockerfile_project(false);
+    let cli_tag = format!("conveyor-test/werf-spec-df:{}", unique("c"));
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-f",
+            &dir.join("werf.yaml").display().to_string(),
+            "-t",
+            &cli_tag,
+            &dir.display().to_string(),
+        ],
+        Path::new("/"),
+    );
+    built(&run);
+    assert_dockerfile_spec_applied(&cli_tag);
+    docker_ok(&["image", "rm", &cli_tag], None);
+}

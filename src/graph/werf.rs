@@ -143,15 +143,39 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
     let mut escape = '\\';
     for image in &config.dockerfile_images {
         let target = add_dockerfile(image, build_args, &mut stages, &mut meta_args, &mut escape)?;
+        let mut planned = vec![WerfPlannedStage {
+            kind: WerfStageKind::Dockerfile,
+            built: Ok(target),
+        }];
+        if let Some(spec) = &image.image_spec {
+            let id = StageId(stages.len());
+            stages.push(Stage {
+                name: Some(format!("{}/imageSpec", image.name)),
+                index: id.0,
+                base: Base::Stage(target),
+                platform: None,
+                steps: Vec::new(),
+                span: image.span,
+                from_span: image.span,
+                source: None,
+                werf: Some(WerfStage {
+                    image: Arc::new(Image::dockerfile_image_spec(image, spec.clone())),
+                    kind: WerfStageKind::ImageSpec,
+                    cache_version: None,
+                    imports: Vec::new(),
+                }),
+            });
+            planned.push(WerfPlannedStage {
+                kind: WerfStageKind::ImageSpec,
+                built: Ok(id),
+            });
+        }
         plans.insert(
             &image.name,
             WerfImagePlan {
                 name: image.name.clone(),
                 is_artifact: false,
-                stages: vec![WerfPlannedStage {
-                    kind: WerfStageKind::Dockerfile,
-                    built: Ok(target),
-                }],
+                stages: planned,
             },
         );
     }

@@ -129,3 +129,50 @@ fn clear_history_keeps_one_bare_entry_per_layer() {
     assert_eq!(cleared.history.len(), layers);
     assert!(cleared.history.iter().all(|h| *h == Default::default()));
 }
+
+#[test]
+fn a_dockerfile_images_image_spec_rewrites_its_target_config() {
+    let mut files = crate::werf::template::MemoryFiles::default();
+    files.files.insert(
+        "Dockerfile".into(),
+        "FROM base\nENV BUILD_ID=7 KEEP=1\nCMD [\"sh\"]\n".into(),
+    );
+    let env = TemplateEnv {
+        files: std::sync::Arc::new(files),
+        ..TemplateEnv::without_project()
+    };
+    let text = "project: p\nconfigVersion: 1\n---\nimage: web\ndockerfile: Dockerfile\nimageSpec:\n  config:\n    clearCmd: true\n    removeEnv: [/BUILD_.*/]\n";
+    let loaded = load("werf.yaml", text, &env).unwrap();
+    let stage_graph = crate::graph::from_werf(
+        &loaded.config,
+        &crate::graph::platform_args("linux/amd64", "linux/amd64"),
+    )
+    .unwrap();
+    let selection = stage_graph.select(Some("web")).unwrap();
+    let bases: ResolvedBases = stage_graph
+        .external_images(&selection)
+        .into_iter()
+        .map(|reference| (reference, base()))
+        .collect();
+    let options = Options {
+        platform: llb::Platform::new("linux", "amd64", ""),
+        build_args: BTreeMap::new(),
+        context: ContextRef {
+            local_name: "context".into(),
+            session_id: "s".into(),
+            exclude_patterns: Vec::new(),
+            shared_key_hint: "context".into(),
+        },
+        dockerfile_source: None,
+        named_contexts: BTreeMap::new(),
+        merge_op: false,
+        reused_stages: crate::lower::ReusedStages::new(),
+        host_dirs: BTreeMap::new(),
+    };
+    let image = lower(&stage_graph, &selection, &bases, &options)
+        .unwrap()
+        .image_config;
+    assert!(image.config.cmd.is_empty(), "{:?}", image.config.cmd);
+    assert!(!image.config.env.iter().any(|e| e.starts_with("BUILD_")));
+    assert!(image.config.env.contains(&"KEEP=1".to_string()));
+}

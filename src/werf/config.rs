@@ -133,16 +133,11 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
         }
     }
     check_references(&images, &names)?;
-    if let Some((global, span)) = &image_spec {
-        // werf merges the project's imageSpec into Dockerfile images too.
-        if let Some(image) = dockerfile_images.first() {
-            return Err(ConfigError::new(
-                *span,
-                format!(
-                    "build.imageSpec applies to the Dockerfile image {:?} too, and an imageSpec for a Dockerfile image is not supported yet",
-                    image.name
-                ),
-            ));
+    if let Some((global, _)) = &image_spec {
+        // werf merges the project's imageSpec into Dockerfile images too (all final:
+        // their `final` is not supported).
+        for image in &mut dockerfile_images {
+            image.image_spec = Some(merge_global(global, image.image_spec.take()));
         }
         for image in &mut images {
             if !image.is_artifact && image.stapel.is_final {
@@ -153,6 +148,11 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
     }
     for image in &mut images {
         if let Some(spec) = &mut image.stapel.image_spec {
+            expand_label_templates(spec, &project, &image.name);
+        }
+    }
+    for image in &mut dockerfile_images {
+        if let Some(spec) = &mut image.image_spec {
             expand_label_templates(spec, &project, &image.name);
         }
     }
@@ -434,9 +434,10 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
         "contextAddFile",
     ];
     let doc = fields(root, "a Dockerfile image", &keys)?;
-    for key in &keys[5..] {
+    for key in keys[5..].iter().filter(|k| **k != "imageSpec") {
         not_supported_yet(&doc, key, &format!("`{key}` of a Dockerfile image"))?;
     }
+    let image_spec = doc.get("imageSpec").map(read_image_spec).transpose()?;
     let secrets = super::sections::read_secrets(&doc)?;
     if let Some(context) = doc.string("context")?
         && !matches!(context.value.as_str(), "" | "." | "./")
@@ -469,6 +470,7 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
             target: target.clone(),
             text: None,
             secrets: secrets.clone(),
+            image_spec: image_spec.clone(),
         })
         .collect())
 }

@@ -93,7 +93,7 @@ fn the_projects_image_spec_allows_only_what_werf_allows() {
 }
 
 #[test]
-fn the_projects_image_spec_with_a_dockerfile_image_is_refused_at_the_key() {
+fn dockerfile_images_take_an_image_spec_and_the_projects() {
     let mut files = crate::werf::template::MemoryFiles::default();
     files
         .files
@@ -103,16 +103,15 @@ fn the_projects_image_spec_with_a_dockerfile_image_is_refused_at_the_key() {
         ..TemplateEnv::without_project()
     };
     let text = format!(
-        "{META}build:\n  imageSpec:\n    author: me\n---\nimage: web\ndockerfile: Dockerfile\n"
+        "{META}build:\n  imageSpec:\n    author: me\n---\nimage: web\ndockerfile: Dockerfile\nimageSpec:\n  config:\n    clearCmd: true\n    labels: {{of: '%image%'}}\n---\nimage: plain\ndockerfile: Dockerfile\n"
     );
-    let error = load("werf.yaml", &text, &env).expect_err("refused");
-    let located = error.located("werf.yaml", &text);
-    assert_eq!(located.at.to_string(), "4:3");
-    assert!(
-        located.message.contains("Dockerfile image \"web\""),
-        "{}",
-        located.message
-    );
+    let config = load("werf.yaml", &text, &env).unwrap().config;
+    let web = config.dockerfile_images[0].image_spec.as_ref().unwrap();
+    assert_eq!(web.author.as_deref(), Some("me"));
+    assert!(web.clear_cmd);
+    assert_eq!(web.labels["of"], "web");
+    let plain = config.dockerfile_images[1].image_spec.as_ref().unwrap();
+    assert_eq!(plain.author.as_deref(), Some("me"));
 }
 
 #[test]

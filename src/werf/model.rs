@@ -105,6 +105,9 @@ pub struct DockerfileImage {
     /// filled in by the caller (the frontend reads it from the build context).
     pub text: Option<String>,
     pub secrets: Vec<Secret>,
+    /// `imageSpec`, with the project's `build.imageSpec` merged in: an imageSpec stage
+    /// after the target, as werf adds to a Dockerfile image.
+    pub image_spec: Option<ImageSpec>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +128,38 @@ pub enum FromBase {
     /// Another image or artifact of this config (`fromImage`, `fromArtifact`, or `from`
     /// naming one).
     Config(Located<String>),
+}
+
+impl Image {
+    /// The stapel body of a Dockerfile image's imageSpec stage: the stage reads only
+    /// the imageSpec; the Dockerfile's target is its base.
+    pub fn dockerfile_image_spec(image: &DockerfileImage, spec: ImageSpec) -> Image {
+        let name = Located {
+            value: image.name.clone(),
+            span: image.span,
+        };
+        Image {
+            name: image.name.clone(),
+            span: image.span,
+            is_artifact: false,
+            stapel: Stapel {
+                from: FromBase::Config(name),
+                from_cache_version: None,
+                cache_version: None,
+                disable_git_after_patch: true,
+                is_final: true,
+                git: Vec::new(),
+                shell: Shell::default(),
+                imports: Vec::new(),
+                docker: None,
+                image_spec: Some(spec),
+                mounts: Vec::new(),
+                platform: None,
+                network: None,
+                secrets: Vec::new(),
+            },
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
