@@ -309,16 +309,32 @@ pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
     let mut ssh_agents = request.ssh_agents.clone();
     let file = request.file.as_deref().expect("resolved above");
     let build_args: BTreeMap<String, String> = request.build_args.iter().cloned().collect();
-    let werf = super::stages::werf_session(file, &request.context, &build_args)?;
-    for (id, source) in werf.secrets {
+    let werf_session = super::stages::werf_session(file, &request.context, &build_args)?;
+    for (id, source) in werf_session.secrets {
         if !secrets.iter().any(|(known, _)| *known == id) {
             secrets.push((id, source));
         }
     }
-    for (id, socket) in werf.ssh_agents {
+    for (id, socket) in werf_session.ssh_agents {
         if !ssh_agents.iter().any(|(known, _)| *known == id) {
             ssh_agents.push((id, socket));
         }
+    }
+    // `mount.fromPath` directories, each under its own local name; the frontend is told
+    // which paths are served.
+    let mut input = input;
+    if !werf_session.host_dirs.is_empty() {
+        let mut paths = Vec::new();
+        for (path, dir) in werf_session.host_dirs {
+            input
+                .named_dirs
+                .insert(gateway::lowering::host_dir_local_name(&path), dir);
+            paths.push(path);
+        }
+        input.frontend_attrs.insert(
+            gateway::HOST_DIRS.to_string(),
+            serde_json::to_string(&paths).expect("paths are JSON"),
+        );
     }
     let session = open_session(&daemon, &input, secrets, ssh_agents, exports.output_target).await?;
 
@@ -328,7 +344,6 @@ pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
         ProgressMode::Plain => Progress::new(std::io::stderr(), false),
         ProgressMode::Rawjson => Progress::raw_json(std::io::stderr()),
     };
-    let mut input = input;
     let stages = match &request.repo {
         Some(repo) => {
             let report =

@@ -115,7 +115,16 @@ fn lower_build(request: &LlbRequest) -> Result<Lowered, Failure> {
             lowering::werf_stages(&loaded.config, &platform_args, request.target.as_deref())
                 .map_err(located)?;
         let bases = resolve(&stage_graph, &selection, platform_text)?;
-        let options = lowering::werf_options(platform, platform_args, context, merge_op);
+        let mut options = lowering::werf_options(platform, platform_args, context, merge_op);
+        // As `conveyor build` serves them.
+        options.host_dirs = lowering::host_dir_refs(
+            loaded
+                .config
+                .host_paths()
+                .into_iter()
+                .map(|p| p.value.as_str()),
+            "",
+        );
         return lower::lower(&stage_graph, &selection, &bases, &options)
             .map_err(|e| Failure::input(e.located(&file_name, &rendered)));
     }

@@ -236,7 +236,13 @@ fn planned_stage(
         imports: stage
             .werf
             .iter()
-            .flat_map(|w| w.imports.iter().map(|&(_, on)| display(on)))
+            .flat_map(|w| {
+                w.imports.iter().map(|(_, on)| match on {
+                    Base::Stage(id) => display(*id),
+                    Base::Image { reference, .. } => format!("image {reference}"),
+                    Base::Scratch => "scratch".into(),
+                })
+            })
             .collect(),
         dependencies: stage
             .werf

@@ -165,9 +165,22 @@ fn render_werf(
     crate::werf::load(file_name, text, &env).map_err(|e| Failure::input(e.located(file_name, text)))
 }
 
-/// The build secrets a werf config declares (`secrets:`), for the session to serve;
-/// none for a Dockerfile. Rendered as the frontend renders it. `src` paths are
-/// relative to the project directory, or to the home directory with `~/`.
+/// What the session of a werf config's build serves besides the context.
+#[derive(Default)]
+pub struct WerfSession {
+    /// `secrets:`, by id.
+    pub secrets: Vec<(String, SecretSource)>,
+    /// `mount.fromPath` directories: the path as written and the directory on disk.
+    pub host_dirs: Vec<(String, PathBuf)>,
+    /// Dockerfile images' `ssh` agents, as `--ssh` takes them.
+    pub ssh_agents: Vec<(String, PathBuf)>,
+}
+
+/// The build secrets a werf config declares (`secrets:`), the host directories its
+/// mounts read (`mount.fromPath`) and its Dockerfile images' ssh agents, for the
+/// session to serve; none for a Dockerfile. Rendered as the frontend renders it. `src`
+/// and `fromPath` paths are relative to the project directory, or to the home
+/// directory with `~/`; a missing `fromPath` directory is created, as werf creates it.
 pub fn werf_session(
     file: &Path,
     context: &Path,
@@ -195,6 +208,10 @@ pub fn werf_session(
             ssh_agents.push(agent);
         }
     }
+    let on_host = |path: &str| match (path.strip_prefix("~/"), &home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => context.join(path),
+    };
     let secrets = loaded
         .config
         .secrets()
@@ -203,28 +220,39 @@ pub fn werf_session(
             let source = match &secret.value {
                 SecretValue::Env(var) => SecretSource::Env(var.clone()),
                 SecretValue::Literal(value) => SecretSource::Value(value.clone()),
-                SecretValue::File(path) => {
-                    SecretSource::File(match (path.strip_prefix("~/"), &home) {
-                        (Some(rest), Some(home)) => home.join(rest),
-                        _ => context.join(path),
-                    })
-                }
+                SecretValue::File(path) => SecretSource::File(on_host(path)),
             };
             (secret.id.clone(), source)
         })
         .collect();
+    let mut host_dirs = Vec::new();
+    for path in loaded.config.host_paths() {
+        let wrong = |reason: String| {
+            Failure::input(crate::diag::Located::new(
+                &file_name,
+                &loaded.rendered,
+                path.span,
+                format!("mount fromPath {:?}: {reason}", path.value),
+            ))
+        };
+        let dir = on_host(&path.value);
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| wrong(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        // The directory itself may be a symlink (werf's bind mount follows it too);
+        // what is under it is sent as it is, never followed out of it.
+        let dir = std::fs::canonicalize(&dir)
+            .ok()
+            .filter(|dir| dir.is_dir())
+            .ok_or_else(|| wrong(format!("{} is not a directory", dir.display())))?;
+        host_dirs.push((path.value.clone(), dir));
+    }
     Ok(WerfSession {
         secrets,
+        host_dirs,
         ssh_agents,
     })
-}
-
-/// What a werf config asks `conveyor build` to serve over the session: its `secrets:`
-/// and its Dockerfile images' `ssh` agents.
-#[derive(Default)]
-pub struct WerfSession {
-    pub secrets: Vec<(String, SecretSource)>,
-    pub ssh_agents: Vec<(String, PathBuf)>,
 }
 
 impl Loaded {

@@ -168,6 +168,8 @@ pub async fn build_werf_image(
         has_cap(&pong.llb_caps, "mergeop"),
     );
     options.reused_stages = reused_stages;
+    options.host_dirs =
+        lowering::host_dir_refs(opts.host_dirs.iter().map(String::as_str), &opts.session_id);
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| FrontendError::Input(e.located(&file.name, &rendered)))?;
     super::build::solve_lowered(bridge, opts, lowered).await

@@ -27,6 +27,28 @@ pub fn context_ref(
     }
 }
 
+/// The session's local name for a werf `mount.fromPath` directory: local names travel
+/// in gRPC metadata, so they are ASCII whatever the path.
+pub fn host_dir_local_name(path: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(path.as_bytes());
+    format!("werf-host-dir-{}", hex::encode(&digest[..12]))
+}
+
+/// The lowering's view of the host directories a client serves, by path as written.
+pub fn host_dir_refs<'p>(
+    paths: impl IntoIterator<Item = &'p str>,
+    session_id: &str,
+) -> BTreeMap<String, ContextRef> {
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = host_dir_local_name(path);
+            (path.to_string(), context_ref(&name, session_id, Vec::new()))
+        })
+        .collect()
+}
+
 /// A base image's digest and config JSON as the lowering takes them.
 pub fn resolved_base(
     reference: &str,
@@ -63,6 +85,7 @@ pub fn dockerfile_options(
         named_contexts: BTreeMap::new(),
         merge_op,
         reused_stages: lower::ReusedStages::new(),
+        host_dirs: BTreeMap::new(),
     }
 }
 
@@ -82,6 +105,7 @@ pub fn werf_options(
         named_contexts: BTreeMap::new(),
         merge_op,
         reused_stages: lower::ReusedStages::new(),
+        host_dirs: BTreeMap::new(),
     }
 }
 

@@ -19,5 +19,5 @@ pub use bridge::{Bridge, ResolvedImage};
 pub use build_werf::{WERF_ENV_ARG, frontend_commit};
 pub use client::{ClientBuild, ClientBuildError, ClientSolved, solve_client_side};
 pub use frontend::{BuildFile, FrontendError, FrontendResult, read_build_file, run, serve_stdio};
-pub use opts::{FrontendOpts, GitCommit, OptsError, parse_platform};
+pub use opts::{FrontendOpts, GitCommit, HOST_DIRS, OptsError, parse_platform};
 pub use stored::CONVEYOR_REPO;

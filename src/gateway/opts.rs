@@ -45,6 +45,11 @@ pub struct FrontendOpts {
     /// the CLI resolved the remote git refs of a werf config to and signed stages
     /// with, so that the stages built are those signed even if a branch moves.
     pub git_commits: Vec<GitCommit>,
+    /// `conveyor.host-dirs` (a JSON list): the werf `mount.fromPath` paths, as written,
+    /// whose directories the client serves (`lowering::host_dir_local_name`). Only
+    /// `conveyor build` sets it; a client that does not serve a path it names fails
+    /// the build when the daemon asks for it.
+    pub host_dirs: Vec<String>,
 }
 
 /// A remote git ref and the commit it was resolved to; `ref` is `branch:NAME`,
@@ -56,6 +61,9 @@ pub struct GitCommit {
     pub git_ref: String,
     pub commit: String,
 }
+
+/// The frontend option naming the host directories the client serves.
+pub const HOST_DIRS: &str = "conveyor.host-dirs";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OptsError {
@@ -178,6 +186,13 @@ impl FrontendOpts {
             git_commits: match get("conveyor.git-commits") {
                 Some(json) => serde_json::from_str(json).map_err(|error| OptsError::Invalid {
                     key: "conveyor.git-commits",
+                    reason: error.to_string(),
+                })?,
+                None => Vec::new(),
+            },
+            host_dirs: match get(HOST_DIRS) {
+                Some(json) => serde_json::from_str(json).map_err(|error| OptsError::Invalid {
+                    key: HOST_DIRS,
                     reason: error.to_string(),
                 })?,
                 None => Vec::new(),

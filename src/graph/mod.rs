@@ -432,7 +432,11 @@ impl StageGraph {
             }
         }
         if let Some(werf) = &stage.werf {
-            for &(_, on) in werf.imports.iter().chain(&werf.dependencies) {
+            let imported = werf.imports.iter().filter_map(|(_, on)| match on {
+                Base::Stage(on) => Some(on),
+                _ => None,
+            });
+            for &on in imported.chain(werf.dependencies.iter().map(|(_, on)| on)) {
                 if !out.contains(&on) {
                     out.push(on);
                 }
@@ -559,6 +563,9 @@ impl StageGraph {
                 for dependency in &step.dependencies {
                     add(&dependency.on);
                 }
+            }
+            for (_, on) in stage.werf.iter().flat_map(|w| &w.imports) {
+                add(on);
             }
         }
         out

@@ -195,8 +195,13 @@ pub fn signatures_with_werf(
         }
         if let Some(werf) = &stage.werf {
             inputs.extend(
-                super::werf_signature::werf_inputs(werf, &signed, werf_sources.as_deref_mut())
-                    .map_err(error)?,
+                super::werf_signature::werf_inputs(
+                    werf,
+                    &signed,
+                    sources.image_digests,
+                    werf_sources.as_deref_mut(),
+                )
+                .map_err(error)?,
             );
         }
         signed.insert(

@@ -74,8 +74,8 @@ pub struct WerfStage {
     /// The image's `cacheVersion`, else the config's `build.cacheVersion`.
     pub cache_version: Option<String>,
     /// For a dependencies stage: each import landing here (index into the image's
-    /// imports) and the stage whose filesystem it reads.
-    pub imports: Vec<(usize, StageId)>,
+    /// imports) and the filesystem it reads: a stage, or an external image.
+    pub imports: Vec<(usize, Base)>,
     /// For a dependencies stage: each dependency landing here (index into the image's
     /// dependencies) and the dependency image's last stage.
     pub dependencies: Vec<(usize, StageId)>,
@@ -150,15 +150,41 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
     let mut escape = '\\';
     for image in &config.dockerfile_images {
         let target = add_dockerfile(image, build_args, &mut stages, &mut meta_args, &mut escape)?;
+        let mut planned = vec![WerfPlannedStage {
+            kind: WerfStageKind::Dockerfile,
+            built: Ok(target),
+        }];
+        if let Some(spec) = &image.image_spec {
+            let id = StageId(stages.len());
+            stages.push(Stage {
+                name: Some(format!("{}/imageSpec", image.name)),
+                index: id.0,
+                base: Base::Stage(target),
+                platform: None,
+                steps: Vec::new(),
+                span: image.span,
+                from_span: image.span,
+                source: None,
+                werf_dockerfile: None,
+                werf: Some(WerfStage {
+                    image: Arc::new(Image::dockerfile_image_spec(image, spec.clone())),
+                    kind: WerfStageKind::ImageSpec,
+                    cache_version: None,
+                    imports: Vec::new(),
+                    dependencies: Vec::new(),
+                }),
+            });
+            planned.push(WerfPlannedStage {
+                kind: WerfStageKind::ImageSpec,
+                built: Ok(id),
+            });
+        }
         plans.insert(
             &image.name,
             WerfImagePlan {
                 name: image.name.clone(),
                 is_artifact: false,
-                stages: vec![WerfPlannedStage {
-                    kind: WerfStageKind::Dockerfile,
-                    built: Ok(target),
-                }],
+                stages: planned,
             },
         );
     }
@@ -191,6 +217,16 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
                     if import.point != point {
                         continue;
                     }
+                    if import.external {
+                        imports.push((
+                            i,
+                            Base::Image {
+                                reference: import.source.value.clone(),
+                                span: import.source.span,
+                            },
+                        ));
+                        continue;
+                    }
                     let source = &plans[import.source.value.as_str()];
                     let from = match &import.stage {
                         None => source.last_stage(),
@@ -205,7 +241,7 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
                                 span: stage.span,
                             })?,
                     };
-                    imports.push((i, from));
+                    imports.push((i, Base::Stage(from)));
                 }
                 for (i, dependency) in image.stapel.dependencies.iter().enumerate() {
                     if dependency.point == point {
@@ -352,7 +388,7 @@ fn image_order(config: &WerfConfig) -> Result<Vec<usize>, GraphError> {
         {
             out.push((i, base.span));
         }
-        for import in &image.stapel.imports {
+        for import in image.stapel.imports.iter().filter(|i| !i.external) {
             if let Some(i) = index_of(&import.source.value) {
                 out.push((i, import.source.span));
             }

@@ -2,7 +2,8 @@
 //! stage's signature, or the base) and `platform` inputs every stage has:
 //! - `werf-stage`: the stage's name, so equal bodies in different stages differ;
 //! - from: `cache-version` (the image's, else `build.cacheVersion`),
-//!   `from-cache-version`, `mount N` (kind and path), `network`;
+//!   `from-cache-version`, `mount N` (kind and path; a host directory's path, not its
+//!   content), `network`;
 //! - beforeInstall/install/beforeSetup/setup: `command N` per shell command,
 //!   `cache-version` (shell's and the stage's), and `git-dependencies N`: the content
 //!   of the files of git mapping N matched by its `stageDependencies` for this stage
@@ -19,7 +20,8 @@
 //!   older archive up to the new commit instead; conveyor copies whole commits);
 //! - gitLatestPatch: `git-content N`, the content of every file the mapping copies
 //!   (a remote mapping's: its url and resolved commit);
-//! - dockerInstructions / imageSpec: `docker` / `image-spec`, the settings.
+//! - dockerInstructions / imageSpec: `docker` / `image-spec`, the settings (for
+//!   imageSpec also every clear/remove option and `keepEssentialWerfLabels`).
 //!
 //! So a changed command re-signs its stage and every later one; a file under
 //! `stageDependencies.setup` re-signs setup and later; any mapped file re-signs
@@ -28,10 +30,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::werf::{Command, GitMapping, Import, MountKind, RemoteGit, UserStage};
+use crate::werf::{Command, GitMapping, ImageSpec, Import, MountKind, RemoteGit, UserStage};
 
 use super::signature::{SignatureInput, StageSignature, sha256};
-use super::{StageId, WerfStage, WerfStageKind};
+use super::{Base, StageId, WerfStage, WerfStageKind};
 
 /// The files of a git mapping a signature reads, relative to the build context.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +79,7 @@ fn root_of(mapping: &GitMapping) -> String {
 pub(super) fn werf_inputs(
     werf: &WerfStage,
     signed: &BTreeMap<StageId, StageSignature>,
+    image_digests: &BTreeMap<String, String>,
     mut sources: Option<&mut WerfSources<'_>>,
 ) -> Result<Vec<SignatureInput>, String> {
     let stapel = &werf.image.stapel;
@@ -96,9 +99,12 @@ pub(super) fn werf_inputs(
                 inputs.push(input("from-cache-version", version));
             }
             for (index, mount) in stapel.mounts.iter().enumerate() {
-                let kind = match mount.kind {
-                    MountKind::TmpDir => "tmp_dir",
-                    MountKind::BuildDir => "build_dir",
+                // A host directory is signed by its path as written, not its content,
+                // as werf's from stage signs it.
+                let kind = match &mount.kind {
+                    MountKind::TmpDir => "tmp_dir".to_string(),
+                    MountKind::BuildDir => "build_dir".to_string(),
+                    MountKind::FromPath(path) => format!("fromPath\t{}", path.value),
                 };
                 inputs.push(input(
                     format!("mount {index}"),
@@ -156,12 +162,22 @@ pub(super) fn werf_inputs(
             }
         }
         WerfStageKind::Dependencies(_) => {
-            for &(index, source) in &werf.imports {
-                let import = &stapel.imports[index];
+            for (index, source) in &werf.imports {
+                let import = &stapel.imports[*index];
                 inputs.push(input(format!("import {index}"), &import_text(import)));
+                // An external image is signed as a base image is: by the digest it
+                // resolved to (its reference when unresolved, as in `conveyor plan`).
+                let digest = match source {
+                    Base::Stage(id) => signed[id].signature.clone(),
+                    Base::Image { reference, .. } => image_digests
+                        .get(reference)
+                        .cloned()
+                        .unwrap_or_else(|| sha256(reference)),
+                    Base::Scratch => sha256("scratch"),
+                };
                 inputs.push(SignatureInput {
                     name: format!("import {index} source"),
-                    digest: signed[&source].signature.clone(),
+                    digest,
                 });
             }
             for &(index, on) in &werf.dependencies {
@@ -248,26 +264,68 @@ pub(super) fn werf_inputs(
                 .image_spec
                 .as_ref()
                 .expect("the stage exists with imageSpec");
-            let mut text = String::new();
-            let optional = |v: &Option<String>| v.clone().unwrap_or_default();
-            let _ = writeln!(text, "author\t{}", optional(&spec.author));
-            let _ = writeln!(text, "volumes\t{}", spec.volumes.join("\t"));
-            let _ = writeln!(text, "expose\t{}", spec.expose.join("\t"));
-            for (key, value) in &spec.env {
-                let _ = writeln!(text, "env\t{key}\t{value}");
-            }
-            for (key, value) in &spec.labels {
-                let _ = writeln!(text, "label\t{key}\t{value}");
-            }
-            let _ = writeln!(text, "cmd\t{}", spec.cmd.join("\t"));
-            let _ = writeln!(text, "entrypoint\t{}", spec.entrypoint.join("\t"));
-            let _ = writeln!(text, "user\t{}", optional(&spec.user));
-            let _ = writeln!(text, "workingDir\t{}", optional(&spec.working_dir));
-            let _ = writeln!(text, "stopSignal\t{}", optional(&spec.stop_signal));
+            let text = image_spec_text(spec);
             inputs.push(input("image-spec", &text));
         }
     }
     Ok(inputs)
+}
+
+/// Every imageSpec setting, each on its own line (an unset one empty), so that any
+/// change re-signs the stage: werf's imageSpec digest covers the same list.
+fn image_spec_text(spec: &ImageSpec) -> String {
+    let mut text = String::new();
+    let optional = |v: &Option<String>| v.clone().unwrap_or_default();
+    let _ = writeln!(text, "author\t{}", optional(&spec.author));
+    let _ = writeln!(text, "clearHistory\t{}", spec.clear_history);
+    let _ = writeln!(text, "volumes\t{}", spec.volumes.join("\t"));
+    match &spec.expose {
+        Some(ports) => {
+            let _ = writeln!(text, "expose\t{}", ports.join("\t"));
+        }
+        None => text.push_str("expose unset\n"),
+    }
+    for (key, value) in &spec.env {
+        let _ = writeln!(text, "env\t{key}\t{value}");
+    }
+    for (key, value) in &spec.labels {
+        let _ = writeln!(text, "label\t{key}\t{value}");
+    }
+    let _ = writeln!(text, "cmd\t{}", spec.cmd.join("\t"));
+    let _ = writeln!(text, "entrypoint\t{}", spec.entrypoint.join("\t"));
+    let _ = writeln!(text, "user\t{}", optional(&spec.user));
+    let _ = writeln!(text, "workingDir\t{}", optional(&spec.working_dir));
+    let _ = writeln!(text, "stopSignal\t{}", optional(&spec.stop_signal));
+    if let Some(check) = &spec.healthcheck {
+        let _ = writeln!(
+            text,
+            "healthcheck\t{}\t{}\t{}\t{}\t{}",
+            check.test.join("\t"),
+            check.interval,
+            check.timeout,
+            check.start_period,
+            check.retries
+        );
+    }
+    for (name, patterns) in [
+        ("removeEnv", &spec.remove_env),
+        ("removeLabels", &spec.remove_labels),
+        ("removeVolumes", &spec.remove_volumes),
+    ] {
+        let mut sorted = patterns.clone();
+        sorted.sort();
+        let _ = writeln!(text, "{name}\t{}", sorted.join("\t"));
+    }
+    for (name, set) in [
+        ("keepEssentialWerfLabels", spec.keep_essential_werf_labels),
+        ("clearCmd", spec.clear_cmd),
+        ("clearEntrypoint", spec.clear_entrypoint),
+        ("clearUser", spec.clear_user),
+        ("clearWorkingDir", spec.clear_working_dir),
+    ] {
+        let _ = writeln!(text, "{name}\t{set}");
+    }
+    text
 }
 
 fn mapping_text(mapping: &GitMapping) -> String {
@@ -323,7 +381,11 @@ fn import_text(import: &Import) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+#[path = "werf_signature_tests.rs"]
+mod tests;
+
+#[cfg(test)]
+mod remote_git_tests {
     use std::collections::BTreeMap;
 
     use crate::graph::{SignatureSources, StageGraph, platform_args, signatures_with_werf};

@@ -56,6 +56,7 @@ mod run;
 mod sources;
 mod stage;
 mod werf;
+mod werf_image_spec;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -106,6 +107,9 @@ pub struct Options {
     /// Stages found in the stages storage: each lowers to its stored image, and stages
     /// only it needs are left out (see `prune_reused`).
     pub reused_stages: ReusedStages,
+    /// werf `mount.fromPath` directories the client serves, by the path as written
+    /// (`conveyor build`); none through the buildx frontend.
+    pub host_dirs: BTreeMap<String, ContextRef>,
 }
 
 /// The client directory COPY and ADD read from.

@@ -53,6 +53,7 @@ fn options(text: &str, build_args: BuildArgs) -> Options {
         named_contexts: BTreeMap::new(),
         merge_op: true,
         reused_stages: ReusedStages::new(),
+        host_dirs: BTreeMap::new(),
     }
 }
 

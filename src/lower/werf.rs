@@ -10,13 +10,12 @@
 //! in the image's working directory, with its environment.
 
 use crate::dockerfile;
-use crate::graph::{Stage, WerfStage, WerfStageKind};
+use crate::graph::{Base, Stage, WerfStage, WerfStageKind};
 use crate::llb;
 use crate::werf::{
-    Command, DependencyValue, DockerSettings, GitMapping, ImageSpec, MountKind, UserStage,
+    Command, DependencyValue, DockerSettings, GitMapping, Located, MountKind, UserStage,
 };
 
-use super::image::Empty;
 use super::paths::{chown_opt, clean_path};
 use super::{At, LowerError, Lowering, StageState};
 
@@ -37,23 +36,23 @@ impl Lowering<'_> {
                 if user_stage != UserStage::BeforeInstall && !stapel.git.is_empty() {
                     self.copy_git(st, &name, &stapel.git, stage.span)?;
                 }
-                self.run_shell(st, &name, werf, user_stage);
+                self.run_shell(st, &name, werf, user_stage)?;
             }
             WerfStageKind::Dependencies(_) => {
-                for &(index, source) in &werf.imports {
-                    let import = &stapel.imports[index];
-                    let source_state = self.stages[source.0]
-                        .as_ref()
-                        .expect("an imported stage is lowered first")
-                        .state
-                        .clone();
+                for (index, source) in &werf.imports {
+                    let import = &stapel.imports[*index];
+                    let source_state =
+                        self.dependency_state(source, import.source.span, &st.platform)?;
                     let mut copy =
                         llb::Copy::new(source_state, import.add.clone(), import.to.clone());
                     copy.include_patterns = import.include_paths.clone();
                     copy.exclude_patterns = import.exclude_paths.clone();
                     copy.allow_wildcard = false;
                     copy.owner = owner(import.owner.as_deref(), import.group.as_deref());
-                    let source_name = self.graph.stage(source).display_name();
+                    let source_name = match source {
+                        Base::Stage(id) => self.graph.stage(*id).display_name(),
+                        _ => import.source.value.clone(),
+                    };
                     st.state = st.state.file(
                         vec![llb::FileAction::Copy(copy)],
                         llb::OpOptions {
@@ -91,8 +90,7 @@ impl Lowering<'_> {
                     .image_spec
                     .as_ref()
                     .expect("the stage exists with imageSpec");
-                apply_image_spec(st, spec);
-                st.image.commit(format!("werf {name}"), false, false);
+                super::werf_image_spec::apply_image_spec(st, spec, &name, stage.span)?;
             }
         }
         Ok(())
@@ -199,7 +197,7 @@ impl Lowering<'_> {
         name: &str,
         werf: &WerfStage,
         user_stage: UserStage,
-    ) {
+    ) -> Result<(), LowerError> {
         let stapel = &werf.image.stapel;
         let commands: Vec<&str> = stapel
             .shell
@@ -212,25 +210,32 @@ impl Lowering<'_> {
         if commands.is_empty() {
             // A stage made only of its cache version: nothing to run.
             st.image.commit(format!("werf {name}"), false, false);
-            return;
+            return Ok(());
         }
         let script = commands.join("\n");
-        let mut mounts: Vec<llb::Mount> = stapel
-            .mounts
-            .iter()
-            .map(|mount| llb::Mount {
-                dest: mount.to.clone(),
-                kind: match mount.kind {
-                    MountKind::TmpDir => llb::MountKind::Tmpfs { size: 0 },
-                    MountKind::BuildDir => llb::MountKind::Cache {
-                        id: format!("werf-build-dir/{}{}", werf.image.name, mount.to),
-                        sharing: llb::CacheSharing::Shared,
-                        base: llb::State::scratch(),
-                        selector: String::new(),
-                    },
+        let mut mounts: Vec<llb::Mount> = Vec::new();
+        for mount in &stapel.mounts {
+            let kind = match &mount.kind {
+                MountKind::TmpDir => llb::MountKind::Tmpfs { size: 0 },
+                MountKind::BuildDir => llb::MountKind::Cache {
+                    id: format!("werf-build-dir/{}{}", werf.image.name, mount.to),
+                    sharing: llb::CacheSharing::Shared,
+                    base: llb::State::scratch(),
+                    selector: String::new(),
                 },
-            })
-            .collect();
+                // werf bind-mounts the host directory; here it is a writable mount of
+                // the directory the client serves, and writes are discarded.
+                MountKind::FromPath(path) => llb::MountKind::Bind {
+                    source: self.host_dir(path)?,
+                    selector: String::new(),
+                    readonly: false,
+                },
+            };
+            mounts.push(llb::Mount {
+                dest: mount.to.clone(),
+                kind,
+            });
+        }
         // Secrets are files under /run/secrets for the commands, as werf mounts them;
         // a missing one fails the step rather than running without it.
         mounts.extend(stapel.secrets.iter().map(|secret| llb::Mount {
@@ -266,6 +271,33 @@ impl Lowering<'_> {
         st.state = st.state.run(exec).root();
         st.image
             .commit(format!("werf {name}: {}", commands.join("; ")), true, true);
+        Ok(())
+    }
+
+    /// The host directory of a `mount.fromPath`, as the client serves it; the buildx
+    /// frontend has no host paths to read.
+    fn host_dir(&self, path: &Located<String>) -> Result<llb::State, LowerError> {
+        let Some(dir) = self.options.host_dirs.get(&path.value) else {
+            return Err(LowerError::Werf {
+                message: format!(
+                    "mount fromPath {:?} reads a directory of the host, which only `conveyor build` serves; the buildx frontend has no host path (use `conveyor build`, or copy the files in with `git`)",
+                    path.value
+                ),
+                span: path.span,
+            });
+        };
+        Ok(llb::LocalSource {
+            name: dir.local_name.clone(),
+            session_id: dir.session_id.clone(),
+            shared_key_hint: dir.shared_key_hint.clone(),
+            exclude_patterns: dir.exclude_patterns.clone(),
+            options: llb::OpOptions {
+                custom_name: Some(format!("[internal] load host directory {}", path.value)),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .state())
     }
 
     /// Applies Dockerfile instructions made from werf settings with the Dockerfile
@@ -364,48 +396,6 @@ fn docker_instructions(docker: &DockerSettings) -> String {
         text.push_str(&format!("HEALTHCHECK {check}\n"));
     }
     text
-}
-
-/// `imageSpec.config`: values set as they are, without Dockerfile expansion.
-fn apply_image_spec(st: &mut StageState, spec: &ImageSpec) {
-    let config = &mut st.image.config;
-    if let Some(author) = &spec.author {
-        st.image.author = author.clone();
-    }
-    for volume in &spec.volumes {
-        config.volumes.insert(volume.clone(), Empty {});
-    }
-    for port in &spec.expose {
-        let port = if port.contains('/') {
-            port.clone()
-        } else {
-            format!("{port}/tcp")
-        };
-        config.exposed_ports.insert(port, Empty {});
-    }
-    config.labels.extend(spec.labels.clone());
-    if let Some(user) = &spec.user {
-        config.user = user.clone();
-    }
-    if !spec.entrypoint.is_empty() {
-        config.entrypoint = spec.entrypoint.clone();
-        if spec.cmd.is_empty() {
-            config.cmd.clear();
-        }
-    }
-    if !spec.cmd.is_empty() {
-        config.cmd = spec.cmd.clone();
-    }
-    if let Some(dir) = &spec.working_dir {
-        config.working_dir = dir.clone();
-    }
-    if let Some(signal) = &spec.stop_signal {
-        config.stop_signal = signal.clone();
-    }
-    for (key, value) in &spec.env {
-        st.image.set_env(key, value);
-        st.set_env(key, value);
-    }
 }
 
 #[cfg(test)]

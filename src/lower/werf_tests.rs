@@ -85,6 +85,7 @@ fn lower_werf_with(
         named_contexts: BTreeMap::new(),
         merge_op: false,
         reused_stages,
+        host_dirs: BTreeMap::new(),
     };
     lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| e.located("werf.yaml", &loaded.rendered).to_string())
@@ -226,5 +227,107 @@ fn dependencies_without_the_storage_are_a_located_error() {
     assert!(
         error.starts_with("werf.yaml:12:10: image \"web\" depends on \"backend\", whose name, ID and digest exist only once it is stored"),
         "{error}"
+    );
+}
+
+#[test]
+fn an_import_from_an_external_image_copies_from_that_image() {
+    let config = "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\nimport:\n- from: alpine:3.20\n  add: /etc/alpine-release\n  to: /etc/imported\n  after: install\nshell:\n  install: echo hi\n";
+    let dump = lower_werf(config, "app").definition.dump();
+    assert!(
+        dump.contains("docker.io/library/alpine:3.20@sha256:1111"),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("[app/dependenciesAfterInstall] import /etc/alpine-release from alpine:3.20 to /etc/imported"),
+        "{dump}"
+    );
+}
+
+const FROM_PATH: &str = "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: busybox\nmount:\n- fromPath: data\n  to: /data\nshell:\n  install: cat /data/x\n";
+
+#[test]
+fn a_host_directory_the_client_serves_is_mounted_writable_for_the_commands() {
+    let loaded = load("werf.yaml", FROM_PATH, &TemplateEnv::without_project()).unwrap();
+    let stage_graph = crate::graph::from_werf(
+        &loaded.config,
+        &crate::graph::platform_args("linux/amd64", "linux/amd64"),
+    )
+    .unwrap();
+    let selection = stage_graph.select(Some("app")).unwrap();
+    let bases: ResolvedBases = stage_graph
+        .external_images(&selection)
+        .into_iter()
+        .map(|reference| (reference, busybox()))
+        .collect();
+    let host_dir = ContextRef {
+        local_name: "werf-host-dir-abc".into(),
+        session_id: "s".into(),
+        exclude_patterns: Vec::new(),
+        shared_key_hint: "werf-host-dir-abc".into(),
+    };
+    let options = Options {
+        platform: llb::Platform::new("linux", "amd64", ""),
+        build_args: BTreeMap::new(),
+        context: ContextRef {
+            local_name: "context".into(),
+            session_id: "s".into(),
+            exclude_patterns: Vec::new(),
+            shared_key_hint: "context".into(),
+        },
+        dockerfile_source: None,
+        named_contexts: BTreeMap::new(),
+        merge_op: false,
+        reused_stages: crate::lower::ReusedStages::new(),
+        host_dirs: BTreeMap::from([("data".to_string(), host_dir)]),
+    };
+    let dump = lower(&stage_graph, &selection, &bases, &options)
+        .unwrap()
+        .definition
+        .dump();
+    assert!(dump.contains("local://werf-host-dir-abc"), "{dump}");
+    assert!(
+        dump.contains("[internal] load host directory data"),
+        "{dump}"
+    );
+    assert!(dump.contains("/data"), "{dump}");
+}
+
+#[test]
+fn a_host_directory_without_a_client_serving_it_is_an_error_at_the_path() {
+    let loaded = load("werf.yaml", FROM_PATH, &TemplateEnv::without_project()).unwrap();
+    let stage_graph = crate::graph::from_werf(
+        &loaded.config,
+        &crate::graph::platform_args("linux/amd64", "linux/amd64"),
+    )
+    .unwrap();
+    let selection = stage_graph.select(Some("app")).unwrap();
+    let bases: ResolvedBases = stage_graph
+        .external_images(&selection)
+        .into_iter()
+        .map(|reference| (reference, busybox()))
+        .collect();
+    let options = Options {
+        platform: llb::Platform::new("linux", "amd64", ""),
+        build_args: BTreeMap::new(),
+        context: ContextRef {
+            local_name: "context".into(),
+            session_id: "s".into(),
+            exclude_patterns: Vec::new(),
+            shared_key_hint: "context".into(),
+        },
+        dockerfile_source: None,
+        named_contexts: BTreeMap::new(),
+        merge_op: false,
+        reused_stages: crate::lower::ReusedStages::new(),
+        host_dirs: BTreeMap::new(),
+    };
+    let error = lower(&stage_graph, &selection, &bases, &options).expect_err("no host dir");
+    let located = error.located("werf.yaml", &loaded.rendered);
+    assert_eq!(located.at.to_string(), "7:13");
+    assert!(
+        located.message.contains("only `conveyor build` serves"),
+        "{}",
+        located.message
     );
 }

@@ -5,10 +5,12 @@ use crate::diag::Span;
 
 use super::error::ConfigError;
 use super::fields::{Fields, Located, fields, strings, wrong_type};
-use super::model::{DockerfileImage, FromBase, Image, Shell, Stapel, WerfConfig};
-use super::sections::{
-    read_docker, read_git, read_image_spec, read_import, read_mount, read_shell,
+use super::image_spec::{
+    expand_label_templates, merge_global, read_global_image_spec, read_image_spec,
 };
+use super::model::ImageSpec;
+use super::model::{DockerfileImage, FromBase, Image, Shell, Stapel, WerfConfig};
+use super::sections::{read_docker, read_git, read_import, read_mount, read_shell};
 use super::yaml::{Document, Kind, Node};
 
 const META_KEYS: &[&str] = &[
@@ -45,7 +47,7 @@ const STAPEL_KEYS: &[&str] = &[
 
 /// Reads the documents of a rendered werf.yaml into the config model.
 pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
-    let mut meta: Option<(String, Option<String>, Option<String>)> = None;
+    let mut meta: Option<Meta> = None;
     let mut images: Vec<Image> = Vec::new();
     let mut dockerfile_images: Vec<DockerfileImage> = Vec::new();
     for document in documents {
@@ -99,7 +101,13 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
             ));
         }
     }
-    let Some((project, cache_version, platform)) = meta else {
+    let Some(Meta {
+        project,
+        cache_version,
+        platform,
+        image_spec,
+    }) = meta
+    else {
         return Err(ConfigError::new(
             Span::default(),
             "werf.yaml has no meta document; add one with `project: <name>` and `configVersion: 1`",
@@ -125,6 +133,28 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
         }
     }
     check_references(&images, &names)?;
+    if let Some((global, _)) = &image_spec {
+        // werf merges the project's imageSpec into final Dockerfile images too.
+        for image in dockerfile_images.iter_mut().filter(|i| i.is_final) {
+            image.image_spec = Some(merge_global(global, image.image_spec.take()));
+        }
+        for image in &mut images {
+            if !image.is_artifact && image.stapel.is_final {
+                image.stapel.image_spec =
+                    Some(merge_global(global, image.stapel.image_spec.take()));
+            }
+        }
+    }
+    for image in &mut images {
+        if let Some(spec) = &mut image.stapel.image_spec {
+            expand_label_templates(spec, &project, &image.name);
+        }
+    }
+    for image in &mut dockerfile_images {
+        if let Some(spec) = &mut image.image_spec {
+            expand_label_templates(spec, &project, &image.name);
+        }
+    }
     Ok(WerfConfig {
         project,
         cache_version,
@@ -134,7 +164,16 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
     })
 }
 
-fn read_meta(root: &Node) -> Result<(String, Option<String>, Option<String>), ConfigError> {
+/// The meta document's settings.
+struct Meta {
+    project: String,
+    cache_version: Option<String>,
+    platform: Option<String>,
+    /// `build.imageSpec`, with where its key is written.
+    image_spec: Option<(ImageSpec, Span)>,
+}
+
+fn read_meta(root: &Node) -> Result<Meta, ConfigError> {
     let meta = fields(root, "the meta document", META_KEYS)?;
     let version = meta
         .get("configVersion")
@@ -148,7 +187,7 @@ fn read_meta(root: &Node) -> Result<(String, Option<String>, Option<String>), Co
     if project.value.is_empty() {
         return Err(ConfigError::new(project.span, "project must not be empty"));
     }
-    let (mut cache_version, mut platform) = (None, None);
+    let (mut cache_version, mut platform, mut image_spec) = (None, None, None);
     if let Some(build) = meta.get("build") {
         let build = fields(
             build,
@@ -157,9 +196,16 @@ fn read_meta(root: &Node) -> Result<(String, Option<String>, Option<String>), Co
         )?;
         cache_version = build.string("cacheVersion")?.map(|s| s.value);
         platform = one_platform(&build)?;
-        not_supported_yet(&build, "imageSpec", "build.imageSpec")?;
+        if let (Some(node), Some(span)) = (build.get("imageSpec"), build.key_span("imageSpec")) {
+            image_spec = Some((read_global_image_spec(node)?, span));
+        }
     }
-    Ok((project.value, cache_version, platform))
+    Ok(Meta {
+        project: project.value,
+        cache_version,
+        platform,
+        image_spec,
+    })
 }
 
 /// `platform`: one `os/arch[/variant]`, as a string or a one-item list.
@@ -351,9 +397,13 @@ fn check_references(images: &[Image], names: &[String]) -> Result<(), ConfigErro
                 ));
             }
         }
-        for import in &image.stapel.imports {
+        for import in image.stapel.imports.iter().filter(|i| !i.external) {
             if !names.contains(&import.source.value.as_str()) {
-                return Err(missing(&import.source, "the imported image"));
+                let mut error = missing(&import.source, "the imported image");
+                error
+                    .message
+                    .push_str("; an external image needs a tag or digest (`alpine:3.20`)");
+                return Err(error);
             }
             if import.source.value == image.name {
                 return Err(ConfigError::new(
@@ -398,7 +448,7 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
         "contextAddFile",
     ];
     let doc = fields(root, "a Dockerfile image", &keys)?;
-    for key in ["staged", "dependencies", "platform", "imageSpec"] {
+    for key in ["staged", "dependencies", "platform"] {
         not_supported_yet(&doc, key, &format!("`{key}` of a Dockerfile image"))?;
     }
     // werf sends git-tracked files only, and these besides; conveyor's context holds
@@ -469,6 +519,7 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
     let args = doc.string_map("args")?;
     let cache_version = doc.string("cacheVersion")?.map(|s| s.value);
     let is_final = doc.bool("final")?.unwrap_or(true);
+    let image_spec = doc.get("imageSpec").map(read_image_spec).transpose()?;
     let secrets = super::sections::read_secrets(&doc)?;
     if let Some(context) = doc.string("context")?
         && !matches!(context.value.as_str(), "" | "." | "./")
@@ -507,6 +558,7 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
             add_hosts: add_hosts.clone(),
             is_final,
             ssh: ssh.clone(),
+            image_spec: image_spec.clone(),
         })
         .collect())
 }

@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod fields;
 mod git;
+mod image_spec;
 mod model;
 mod remote;
 mod sections;
@@ -24,10 +25,11 @@ use std::sync::Arc;
 pub use error::WerfError;
 pub use fields::Located;
 pub use git::{commit_of, resolve_remote_ref};
+pub use image_spec::KeyPatterns;
 pub use model::{
     Command, Dependency, DependencyImport, DependencyValue, DockerSettings, DockerfileImage,
     FromBase, GitMapping, GitRef, Image, ImageSpec, Import, ImportPoint, Mount, MountKind,
-    RemoteGit, Secret, SecretValue, Shell, Stapel, UserStage, WerfConfig,
+    RemoteGit, Secret, SecretValue, Shell, SpecHealthcheck, Stapel, UserStage, WerfConfig,
 };
 pub use remote::is_full_hash;
 pub use template::TemplateEnv;

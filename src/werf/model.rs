@@ -21,6 +21,19 @@ pub struct WerfConfig {
 }
 
 impl WerfConfig {
+    /// Every `mount.fromPath` of the config's images, each path once.
+    pub fn host_paths(&self) -> Vec<&Located<String>> {
+        let mut out: Vec<&Located<String>> = Vec::new();
+        for mount in self.images.iter().flat_map(|i| &i.stapel.mounts) {
+            if let MountKind::FromPath(path) = &mount.kind
+                && !out.iter().any(|known| known.value == path.value)
+            {
+                out.push(path);
+            }
+        }
+        out
+    }
+
     /// The image built without `--target`: the last image or artifact of the file.
     pub fn last_image_name(&self) -> Option<String> {
         self.images
@@ -105,6 +118,9 @@ pub struct DockerfileImage {
     /// `ssh`: the ssh-agent its `RUN --mount=type=ssh` use, as `docker build --ssh`
     /// takes it (`default`, or `ID=SOCKET`).
     pub ssh: Option<Located<String>>,
+    /// `imageSpec`, with the project's `build.imageSpec` merged in: an imageSpec stage
+    /// after the target, as werf adds to a Dockerfile image.
+    pub image_spec: Option<ImageSpec>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +141,39 @@ pub enum FromBase {
     /// Another image or artifact of this config (`fromImage`, `fromArtifact`, or `from`
     /// naming one).
     Config(Located<String>),
+}
+
+impl Image {
+    /// The stapel body of a Dockerfile image's imageSpec stage: the stage reads only
+    /// the imageSpec; the Dockerfile's target is its base.
+    pub fn dockerfile_image_spec(image: &DockerfileImage, spec: ImageSpec) -> Image {
+        let name = Located {
+            value: image.name.clone(),
+            span: image.span,
+        };
+        Image {
+            name: image.name.clone(),
+            span: image.span,
+            is_artifact: false,
+            stapel: Stapel {
+                from: FromBase::Config(name),
+                from_cache_version: None,
+                cache_version: None,
+                disable_git_after_patch: true,
+                is_final: image.is_final,
+                git: Vec::new(),
+                shell: Shell::default(),
+                imports: Vec::new(),
+                dependencies: Vec::new(),
+                docker: None,
+                image_spec: Some(spec),
+                mounts: Vec::new(),
+                platform: None,
+                network: None,
+                secrets: Vec::new(),
+            },
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -319,6 +368,9 @@ pub enum ImportPoint {
 pub struct Import {
     /// The image or artifact files are taken from.
     pub source: Located<String>,
+    /// `source` is an image reference with a tag or digest (`from: alpine:3.20`), not an
+    /// image of this config: files come from that image, as werf's external imports.
+    pub external: bool,
     /// `stage:` of the source to read (default: its last).
     pub stage: Option<Located<String>>,
     pub add: String,
@@ -403,19 +455,49 @@ pub enum Command {
     Shell(String),
 }
 
-/// The supported part of `imageSpec`.
+/// `imageSpec`: the image config the imageSpec stage writes, applied in werf's order
+/// (removals before additions, a clear before the value it clears). For a final
+/// image, the meta document's `build.imageSpec` is already merged in (see
+/// `image_spec::merge_global`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImageSpec {
     pub author: Option<String>,
+    /// `clearHistory`: the image's history entries are dropped.
+    pub clear_history: bool,
     pub volumes: Vec<String>,
     pub labels: BTreeMap<String, String>,
     pub env: BTreeMap<String, String>,
-    pub expose: Vec<String>,
+    /// `expose`, when written, replaces the inherited exposed ports.
+    pub expose: Option<Vec<String>>,
     pub user: Option<String>,
     pub cmd: Vec<String>,
     pub entrypoint: Vec<String>,
     pub working_dir: Option<String>,
     pub stop_signal: Option<String>,
+    pub healthcheck: Option<SpecHealthcheck>,
+    pub clear_cmd: bool,
+    pub clear_entrypoint: bool,
+    pub clear_user: bool,
+    pub clear_working_dir: bool,
+    /// Names or `/regexp/` patterns (see [`super::KeyPatterns`]) of inherited
+    /// variables and labels to drop; volumes by exact path.
+    pub remove_env: Vec<String>,
+    pub remove_labels: Vec<String>,
+    pub remove_volumes: Vec<String>,
+    /// `keepEssentialWerfLabels`: in werf it only silences the warning that werf's own
+    /// labels cannot be removed; conveyor's stage labels are written after the
+    /// imageSpec applies, so no pattern reaches them either (see README).
+    pub keep_essential_werf_labels: bool,
+}
+
+/// `imageSpec.config.healthcheck`; durations in seconds, as werf writes them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpecHealthcheck {
+    pub test: Vec<String>,
+    pub interval: i64,
+    pub timeout: i64,
+    pub start_period: i64,
+    pub retries: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -424,6 +506,10 @@ pub enum MountKind {
     TmpDir,
     /// A cache shared by the image's builds.
     BuildDir,
+    /// `fromPath`: a host directory (as written: relative to the project directory,
+    /// absolute, or `~/…`), which `conveyor build` serves over its session; writes in
+    /// the build containers are discarded.
+    FromPath(Located<String>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,14 +1,13 @@
-//! Readers of the sections of a stapel image: git, shell, import, docker, imageSpec,
-//! mount. Each refuses unknown keys and reports errors at the key or value.
+//! Readers of the sections of a stapel image: git, shell, import, docker, mount
+//! (imageSpec: `image_spec`). Each refuses unknown keys and reports errors at the key or value.
 
 use std::collections::BTreeMap;
 
-use super::config::not_supported_yet;
 use super::error::ConfigError;
 use super::fields::{Fields, Located, fields, string, strings};
 use super::model::{
-    Command, Dependency, DependencyImport, DependencyValue, DockerSettings, GitMapping, ImageSpec,
-    Import, ImportPoint, Mount, MountKind, Secret, SecretValue, Shell, UserStage,
+    Command, Dependency, DependencyImport, DependencyValue, DockerSettings, GitMapping, Import,
+    ImportPoint, Mount, MountKind, Secret, SecretValue, Shell, UserStage,
 };
 use super::yaml::{Kind, Node};
 
@@ -170,24 +169,42 @@ pub(super) fn read_import(node: &Node) -> Result<Import, ConfigError> {
             "stage",
         ],
     )?;
-    not_supported_yet(&import, "from", "import `from` (external images)")?;
-    let source = match (import.string("image")?, import.string("artifact")?) {
-        (Some(image), None) => image,
-        (None, Some(artifact)) => artifact,
-        (Some(_), Some(_)) => {
-            let span = import.key_span("artifact").unwrap_or(node.span);
+    // werf reads `from` as `image` (the newer spelling); either names an external image
+    // when the reference has a tag or digest, else an image of the config.
+    let mut written: Vec<&str> = ["image", "from", "artifact"]
+        .into_iter()
+        .filter(|k| import.has(k))
+        .collect();
+    written.sort_by_key(|k| import.key_span(k).map(|span| span.start));
+    let source = match written.as_slice() {
+        [key] => import.string(key)?.expect("present"),
+        [first, second, ..] => {
+            let span = import.key_span(second).unwrap_or(node.span);
             return Err(ConfigError::new(
                 span,
-                "an import takes `image` or `artifact`, not both",
+                format!(
+                    "an import takes one of `image`, `from` or `artifact`, not `{first}` and `{second}`"
+                ),
             ));
         }
-        (None, None) => {
+        [] => {
             return Err(ConfigError::new(
                 node.span,
-                "an import needs `image` or `artifact`",
+                "an import needs `image`, `from` or `artifact`",
             ));
         }
     };
+    let external = written[0] != "artifact" && has_tag_or_digest(&source.value);
+    let stage = import.string("stage")?;
+    if let (true, Some(stage)) = (external, &stage) {
+        return Err(ConfigError::new(
+            stage.span,
+            format!(
+                "`stage` names a stage of an image of this config; {:?} is an external image",
+                source.value
+            ),
+        ));
+    }
     let point = stage_point(&import, node.span, "an import")?;
     let add_located = import
         .string("add")?
@@ -206,7 +223,8 @@ pub(super) fn read_import(node: &Node) -> Result<Import, ConfigError> {
     };
     Ok(Import {
         source,
-        stage: import.string("stage")?,
+        external,
+        stage,
         add,
         to,
         owner: import.string("owner")?.map(|s| s.value),
@@ -216,6 +234,14 @@ pub(super) fn read_import(node: &Node) -> Result<Import, ConfigError> {
         point,
         span: node.span,
     })
+}
+
+/// Whether an image reference names a tag or a digest (`alpine:3.20`,
+/// `registry:5000/app@sha256:…`), which makes an import's source external, as werf's
+/// `hasTagOrDigest` decides: a port in the registry part is not a tag.
+fn has_tag_or_digest(reference: &str) -> bool {
+    let last = reference.rsplit('/').next().unwrap_or(reference);
+    reference.contains('@') || last.contains(':')
 }
 
 fn read_command(node: &Node, what: &str) -> Result<Command, ConfigError> {
@@ -279,68 +305,34 @@ pub(super) fn read_docker(node: &Node) -> Result<DockerSettings, ConfigError> {
     })
 }
 
-pub(super) fn read_image_spec(node: &Node) -> Result<ImageSpec, ConfigError> {
-    let spec = fields(node, "imageSpec", &["author", "clearHistory", "config"])?;
-    not_supported_yet(&spec, "clearHistory", "imageSpec.clearHistory")?;
-    let mut out = ImageSpec {
-        author: spec.string("author")?.map(|s| s.value),
-        ..ImageSpec::default()
-    };
-    let Some(config) = spec.get("config") else {
-        return Ok(out);
-    };
-    let keys = [
-        "volumes",
-        "labels",
-        "env",
-        "expose",
-        "user",
-        "cmd",
-        "entrypoint",
-        "workingDir",
-        "stopSignal",
-        "healthcheck",
-        "clearCmd",
-        "clearEntrypoint",
-        "clearUser",
-        "clearWorkingDir",
-        "removeEnv",
-        "removeLabels",
-        "removeVolumes",
-        "keepEssentialWerfLabels",
-    ];
-    let config = fields(config, "imageSpec.config", &keys)?;
-    for key in &keys[9..] {
-        not_supported_yet(&config, key, &format!("imageSpec.config.{key}"))?;
-    }
-    let values = |key| -> Result<Vec<String>, ConfigError> {
-        Ok(config.strings(key)?.into_iter().map(|s| s.value).collect())
-    };
-    out.volumes = values("volumes")?;
-    out.labels = config.string_map("labels")?;
-    out.env = config.string_map("env")?;
-    out.expose = values("expose")?;
-    out.user = config.string("user")?.map(|s| s.value);
-    out.cmd = values("cmd")?;
-    out.entrypoint = values("entrypoint")?;
-    out.working_dir = config.string("workingDir")?.map(|s| s.value);
-    out.stop_signal = config.string("stopSignal")?.map(|s| s.value);
-    Ok(out)
-}
-
 pub(super) fn read_mount(node: &Node, earlier: &[Mount]) -> Result<Mount, ConfigError> {
     let mount = fields(node, "a mount", &["from", "fromPath", "to"])?;
-    not_supported_yet(&mount, "fromPath", "mount `fromPath` (host directories)")?;
-    let from = mount.string("from")?.ok_or_else(|| {
-        ConfigError::new(node.span, "a mount needs `from` (tmp_dir or build_dir)")
-    })?;
-    let kind = match from.value.as_str() {
-        "tmp_dir" => MountKind::TmpDir,
-        "build_dir" => MountKind::BuildDir,
-        other => {
+    let kind = match (mount.string("from")?, mount.string("fromPath")?) {
+        (Some(_), Some(_)) => {
+            let span = mount.key_span("fromPath").unwrap_or(node.span);
             return Err(ConfigError::new(
-                from.span,
-                format!("mount from must be tmp_dir or build_dir, not {other:?}"),
+                span,
+                "a mount takes `from` or `fromPath`, not both",
+            ));
+        }
+        (None, Some(path)) if path.value.is_empty() => {
+            return Err(ConfigError::new(path.span, "fromPath must not be empty"));
+        }
+        (None, Some(path)) => MountKind::FromPath(path),
+        (Some(from), None) => match from.value.as_str() {
+            "tmp_dir" => MountKind::TmpDir,
+            "build_dir" => MountKind::BuildDir,
+            other => {
+                return Err(ConfigError::new(
+                    from.span,
+                    format!("mount from must be tmp_dir or build_dir, not {other:?}"),
+                ));
+            }
+        },
+        (None, None) => {
+            return Err(ConfigError::new(
+                node.span,
+                "a mount needs `from` (tmp_dir or build_dir) or `fromPath` (a host directory)",
             ));
         }
     };
@@ -486,3 +478,10 @@ pub(super) fn read_dependency(node: &Node) -> Result<Dependency, ConfigError> {
         span: node.span,
     })
 }
+#[cfg(test)]
+#[path = "import_tests.rs"]
+mod import_tests;
+
+#[cfg(test)]
+#[path = "mount_tests.rs"]
+mod mount_tests;

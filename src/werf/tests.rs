@@ -120,7 +120,7 @@ fn importing_a_missing_image_is_refused() {
         load_err(&format!(
             "{META}image: app\nfrom: alpine\nimport:\n- image: biulder\n  add: /out\n  after: install\n"
         )),
-        "werf.yaml:7:10: the imported image \"biulder\" is not an image or artifact of this werf.yaml (it has: app)"
+        "werf.yaml:7:10: the imported image \"biulder\" is not an image or artifact of this werf.yaml (it has: app); an external image needs a tag or digest (`alpine:3.20`)"
     );
     assert_eq!(
         load_err(&format!("{META}image: app\nfromImage: nope\n")),

@@ -1,0 +1,57 @@
+//! `mount` with `fromPath` (a host directory).
+
+use crate::werf::{MountKind, TemplateEnv, WerfConfig, load};
+
+const META: &str = "project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: alpine\nmount:\n";
+
+fn load_ok(text: &str) -> WerfConfig {
+    match load("werf.yaml", text, &TemplateEnv::without_project()) {
+        Ok(loaded) => loaded.config,
+        Err(error) => panic!("{}", error.located("werf.yaml", text)),
+    }
+}
+
+fn load_err(text: &str) -> String {
+    let error = load("werf.yaml", text, &TemplateEnv::without_project()).expect_err("wrong");
+    let located = error.located("werf.yaml", text);
+    format!("{}:{}: {}", located.file, located.at, located.message)
+}
+
+#[test]
+fn from_path_mounts_are_read_and_listed_once() {
+    let config = load_ok(&format!(
+        "{META}- fromPath: ~/.cache/go\n  to: /root/go\n- fromPath: data\n  to: /data\n---\nimage: other\nfrom: alpine\nmount:\n- fromPath: data\n  to: /srv/data\n"
+    ));
+    let MountKind::FromPath(path) = &config.images[0].stapel.mounts[0].kind else {
+        panic!("not a host directory");
+    };
+    assert_eq!(path.value, "~/.cache/go");
+    let paths: Vec<&str> = config
+        .host_paths()
+        .into_iter()
+        .map(|p| p.value.as_str())
+        .collect();
+    assert_eq!(paths, ["~/.cache/go", "data"]);
+}
+
+#[test]
+fn wrong_from_path_mounts_are_located() {
+    assert_eq!(
+        load_err(&format!(
+            "{META}- from: tmp_dir\n  fromPath: /x\n  to: /x\n"
+        )),
+        "werf.yaml:8:3: a mount takes `from` or `fromPath`, not both"
+    );
+    assert_eq!(
+        load_err(&format!("{META}- fromPath: ''\n  to: /x\n")),
+        "werf.yaml:7:13: fromPath must not be empty"
+    );
+    assert_eq!(
+        load_err(&format!("{META}- to: /x\n")),
+        "werf.yaml:7:3: a mount needs `from` (tmp_dir or build_dir) or `fromPath` (a host directory)"
+    );
+    assert_eq!(
+        load_err(&format!("{META}- fromPath: /x\n  to: x\n")),
+        "werf.yaml:8:7: mount to must be an absolute path, not \"x\""
+    );
+}
