@@ -90,6 +90,7 @@ fn compile(text: &str, base: &ImageConfig) -> usize {
         named_contexts: BTreeMap::new(),
         merge_op: true,
         reused_stages: lower::ReusedStages::new(),
+        prefix_platform: false,
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options).expect("lowers");
     lowered.definition.encode().len() + signed.len()

@@ -77,6 +77,7 @@ RUN ls /app > listing
         named_contexts: BTreeMap::new(),
         merge_op: true,
         reused_stages: lower::ReusedStages::new(),
+        prefix_platform: false,
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options).unwrap();
 

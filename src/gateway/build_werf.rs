@@ -118,7 +118,12 @@ pub async fn build_werf_image(
     for reference in stage_graph.external_images(&selection) {
         let normalized = lower::normalize_reference(&reference);
         let resolved = bridge
-            .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
+            .resolve_image_config(
+                &normalized,
+                &platform.to_pb(),
+                &opts.image_resolve_mode,
+                &format!("[internal] load metadata for {normalized}"),
+            )
             .await?;
         config_digests.insert(
             reference.clone(),

@@ -63,6 +63,7 @@ pub fn dockerfile_options(
         named_contexts: BTreeMap::new(),
         merge_op,
         reused_stages: lower::ReusedStages::new(),
+        prefix_platform: false,
     }
 }
 
@@ -82,6 +83,7 @@ pub fn werf_options(
         named_contexts: BTreeMap::new(),
         merge_op,
         reused_stages: lower::ReusedStages::new(),
+        prefix_platform: false,
     }
 }
 

@@ -106,6 +106,9 @@ pub struct Options {
     /// Stages found in the stages storage: each lowers to its stored image, and stages
     /// only it needs are left out (see `prune_reused`).
     pub reused_stages: ReusedStages,
+    /// Several platforms were asked for (BuildKit's `MultiPlatformRequested`): vertex
+    /// names start with the stage's platform, `[linux/arm64 build 2/3] RUN …`.
+    pub prefix_platform: bool,
 }
 
 /// The client directory COPY and ADD read from.
@@ -320,6 +323,7 @@ impl<'a> Lowering<'a> {
             args: Vec::new(),
             cmd_set: false,
             prefix_name,
+            prefix_platform: self.options.prefix_platform,
             stage_index: stage.index,
             cmd_index: 0,
             cmd_total,

@@ -43,6 +43,7 @@ fn lower_werf(text: &str, target: &str) -> Lowered {
         named_contexts: BTreeMap::new(),
         merge_op: false,
         reused_stages: crate::lower::ReusedStages::new(),
+        prefix_platform: false,
     };
     lower(&stage_graph, &selection, &bases, &options).unwrap()
 }
