@@ -39,6 +39,9 @@ pub struct Loaded {
     /// A werf config (`text` is then the rendered config): its git mappings are
     /// signed by their files.
     pub werf: bool,
+    /// The platforms a werf config lists for the target image (its own `platform`,
+    /// else `build.platform`); empty for a Dockerfile.
+    pub listed_platforms: Vec<String>,
 }
 
 /// The signatures of the selected stages, and the context sources each `context N`
@@ -105,6 +108,7 @@ pub fn load(spec: &BuildSpec) -> Result<Loaded, Failure> {
         selection,
         filter,
         werf: false,
+        listed_platforms: Vec::new(),
     })
 }
 
@@ -137,6 +141,7 @@ fn load_werf(spec: &BuildSpec, file: PathBuf, text: &str) -> Result<Loaded, Fail
         stage_graph,
         selection,
         filter,
+        listed_platforms: loaded.config.image_platforms(&target).to_vec(),
         werf: true,
     })
 }

@@ -275,24 +275,31 @@ pub async fn build_image(
         let lowered = lower_for_platform(bridge, opts, &shared, &platforms[0]).await?;
         return solve_lowered(bridge, opts, lowered).await;
     }
-    // Several platforms: one build each, at once, returned as a ref per platform with
-    // `containerimage.config/<platform>` and `refs.platforms`, BuildKit's multi-platform
-    // result (which exporters turn into an image index).
+    // Several platforms: one build each, at once.
     let builds = platforms.iter().map(|platform| {
         let shared = &shared;
         async move {
             let lowered = lower_for_platform(bridge, opts, shared, platform).await?;
             let solved = solve_lowered(bridge, opts, lowered).await?;
-            Ok::<_, FrontendError>((platform, solved))
+            Ok::<_, FrontendError>((platform.clone(), solved))
         }
     });
+    Ok(multi_platform_result(
+        futures_util::future::try_join_all(builds).await?,
+    ))
+}
+
+/// One build per platform as BuildKit's multi-platform result: a ref per platform
+/// with `containerimage.config/<platform>`, and `refs.platforms` listing them (which
+/// exporters turn into an image index).
+pub(super) fn multi_platform_result(builds: Vec<(Platform, FrontendResult)>) -> FrontendResult {
     let mut result = FrontendResult {
         reference: None,
         platform_refs: BTreeMap::new(),
         metadata: BTreeMap::new(),
     };
     let mut listed = Vec::new();
-    for (platform, solved) in futures_util::future::try_join_all(builds).await? {
+    for (platform, solved) in builds {
         let id = platform.id();
         if let Some(reference) = solved.reference {
             result.platform_refs.insert(id.clone(), reference);
@@ -312,7 +319,7 @@ pub async fn build_image(
         serde_json::to_vec(&serde_json::json!({ "platforms": listed }))
             .expect("JSON values serialize"),
     );
-    Ok(result)
+    result
 }
 
 /// The build for one target platform: its stage graph (the platform ARGs differ),

@@ -106,3 +106,25 @@ fn target_builds_only_what_the_image_needs() {
     let dump = lower_werf(CONFIG, "builder").definition.dump();
     assert!(!dump.contains("[app/"), "{dump}");
 }
+
+#[test]
+fn one_listed_platform_pins_an_image_several_leave_it_to_the_build() {
+    let text = "project: p\nconfigVersion: 1\n---\nimage: tools\nfrom: busybox\nplatform: linux/amd64\n\
+                ---\nimage: app\nfrom: busybox\nplatform: [linux/amd64, linux/arm64]\n";
+    let loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
+    let stage_graph = crate::graph::from_werf(
+        &loaded.config,
+        &crate::graph::platform_args("linux/amd64", "linux/arm64"),
+    )
+    .unwrap();
+    let from_platform = |image: &str| {
+        stage_graph
+            .stages
+            .iter()
+            .find(|stage| stage.name.as_deref() == Some(&format!("{image}/from")))
+            .map(|stage| stage.platform.clone())
+            .unwrap()
+    };
+    assert_eq!(from_platform("tools").as_deref(), Some("linux/amd64"));
+    assert_eq!(from_platform("app"), None);
+}

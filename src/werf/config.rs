@@ -45,7 +45,7 @@ const STAPEL_KEYS: &[&str] = &[
 
 /// Reads the documents of a rendered werf.yaml into the config model.
 pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
-    let mut meta: Option<(String, Option<String>, Option<String>)> = None;
+    let mut meta: Option<(String, Option<String>, Vec<String>)> = None;
     let mut images: Vec<Image> = Vec::new();
     let mut dockerfile_images: Vec<DockerfileImage> = Vec::new();
     for document in documents {
@@ -99,7 +99,7 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
             ));
         }
     }
-    let Some((project, cache_version, platform)) = meta else {
+    let Some((project, cache_version, platforms)) = meta else {
         return Err(ConfigError::new(
             Span::default(),
             "werf.yaml has no meta document; add one with `project: <name>` and `configVersion: 1`",
@@ -128,13 +128,13 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
     Ok(WerfConfig {
         project,
         cache_version,
-        platform,
+        platforms,
         images,
         dockerfile_images,
     })
 }
 
-fn read_meta(root: &Node) -> Result<(String, Option<String>, Option<String>), ConfigError> {
+fn read_meta(root: &Node) -> Result<(String, Option<String>, Vec<String>), ConfigError> {
     let meta = fields(root, "the meta document", META_KEYS)?;
     let version = meta
         .get("configVersion")
@@ -148,7 +148,7 @@ fn read_meta(root: &Node) -> Result<(String, Option<String>, Option<String>), Co
     if project.value.is_empty() {
         return Err(ConfigError::new(project.span, "project must not be empty"));
     }
-    let (mut cache_version, mut platform) = (None, None);
+    let (mut cache_version, mut platforms) = (None, Vec::new());
     if let Some(build) = meta.get("build") {
         let build = fields(
             build,
@@ -156,22 +156,35 @@ fn read_meta(root: &Node) -> Result<(String, Option<String>, Option<String>), Co
             &["cacheVersion", "platform", "staged", "imageSpec"],
         )?;
         cache_version = build.string("cacheVersion")?.map(|s| s.value);
-        platform = one_platform(&build)?;
+        platforms = platform_list(&build)?;
         not_supported_yet(&build, "imageSpec", "build.imageSpec")?;
     }
-    Ok((project.value, cache_version, platform))
+    Ok((project.value, cache_version, platforms))
 }
 
-/// `platform`: one `os/arch[/variant]`, as a string or a one-item list.
-fn one_platform(fields: &Fields<'_>) -> Result<Option<String>, ConfigError> {
-    let platforms = fields.strings("platform")?;
-    if let Some(second) = platforms.get(1) {
-        return Err(ConfigError::new(
-            second.span,
-            "building for several platforms is not supported yet",
-        ));
+/// `platform`: `os/arch[/variant]` platforms, as a string or a list, each once.
+fn platform_list(fields: &Fields<'_>) -> Result<Vec<String>, ConfigError> {
+    let mut platforms: Vec<String> = Vec::new();
+    for platform in fields.strings("platform")? {
+        let parts: Vec<&str> = platform.value.split('/').collect();
+        if !(2..=3).contains(&parts.len()) || parts.iter().any(|part| part.is_empty()) {
+            return Err(ConfigError::new(
+                platform.span,
+                format!(
+                    "invalid platform {:?}: expected os/arch[/variant], as in linux/amd64",
+                    platform.value
+                ),
+            ));
+        }
+        if platforms.contains(&platform.value) {
+            return Err(ConfigError::new(
+                platform.span,
+                format!("platform {:?} is listed twice", platform.value),
+            ));
+        }
+        platforms.push(platform.value);
     }
-    Ok(platforms.into_iter().next().map(|p| p.value))
+    Ok(platforms)
 }
 
 pub(super) fn not_supported_yet(
@@ -316,7 +329,7 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
         docker: doc.get("docker").map(read_docker).transpose()?,
         image_spec: doc.get("imageSpec").map(read_image_spec).transpose()?,
         mounts,
-        platform: one_platform(doc)?,
+        platforms: platform_list(doc)?,
         network,
     })
 }
