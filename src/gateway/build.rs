@@ -140,8 +140,12 @@ async fn named_contexts(
             );
             continue;
         }
+        // `NAME::PLATFORM` names the context NAME (for one platform).
+        let bare = name
+            .split_once("::")
+            .map_or(name.as_str(), |(bare, _)| bare);
         let mut named =
-            NamedContext::parse(name, value).map_err(|reason| invalid(name, value, reason))?;
+            NamedContext::parse(bare, value).map_err(|reason| invalid(name, value, reason))?;
         if let NamedContext::Local {
             name: local_name,
             exclude_patterns,
