@@ -40,11 +40,23 @@ pub struct StagesReport {
     pub stored: String,
 }
 
-/// The frontend option `conveyor.stored`: `POSITION=REFERENCE` of each stored stage,
-/// so the frontend takes them as they are instead of signing the stages again.
-fn stored_option(references: &BTreeMap<StageId, String>, done: &BTreeSet<StageId>) -> String {
+/// The frontend option `conveyor.stored`: `POSITION=REFERENCE[@DIGEST]` of each stored
+/// stage, so the frontend takes them as they are instead of signing the stages again.
+/// The digest is the manifest digest a registry holds (werf's `ImageDigest` of a
+/// dependency): Docker Engine's BuildKit resolves a tag it has itself without one.
+fn stored_option(
+    references: &BTreeMap<StageId, String>,
+    digests: &BTreeMap<StageId, String>,
+    done: &BTreeSet<StageId>,
+) -> String {
     done.iter()
-        .filter_map(|id| Some(format!("{}={}", id.0, references.get(id)?)))
+        .filter_map(|id| {
+            let reference = references.get(id)?;
+            Some(match digests.get(id) {
+                Some(digest) => format!("{}={reference}@{digest}", id.0),
+                None => format!("{}={reference}", id.0),
+            })
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -102,16 +114,16 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
     }
 
     let graph = &loaded.stage_graph;
+    let in_registry = job.repo != storage::LOCAL;
     let mut stored: BTreeSet<StageId> = BTreeSet::new();
+    let mut digests: BTreeMap<StageId, String> = BTreeMap::new();
     for &id in &loaded.selection.order {
         let signature = &signed.signatures[&id].signature;
-        if storage
-            .lookup(signature)
-            .await
-            .map_err(Failure::build)?
-            .is_some()
-        {
+        if let Some(found) = storage.lookup(signature).await.map_err(Failure::build)? {
             stored.insert(id);
+            if in_registry {
+                digests.insert(id, found.digest);
+            }
         }
     }
     let needed =
@@ -182,7 +194,10 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
                 format!("build-arg:{}", crate::gateway::CONVEYOR_REPO),
                 job.repo.to_string(),
             );
-            attrs.insert("conveyor.stored".into(), stored_option(&references, &done));
+            attrs.insert(
+                "conveyor.stored".into(),
+                stored_option(&references, &digests, &done),
+            );
             note(
                 &progress,
                 &format!("[conveyor] stage {name}: building, to be stored as {reference}"),
@@ -193,6 +208,16 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
         for (id, result) in wave.iter().zip(join_all(solves).await) {
             match result {
                 Ok(name) => {
+                    if in_registry {
+                        let signature = &signed.signatures[id].signature;
+                        let pushed = storage.lookup(signature).await.map_err(Failure::build)?;
+                        let pushed = pushed.ok_or_else(|| {
+                            Failure::build(format!(
+                                "stage {name} was pushed but is not in the registry"
+                            ))
+                        })?;
+                        digests.insert(*id, pushed.digest);
+                    }
                     done.insert(*id);
                     report.built.push(name);
                 }
@@ -204,7 +229,7 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
         }
         pending = rest;
     }
-    report.stored = stored_option(&references, &done);
+    report.stored = stored_option(&references, &digests, &done);
     Ok(report)
 }
 
