@@ -91,6 +91,7 @@ fn compile(text: &str, base: &ImageConfig) -> usize {
         merge_op: true,
         reused_stages: lower::ReusedStages::new(),
         host_dirs: BTreeMap::new(),
+        prefix_platform: false,
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options).expect("lowers");
     lowered.definition.encode().len() + signed.len()

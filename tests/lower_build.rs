@@ -78,6 +78,7 @@ RUN ls /app > listing
         merge_op: true,
         reused_stages: lower::ReusedStages::new(),
         host_dirs: BTreeMap::new(),
+        prefix_platform: false,
     };
     let lowered = lower::lower(&stage_graph, &selection, &bases, &options).unwrap();
 

@@ -500,3 +500,115 @@ fn a_dockerfile_image_takes_its_args_hosts_and_network() {
     );
     remove_image(&tag);
 }
+
+/// `build.platform` with two platforms: `conveyor build` and the buildx frontend build
+/// the image once per platform, each the same files as the stock frontend's build of
+/// the equivalent Dockerfile for that platform; `--repo` (stages stored for one
+/// platform) refuses it unless `--platform` picks one.
+#[test]
+fn a_werf_config_listing_several_platforms_builds_one_result_each() {
+    harness();
+    let work = tempfile::tempdir().unwrap();
+    let marker = unique("werf-platforms");
+    let context = work.path().join("context");
+    std::fs::create_dir_all(context.join("src")).unwrap();
+    std::fs::write(context.join("src/hello.txt"), format!("{marker}\n")).unwrap();
+    let config = format!(
+        "# syntax={}\nproject: werf-platforms\nconfigVersion: 1\nbuild:\n  platform: [linux/amd64, linux/arm64]\n\
+         ---\nimage: app\nfrom: 127.0.0.1:5000/busybox:latest\ngit:\n- add: /src\n  to: /app\n",
+        frontend_image()
+    );
+    std::fs::write(context.join("werf.yaml"), config).unwrap();
+    std::fs::write(
+        context.join("Dockerfile"),
+        "FROM 127.0.0.1:5000/busybox:latest\nCOPY src /app\n",
+    )
+    .unwrap();
+
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-f",
+            "werf.yaml",
+            "--output",
+            "type=local,dest=../cli",
+            ".",
+        ],
+        &context,
+    );
+    built(&run);
+    // buildx's docker driver takes one platform at most; BUILDKIT_MULTI_PLATFORM lets
+    // the frontend return a result per platform the config lists.
+    let (ok, _, stderr) = buildx(
+        &[
+            "--progress=plain",
+            "-f",
+            "werf.yaml",
+            "--build-arg",
+            "BUILDKIT_MULTI_PLATFORM=1",
+            "--output",
+            "type=local,dest=../frontend",
+            ".",
+        ],
+        &context,
+    );
+    assert!(ok, "the frontend through buildx: {stderr}");
+    let cli = common::tree(&work.path().join("cli"));
+    let frontend = common::tree(&work.path().join("frontend"));
+    for platform in ["linux/amd64", "linux/arm64"] {
+        let label = platform.replace('/', "_");
+        let output = format!("type=local,dest=../stock-{label}");
+        let (ok, _, stderr) = buildx(
+            &[
+                "--progress=quiet",
+                "--platform",
+                platform,
+                "--output",
+                &output,
+                ".",
+            ],
+            &context,
+        );
+        assert!(ok, "stock {platform}: {stderr}");
+        let stock = common::tree(&work.path().join(format!("stock-{label}")));
+        assert_eq!(stock["app/hello.txt"].1, format!("{marker}\n").into_bytes());
+        let for_platform = |built: &common::Tree| -> common::Tree {
+            built
+                .iter()
+                .filter_map(|(path, entry)| {
+                    let rest = path.strip_prefix(&format!("{label}/"))?;
+                    Some((rest.to_string(), entry.clone()))
+                })
+                .collect()
+        };
+        let what = format!("conveyor build of werf.yaml for {platform}");
+        common::assert_same_tree(&for_platform(&cli), &stock, &what);
+        let what = format!("the buildx frontend's werf.yaml for {platform}");
+        common::assert_same_tree(&for_platform(&frontend), &stock, &what);
+    }
+    // A result per platform, and nothing else, from both.
+    let tops = |built: &common::Tree| -> Vec<String> {
+        built
+            .keys()
+            .filter(|path| !path.contains('/'))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(tops(&cli), ["linux_amd64", "linux_arm64"]);
+    assert_eq!(tops(&frontend), ["linux_amd64", "linux_arm64"]);
+
+    let repo = format!("{}/{}", harness().registry, unique("werf-platforms"));
+    let run = conveyor(
+        &["build", "-f", "werf.yaml", "--repo", &repo, "."],
+        &context,
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        common::conveyor::error_line(&run).ends_with(
+            "werf.yaml: the image is built for several platforms (linux/amd64, linux/arm64) and --repo stores stages for one: choose one with --platform, or build without --repo"
+        ),
+        "{}",
+        run.stderr
+    );
+}

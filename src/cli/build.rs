@@ -123,6 +123,13 @@ impl BuildInput {
         }
         let mut named_dirs = BTreeMap::new();
         for (name, value) in &request.build_contexts {
+            if value.starts_with("oci-layout://") {
+                // The daemon reads an OCI layout from a content store the client serves
+                // over the session; conveyor's session serves directories only.
+                return Err(Failure::input(format!(
+                    "--build-context {name}={value}: conveyor build cannot serve an OCI layout (docker buildx build can)"
+                )));
+            }
             let value = if is_named_context_url(value) {
                 value.clone()
             } else {
@@ -179,15 +186,9 @@ pub fn parse_build_context(text: &str) -> Result<(String, String), String> {
 
 /// A `--build-context` value the daemon fetches itself rather than a directory.
 fn is_named_context_url(value: &str) -> bool {
-    [
-        "docker-image://",
-        "git://",
-        "http://",
-        "https://",
-        "oci-layout://",
-    ]
-    .iter()
-    .any(|scheme| value.starts_with(scheme))
+    ["docker-image://", "git://", "http://", "https://"]
+        .iter()
+        .any(|scheme| value.starts_with(scheme))
 }
 
 /// Opens the session a build (or several, one per stage) runs with.

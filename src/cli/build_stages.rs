@@ -98,6 +98,13 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
         platform: platform.clone(),
     };
     let loaded = stages::load(&spec)?;
+    if request.platform.is_none() && loaded.listed_platforms.len() > 1 {
+        return Err(Failure::input(format!(
+            "{}: the image is built for several platforms ({}) and --repo stores stages for one: choose one with --platform, or build without --repo",
+            loaded.file.display(),
+            loaded.listed_platforms.join(", ")
+        )));
+    }
     let digests = stages::resolve_images(&loaded).await?;
     let signed = loaded.sign(&digests)?;
     let mut labels = loaded.stage_labels(&signed)?;

@@ -41,6 +41,9 @@ pub struct Loaded {
     pub werf: bool,
     /// The commits the remote git refs of a werf config resolved to.
     pub git_commits: Vec<crate::gateway::GitCommit>,
+    /// The platforms a werf config lists for the target image (its own `platform`,
+    /// else `build.platform`); empty for a Dockerfile.
+    pub listed_platforms: Vec<String>,
 }
 
 /// The signatures of the selected stages, and the context sources each `context N`
@@ -108,6 +111,7 @@ pub fn load(spec: &BuildSpec) -> Result<Loaded, Failure> {
         filter,
         werf: false,
         git_commits: Vec::new(),
+        listed_platforms: Vec::new(),
     })
 }
 
@@ -141,6 +145,7 @@ fn load_werf(spec: &BuildSpec, file: PathBuf, text: &str) -> Result<Loaded, Fail
         stage_graph,
         selection,
         filter,
+        listed_platforms: loaded.config.image_platforms(&target).to_vec(),
         werf: true,
         git_commits,
     })

@@ -22,6 +22,10 @@ use crate::proto::moby::buildkit::v1::frontend::{
 };
 use crate::proto::{google, pb};
 
+/// `ResolveImageConfigRequest.ResolverType` of an image in a client's content store
+/// (0 is the registry).
+const OCI_LAYOUT_RESOLVER: i32 = 1;
+
 /// Adds `buildkit-controlapi-buildid` to each call when the bridge belongs to a
 /// client-side build on a daemon connection.
 #[derive(Clone)]
@@ -114,25 +118,16 @@ impl Bridge {
         reference: &str,
         platform: &pb::Platform,
         resolve_mode: &str,
+        log_name: &str,
     ) -> Result<ResolvedImage, BuildkitError> {
-        let request = ResolveImageConfigRequest {
+        self.resolve(ResolveImageConfigRequest {
             r#ref: reference.to_string(),
             platform: Some(platform.clone()),
             resolve_mode: resolve_mode.to_string(),
-            log_name: format!("[internal] load metadata for {reference}"),
+            log_name: log_name.to_string(),
             ..Default::default()
-        };
-        let response = self
-            .client
-            .clone()
-            .resolve_image_config(request)
-            .await
-            .map_err(|s| rpc_error("ResolveImageConfig", &s))?
-            .into_inner();
-        Ok(ResolvedImage {
-            digest: response.digest,
-            config: response.config,
         })
+        .await
     }
 
     /// `resolve_image_config` under a progress name of the caller's: BuildKit shows
@@ -143,13 +138,43 @@ impl Bridge {
         platform: &pb::Platform,
         log_name: &str,
     ) -> Result<ResolvedImage, BuildkitError> {
-        let request = ResolveImageConfigRequest {
+        self.resolve(ResolveImageConfigRequest {
             r#ref: reference.to_string(),
             platform: Some(platform.clone()),
             resolve_mode: "default".to_string(),
             log_name: log_name.to_string(),
             ..Default::default()
-        };
+        })
+        .await
+    }
+
+    /// The config of an image in a content store the client serves over session
+    /// `session_id` as `store_id` (an `oci-layout://` named context): the OCI-layout
+    /// resolver (type 1) instead of the registry's.
+    pub async fn resolve_oci_layout_config(
+        &self,
+        reference: &str,
+        platform: &pb::Platform,
+        store: (&str, &str),
+        log_name: &str,
+    ) -> Result<ResolvedImage, BuildkitError> {
+        let (session_id, store_id) = store;
+        self.resolve(ResolveImageConfigRequest {
+            r#ref: reference.to_string(),
+            platform: Some(platform.clone()),
+            log_name: log_name.to_string(),
+            resolver_type: OCI_LAYOUT_RESOLVER,
+            session_id: session_id.to_string(),
+            store_id: store_id.to_string(),
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn resolve(
+        &self,
+        request: ResolveImageConfigRequest,
+    ) -> Result<ResolvedImage, BuildkitError> {
         let response = self
             .client
             .clone()
@@ -184,6 +209,18 @@ impl Bridge {
             Some(gw::result::Result::RefDeprecated(id)) => id,
             _ => response.r#ref,
         })
+    }
+
+    /// The definitions the client passed as frontend inputs (bake's results of other
+    /// targets), by name.
+    pub async fn inputs(&self) -> Result<BTreeMap<String, pb::Definition>, BuildkitError> {
+        let response = self
+            .client
+            .clone()
+            .inputs(gw::InputsRequest {})
+            .await
+            .map_err(|s| rpc_error("Inputs", &s))?;
+        Ok(response.into_inner().definitions.into_iter().collect())
     }
 
     /// Reads a whole file from a solved ref.

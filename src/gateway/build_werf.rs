@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::graph;
-use crate::llb::{Definition, LocalSource, OpOptions};
+use crate::llb::{Definition, LocalSource, OpOptions, Platform};
 use crate::lower::{self, ResolvedBases};
 use crate::werf::{self, TemplateEnv, template::CommitInfo};
 
@@ -86,30 +86,78 @@ pub async fn build_werf_image(
     opts: &FrontendOpts,
     file: &BuildFile,
 ) -> Result<FrontendResult, FrontendError> {
-    if opts.platforms.len() > 1 {
-        let list: Vec<String> = opts.platforms.iter().map(|p| p.id()).collect();
-        return Err(FrontendError::Opts(super::opts::OptsError::Unsupported(
-            format!(
-                "building a werf config for several platforms at once (--platform {})",
-                list.join(",")
-            ),
-        )));
-    }
     let mut loaded = load(bridge, opts, file).await?;
     for image in &mut loaded.config.dockerfile_images {
         image.text = read_context_file(bridge, opts, &image.dockerfile.value).await?;
     }
     resolve_remote_commits(bridge, opts, &mut loaded.config).await?;
-    let rendered = loaded.rendered.clone();
-    let input = |e: graph::GraphError| FrontendError::Input(e.located(&file.name, &rendered));
     let pong = bridge.ping().await?;
     let build_platform = default_platform(&pong);
-    let platform = opts
-        .platforms
-        .first()
-        .cloned()
-        .unwrap_or_else(|| build_platform.clone());
-    let platform_args = graph::platform_args(&build_platform.id(), &platform.id());
+    let target = match &opts.target {
+        Some(target) => target.clone(),
+        None => loaded.config.last_image_name().unwrap_or_default(),
+    };
+    // `--platform` wins; else an image listing several platforms (its own `platform`
+    // or `build.platform`) is built once for each, as werf does.
+    let listed = loaded.config.image_platforms(&target);
+    let platforms = if !opts.platforms.is_empty() {
+        opts.platforms.clone()
+    } else if listed.len() > 1 && opts.stage.is_none() {
+        listed
+            .iter()
+            .map(|text| super::opts::parse_platform(text))
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        vec![build_platform.clone()]
+    };
+    let shared = Shared {
+        loaded: &loaded,
+        file,
+        target: &target,
+        build_platform: &build_platform,
+        merge_op: has_cap(&pong.llb_caps, "mergeop"),
+        exclude_patterns: read_dockerignore(bridge, opts, &file.reference).await?,
+    };
+    if platforms.len() == 1 && !opts.multi_platform {
+        let lowered = lower_for_platform(bridge, opts, &shared, &platforms[0]).await?;
+        return super::build::solve_lowered(bridge, opts, lowered).await;
+    }
+    let builds = platforms.iter().map(|platform| {
+        let shared = &shared;
+        async move {
+            let lowered = lower_for_platform(bridge, opts, shared, platform).await?;
+            let solved = super::build::solve_lowered(bridge, opts, lowered).await?;
+            Ok::<_, FrontendError>((platform.clone(), solved))
+        }
+    });
+    Ok(super::build::multi_platform_result(
+        futures_util::future::try_join_all(builds).await?,
+    ))
+}
+
+/// What every platform of a werf build shares.
+struct Shared<'a> {
+    loaded: &'a werf::Loaded,
+    file: &'a BuildFile,
+    /// The image built (`--target`, else the file's last).
+    target: &'a str,
+    build_platform: &'a Platform,
+    merge_op: bool,
+    exclude_patterns: Vec<String>,
+}
+
+/// The build for one target platform: the stage graph with its platform ARGs, base
+/// images resolved for it, stored stages, lowered.
+async fn lower_for_platform(
+    bridge: &Bridge,
+    opts: &FrontendOpts,
+    shared: &Shared<'_>,
+    platform: &Platform,
+) -> Result<lower::Lowered, FrontendError> {
+    let (loaded, file) = (shared.loaded, shared.file);
+    let rendered = &loaded.rendered;
+    let input = |e: graph::GraphError| FrontendError::Input(e.located(&file.name, rendered));
+    let platform_args = graph::platform_args(&shared.build_platform.id(), &platform.id());
     let stage_graph = graph::from_werf(&loaded.config, &platform_args).map_err(input)?;
     let selection = match opts.stage {
         // One stage of a stage-by-stage build (`conveyor build --repo`).
@@ -122,22 +170,20 @@ pub async fn build_werf_image(
                 reason: format!("the config has {} stages", stage_graph.stages.len()),
             }));
         }
-        None => {
-            let target = match &opts.target {
-                Some(target) => target.clone(),
-                None => loaded.config.last_image_name().unwrap_or_default(),
-            };
-            stage_graph.select(Some(&target)).map_err(input)?
-        }
+        None => stage_graph.select(Some(shared.target)).map_err(input)?,
     };
 
-    let exclude_patterns = read_dockerignore(bridge, opts, &file.reference).await?;
     let mut bases = ResolvedBases::new();
     let mut config_digests = BTreeMap::new();
     for reference in stage_graph.external_images(&selection) {
         let normalized = lower::normalize_reference(&reference);
         let resolved = bridge
-            .resolve_image_config(&normalized, &platform.to_pb(), &opts.image_resolve_mode)
+            .resolve_image_config(
+                &normalized,
+                &platform.to_pb(),
+                &opts.image_resolve_mode,
+                &format!("[internal] load metadata for {normalized}"),
+            )
             .await?;
         config_digests.insert(
             reference.clone(),
@@ -152,27 +198,30 @@ pub async fn build_werf_image(
         &stage_graph,
         &selection,
         super::stored::Signing {
-            platform: &platform,
+            platform,
             build_args: &platform_args,
             config_digests: &config_digests,
-            exclude_patterns: &exclude_patterns,
-            text: &rendered,
+            exclude_patterns: &shared.exclude_patterns,
+            text: rendered,
             werf: true,
         },
     )
     .await?;
     let mut options = lowering::werf_options(
-        platform,
+        platform.clone(),
         platform_args,
-        lowering::context_ref(&opts.context_local, &opts.session_id, exclude_patterns),
-        has_cap(&pong.llb_caps, "mergeop"),
+        lowering::context_ref(
+            &opts.context_local,
+            &opts.session_id,
+            shared.exclude_patterns.clone(),
+        ),
+        shared.merge_op,
     );
     options.reused_stages = reused_stages;
     options.host_dirs =
         lowering::host_dir_refs(opts.host_dirs.iter().map(String::as_str), &opts.session_id);
-    let lowered = lower::lower(&stage_graph, &selection, &bases, &options)
-        .map_err(|e| FrontendError::Input(e.located(&file.name, &rendered)))?;
-    super::build::solve_lowered(bridge, opts, lowered).await
+    lower::lower(&stage_graph, &selection, &bases, &options)
+        .map_err(|e| FrontendError::Input(e.located(&file.name, rendered)))
 }
 
 /// A file of the build context (a Dockerfile image's Dockerfile), or `None` if there is

@@ -142,9 +142,6 @@ pub async fn run(bridge: &Bridge, opts: &FrontendOpts) -> Result<FrontendResult,
             metadata: subrequests::describe(),
         });
     }
-    if opts.request_id.is_none() {
-        opts.check_buildable()?;
-    }
     let file = read_build_file(bridge, opts).await?;
     if crate::werf::is_werf_config(&file.name, &file.text) {
         return match opts.request_id.as_deref() {

@@ -86,6 +86,7 @@ pub fn dockerfile_options(
         merge_op,
         reused_stages: lower::ReusedStages::new(),
         host_dirs: BTreeMap::new(),
+        prefix_platform: false,
     }
 }
 
@@ -106,6 +107,7 @@ pub fn werf_options(
         merge_op,
         reused_stages: lower::ReusedStages::new(),
         host_dirs: BTreeMap::new(),
+        prefix_platform: false,
     }
 }
 

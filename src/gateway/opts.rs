@@ -15,8 +15,15 @@ pub struct FrontendOpts {
     pub labels: BTreeMap<String, String>,
     /// Target platforms (`--platform`); empty means the worker's default.
     pub platforms: Vec<Platform>,
+    /// Several platforms asked for, or `multi-platform` (or the build arg
+    /// `BUILDKIT_MULTI_PLATFORM`) true: the result is a ref per platform, even for one,
+    /// and vertex names start with the platform.
+    pub multi_platform: bool,
     /// `context:NAME` → `docker-image://…`, `local:NAME`, …
     pub named_contexts: BTreeMap<String, String>,
+    /// `input-metadata:KEY`: a JSON object of base64 values (`containerimage.config`)
+    /// describing frontend input KEY.
+    pub input_metadata: BTreeMap<String, String>,
     /// A subrequest (`frontend.targets`, `frontend.outline`, …) instead of a build.
     pub request_id: Option<String>,
     pub no_cache: bool,
@@ -75,24 +82,6 @@ pub enum OptsError {
     Unsupported(String),
 }
 
-impl FrontendOpts {
-    /// Refuses, before a build, what this frontend cannot build yet, rather than
-    /// building something else: named contexts from an OCI layout in the client's
-    /// content store or from bake's frontend inputs.
-    pub fn check_buildable(&self) -> Result<(), OptsError> {
-        if let Some((name, value)) = self
-            .named_contexts
-            .iter()
-            .find(|(_, value)| value.starts_with("oci-layout://") || value.starts_with("input:"))
-        {
-            return Err(OptsError::Unsupported(format!(
-                "the named context {name}={value} (docker-image://, local:, git and http(s) contexts are)"
-            )));
-        }
-        Ok(())
-    }
-}
-
 /// `conveyor.stored`: `POSITION=REFERENCE[@DIGEST]` pairs, comma-separated (empty for
 /// none).
 fn parse_stored(list: &str) -> Result<BTreeMap<usize, String>, OptsError> {
@@ -109,6 +98,16 @@ fn parse_stored(list: &str) -> Result<BTreeMap<usize, String>, OptsError> {
             })
         })
         .collect()
+}
+
+/// A boolean as Go's `strconv.ParseBool` reads it (`1`, `t`, `TRUE`, …), as BuildKit
+/// reads its options.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
 }
 
 /// `linux/amd64`, `linux/arm64/v8`, or a bare architecture meaning linux.
@@ -146,13 +145,29 @@ impl FrontendOpts {
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         };
+        let multi_platform =
+            match get("build-arg:BUILDKIT_MULTI_PLATFORM").or(get("multi-platform")) {
+                Some(value) => parse_bool(value).ok_or_else(|| OptsError::Invalid {
+                    key: "multi-platform",
+                    reason: format!("expected true or false, got {value:?}"),
+                })?,
+                None => platforms.len() > 1,
+            };
+        if !multi_platform && platforms.len() > 1 {
+            return Err(OptsError::Invalid {
+                key: "multi-platform",
+                reason: "false, but several platforms were asked for".to_string(),
+            });
+        }
         Ok(FrontendOpts {
+            multi_platform,
             filename: get("filename").unwrap_or("Dockerfile").to_string(),
             target: get("target").map(str::to_string),
             build_args: prefixed("build-arg:"),
             labels: prefixed("label:"),
             platforms,
             named_contexts: prefixed("context:"),
+            input_metadata: prefixed("input-metadata:"),
             request_id: get("requestid").map(str::to_string),
             no_cache: opts.contains_key("no-cache"),
             image_resolve_mode: get("image-resolve-mode").unwrap_or("default").to_string(),
@@ -265,33 +280,6 @@ mod tests {
     }
 
     #[test]
-    fn oci_layout_contexts_are_refused_before_a_build() {
-        let opts = |key: &str, value: &str| {
-            FrontendOpts::from_wire(&BTreeMap::from([(key.to_string(), value.to_string())]), "")
-                .unwrap()
-        };
-        assert!(
-            opts("platform", "linux/amd64,linux/arm64")
-                .check_buildable()
-                .is_ok()
-        );
-        assert_eq!(
-            opts("context:src", "oci-layout://store@sha256:ab")
-                .check_buildable()
-                .unwrap_err()
-                .to_string(),
-            "the named context src=oci-layout://store@sha256:ab (docker-image://, local:, git and http(s) contexts are) is not supported yet"
-        );
-        for value in [
-            "docker-image://busybox",
-            "local:src",
-            "https://host/repo.git",
-        ] {
-            assert!(opts("context:base", value).check_buildable().is_ok());
-        }
-    }
-
-    #[test]
     fn git_info_and_resolved_commits_are_read() {
         let opts = |key: &str, value: &str| {
             FrontendOpts::from_wire(&BTreeMap::from([(key.to_string(), value.to_string())]), "")
@@ -358,6 +346,37 @@ mod tests {
         assert_eq!(
             FrontendOpts::from_wire(&bad, "").unwrap_err().to_string(),
             "invalid platform \"linux/\": expected os/arch[/variant], as in linux/amd64"
+        );
+    }
+
+    #[test]
+    fn multi_platform_is_several_platforms_or_asked_for() {
+        let opts = |pairs: &[(&str, &str)]| {
+            let map = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            FrontendOpts::from_wire(&map, "").map(|opts| opts.multi_platform)
+        };
+        assert_eq!(opts(&[]), Ok(false));
+        assert_eq!(opts(&[("platform", "linux/amd64")]), Ok(false));
+        assert_eq!(opts(&[("platform", "linux/amd64,linux/arm64")]), Ok(true));
+        assert_eq!(opts(&[("multi-platform", "true")]), Ok(true));
+        assert_eq!(
+            opts(&[
+                ("build-arg:BUILDKIT_MULTI_PLATFORM", "1"),
+                ("multi-platform", "false")
+            ]),
+            Ok(true)
+        );
+        assert_eq!(
+            opts(&[
+                ("platform", "linux/amd64,linux/arm64"),
+                ("multi-platform", "false")
+            ])
+            .unwrap_err()
+            .to_string(),
+            "invalid frontend option multi-platform: false, but several platforms were asked for"
         );
     }
 }

@@ -253,9 +253,12 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
             let id = StageId(stages.len());
             let span = image.span;
             // The platform is the from stage's; later stages inherit it from their base.
-            let platform = (kind == WerfStageKind::From)
-                .then(|| image.stapel.platform.clone().or(config.platform.clone()))
-                .flatten();
+            // One platform pins the image to it; several (or none) leave it to the
+            // build's target platform, the image being built once for each.
+            let platform = match config.image_platforms(&image.name) {
+                [one] if kind == WerfStageKind::From => Some(one.clone()),
+                _ => None,
+            };
             stages.push(Stage {
                 name: Some(format!("{}/{}", image.name, kind.name())),
                 index: id.0,

@@ -163,9 +163,30 @@ impl Marshaller {
         position as i64
     }
 
+    /// A definition from elsewhere: its ops (all but the terminal) and their metadata
+    /// as they are; the node's digest is the op its terminal points at.
+    fn emit_definition(&mut self, node: &Arc<Node>, definition: &pb::Definition, result: &str) {
+        let Some((_terminal, ops)) = definition.def.split_last() else {
+            return;
+        };
+        for bytes in ops {
+            let digest = digest_of(bytes);
+            if !self.metadata.contains_key(&digest) {
+                self.def.push(bytes.clone());
+                let metadata = definition.metadata.get(&digest).cloned();
+                self.metadata.insert(digest, metadata.unwrap_or_default());
+            }
+        }
+        self.digests.insert(Arc::as_ptr(node), result.to_string());
+    }
+
     fn emit(&mut self, node: &Arc<Node>) {
         let mut inputs = Vec::new();
         let op = match &node.op {
+            OpKind::Definition { definition, result } => {
+                self.emit_definition(node, definition, result);
+                return;
+            }
             OpKind::Source(source) => pb::op::Op::Source(source.clone()),
             OpKind::Exec(exec) => pb::op::Op::Exec(self.exec_op(exec, &mut inputs)),
             OpKind::File(file) => pb::op::Op::File(self.file_op(file, &mut inputs)),
@@ -438,7 +459,7 @@ impl Marshaller {
 
 fn children(node: &Node) -> Vec<Arc<Node>> {
     let states: Vec<&State> = match &node.op {
-        OpKind::Source(_) => Vec::new(),
+        OpKind::Source(_) | OpKind::Definition { .. } => Vec::new(),
         OpKind::Exec(exec) => exec
             .mounts
             .iter()

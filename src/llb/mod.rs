@@ -15,7 +15,7 @@ mod state;
 pub use exec::{CacheSharing, Exec, ExecResult, Mount, MountKind, NetMode, SecurityMode};
 pub use file::{ChownOpt, Copy, FileAction, MkDir, MkFile, Rm, UserOpt};
 pub use marshal::{Definition, digest_of};
-pub use source::{GitSource, HttpSource, ImageSource, LocalSource};
+pub use source::{GitSource, HttpSource, ImageSource, LocalSource, OciLayoutSource};
 pub use state::{OpOptions, Platform, SourceLocation, SourceMap, State};
 
 #[cfg(test)]

@@ -54,6 +54,17 @@ pub struct HttpSource {
     pub options: OpOptions,
 }
 
+/// An image in a content store the client serves over the session, by
+/// `name@digest` (`oci-layout://…` with `oci.session` and `oci.store`).
+#[derive(Clone, Debug, Default)]
+pub struct OciLayoutSource {
+    pub reference: String,
+    pub session_id: String,
+    pub store_id: String,
+    pub platform: Option<Platform>,
+    pub options: OpOptions,
+}
+
 fn source(
     identifier: String,
     attrs: BTreeMap<String, String>,
@@ -165,5 +176,23 @@ impl HttpSource {
             attrs.insert("http.gid".into(), gid.to_string());
         }
         source(self.url, attrs, None, self.options)
+    }
+}
+
+impl OciLayoutSource {
+    pub fn state(self) -> State {
+        let mut attrs = BTreeMap::new();
+        if !self.session_id.is_empty() {
+            attrs.insert("oci.session".into(), self.session_id);
+        }
+        if !self.store_id.is_empty() {
+            attrs.insert("oci.store".into(), self.store_id);
+        }
+        source(
+            format!("oci-layout://{}", self.reference),
+            attrs,
+            self.platform,
+            self.options,
+        )
     }
 }

@@ -34,7 +34,17 @@ pub(super) enum OpKind {
     Exec(Box<ExecOp>),
     File(FileOp),
     Merge(Vec<State>),
-    Diff { lower: State, upper: State },
+    Diff {
+        lower: State,
+        upper: State,
+    },
+    /// A whole marshalled graph from elsewhere (a frontend input): its ops go into
+    /// the definition as they are, and this node stands for its result.
+    Definition {
+        definition: pb::Definition,
+        /// The digest of the op its terminal op points at.
+        result: String,
+    },
 }
 
 /// The platform an op runs for (`linux/amd64`, `linux/arm64/v8`).
@@ -103,6 +113,19 @@ pub struct OpOptions {
     pub location: Option<SourceLocation>,
 }
 
+/// The same output of the same op (not an equal graph built twice).
+impl PartialEq for State {
+    fn eq(&self, other: &State) -> bool {
+        match (&self.output, &other.output) {
+            (Some(a), Some(b)) => Arc::ptr_eq(&a.node, &b.node) && a.index == b.index,
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for State {}
+
 impl State {
     /// The empty filesystem.
     pub fn scratch() -> State {
@@ -120,6 +143,32 @@ impl State {
                 index,
             }),
         }
+    }
+
+    /// The result of a definition marshalled elsewhere (a frontend's input), to build
+    /// on: its ops are kept byte for byte. An empty definition is scratch.
+    pub fn from_definition(definition: pb::Definition) -> Result<State, String> {
+        use prost::Message;
+        let Some(terminal) = definition.def.last() else {
+            return Ok(State::scratch());
+        };
+        let terminal = pb::Op::decode(terminal.as_slice())
+            .map_err(|error| format!("the definition's last op does not decode: {error}"))?;
+        let [input] = terminal.inputs.as_slice() else {
+            return Err(format!(
+                "the definition's last op has {} inputs, expected the one result",
+                terminal.inputs.len()
+            ));
+        };
+        let (index, result) = (input.index, input.digest.clone());
+        Ok(State::from_node(
+            Node {
+                op: OpKind::Definition { definition, result },
+                platform: None,
+                options: OpOptions::default(),
+            },
+            index,
+        ))
     }
 
     /// Layers `states` on top of each other (later ones win) without copying.
@@ -164,7 +213,7 @@ fn take_children(op: &mut OpKind) -> Vec<Arc<Node>> {
     use super::exec::MountKind;
     use super::file::FileAction;
     let states: Vec<&mut State> = match op {
-        OpKind::Source(_) => Vec::new(),
+        OpKind::Source(_) | OpKind::Definition { .. } => Vec::new(),
         OpKind::Exec(exec) => exec
             .mounts
             .iter_mut()

@@ -458,3 +458,34 @@ fn ssh_mounts_set_ssh_auth_sock_unless_given() {
     });
     assert_eq!(env, ["PATH=/usr/bin:/bin", "SSH_AUTH_SOCK=/mine"]);
 }
+
+#[test]
+fn a_definition_from_elsewhere_is_built_on_with_its_ops_unchanged() {
+    let input = Definition::marshal(&sample("echo hi > /greeting"));
+    let result = input.result_digest().unwrap();
+    let base = State::from_definition(input.pb.clone()).unwrap();
+    let built = Definition::marshal(&base.run(sh("cat /out/greeting")).root());
+    // Every op of the input but its terminal, byte for byte, with its metadata.
+    for bytes in &input.pb.def[..input.pb.def.len() - 1] {
+        assert!(built.pb.def.contains(bytes));
+        let digest = digest_of(bytes);
+        assert_eq!(built.pb.metadata[&digest], input.pb.metadata[&digest]);
+    }
+    assert_eq!(built.pb.def.len(), input.pb.def.len() + 1);
+    let ops = built.ops();
+    let (_, exec) = &ops[ops.len() - 2];
+    assert_eq!(op_kind(exec), "exec");
+    assert_eq!(exec.inputs[0].digest, result);
+    // Nothing given is scratch; a graph without its terminal op is refused.
+    assert!(
+        State::from_definition(pb::Definition::default())
+            .unwrap()
+            .is_scratch()
+    );
+    let mut no_terminal = input.pb.clone();
+    no_terminal.def.truncate(1);
+    assert_eq!(
+        State::from_definition(no_terminal).unwrap_err(),
+        "the definition's last op has 0 inputs, expected the one result"
+    );
+}

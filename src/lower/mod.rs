@@ -30,13 +30,13 @@
 //!   protocols), VOLUME, USER, STOPSIGNAL, SHELL, CMD (sets `ArgsEscaped`, as v0.13),
 //!   ENTRYPOINT (drops an inherited CMD), HEALTHCHECK (NONE too), ONBUILD (recorded, and
 //!   a base's triggers run first in the stage built FROM it).
-//! - Vertex names `[stage i/n] …` (stage name left out when the build has one state),
+//! - Vertex names `[stage i/n] …` (stage name left out when the build has one state;
+//!   `[linux/arm64 stage i/n] …` in a multi-platform build),
 //!   `com.docker.dockerfile.v1.command` descriptions, source locations per op.
 //!
-//! Not covered: platform-prefixed vertex names of multi-platform builds, `SOURCE_DATE_EPOCH`,
+//! Not covered: `SOURCE_DATE_EPOCH`,
 //! proxy build args (`HTTP_PROXY` … into the exec's proxy env), `--add-host`, shm size,
-//! ulimits, cgroup parent, per-stage `--no-cache`, `label:` options, named contexts from
-//! `oci-layout://` and `input:`, writable bind mounts
+//! ulimits, cgroup parent, per-stage `--no-cache`, `label:` options, writable bind mounts
 //! without an output (BuildKit's `ForceNoOutput`), read-only cache mounts, Windows. Stricter than BuildKit: several sources need a destination ending
 //! in `/`; an invalid `--chmod` is an error (v0.13 ignores it). Vertex names need
 //! `Options::dockerfile_source`; without it they are rebuilt from the parsed instruction
@@ -110,6 +110,9 @@ pub struct Options {
     /// werf `mount.fromPath` directories the client serves, by the path as written
     /// (`conveyor build`); none through the buildx frontend.
     pub host_dirs: BTreeMap<String, ContextRef>,
+    /// Several platforms were asked for (BuildKit's `MultiPlatformRequested`): vertex
+    /// names start with the stage's platform, `[linux/arm64 build 2/3] RUN …`.
+    pub prefix_platform: bool,
 }
 
 /// The client directory COPY and ADD read from.
@@ -324,6 +327,7 @@ impl<'a> Lowering<'a> {
             args: Vec::new(),
             cmd_set: false,
             prefix_name,
+            prefix_platform: self.options.prefix_platform,
             stage_index: stage.index,
             cmd_index: 0,
             cmd_total,

@@ -77,6 +77,7 @@ impl Lowering<'_> {
         let mut st = StageState::empty(&platform);
         st.image = config.clone();
         st.stage_index = stage.index;
+        st.prefix_platform = self.options.prefix_platform;
         st.prefix_name = if self.n_states == 1 {
             String::new()
         } else {

@@ -10,8 +10,9 @@ use super::stage::StageState;
 use super::{LowerError, Lowering, NamedContext, ResolvedBase, pin_reference};
 
 impl<'a> Lowering<'a> {
-    /// A stage's filesystem and config from a named context: an image's config, or
-    /// none (only the platform) for a directory, a git repository or a download.
+    /// A stage's filesystem and config from a named context: an image's (registry or
+    /// OCI layout) config, or none (only the platform) for a directory, a git
+    /// repository or a download.
     pub(super) fn start_from_named_context(
         &self,
         st: &mut StageState,
@@ -20,12 +21,12 @@ impl<'a> Lowering<'a> {
         platform: &llb::Platform,
     ) -> Result<(), LowerError> {
         st.state = self.image_state(name, span, platform)?;
-        let is_image = self
+        let has_config = self
             .options
             .named_contexts
             .get(name)
-            .is_some_and(|named| named.image().is_some());
-        if is_image {
+            .is_some_and(|named| named.config_reference().is_some());
+        if has_config {
             st.image = self.resolved(name, span)?.0.config.clone();
         } else {
             st.image.architecture = platform.architecture.clone();
@@ -45,7 +46,7 @@ impl<'a> Lowering<'a> {
             .options
             .named_contexts
             .get(reference)
-            .and_then(NamedContext::image)
+            .and_then(NamedContext::config_reference)
             .unwrap_or(reference);
         self.bases
             .get(reference)
@@ -74,7 +75,9 @@ impl<'a> Lowering<'a> {
             .options
             .named_contexts
             .get(reference)
-            .and_then(|named| named.source_state(reference, &self.options.context.session_id))
+            .and_then(|named| {
+                named.source_state(reference, &self.options.context.session_id, platform)
+            })
         {
             return Ok(state);
         }

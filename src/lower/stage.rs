@@ -19,6 +19,8 @@ pub(super) struct StageState {
     pub(super) cmd_set: bool,
     /// Name in vertex prefixes; empty when the build has a single stage.
     pub(super) prefix_name: String,
+    /// Vertex prefixes start with the platform (a multi-platform build).
+    pub(super) prefix_platform: bool,
     pub(super) stage_index: usize,
     pub(super) cmd_index: usize,
     pub(super) cmd_total: usize,
@@ -39,6 +41,7 @@ impl StageState {
             args: Vec::new(),
             cmd_set: false,
             prefix_name: String::new(),
+            prefix_platform: false,
             stage_index: 0,
             cmd_index: 0,
             cmd_total: 0,
@@ -84,21 +87,85 @@ impl StageState {
         self.env.iter().map(|(k, v)| format!("{k}={v}")).collect()
     }
 
-    /// `[name i/n] text`, as BuildKit's `prefixCommand` numbers the vertices of a stage.
+    /// `[platform name i/n] text`, as BuildKit's `prefixCommand` numbers the vertices
+    /// of a stage (the platform only in a multi-platform build).
     pub(super) fn prefix(&mut self, text: &str) -> String {
         if self.cmd_total == 0 {
             return text.to_string();
         }
         self.cmd_index += 1;
         let width = self.cmd_total.to_string().len();
+        let platform = if self.prefix_platform {
+            format!("{}{} ", self.platform.id(), self.cross_target())
+        } else {
+            String::new()
+        };
         let name = if self.prefix_name.is_empty() {
             String::new()
         } else {
             format!("{} ", self.prefix_name)
         };
         format!(
-            "[{name}{:>width$}/{}] {text}",
+            "[{platform}{name}{:>width$}/{}] {text}",
             self.cmd_index, self.cmd_total
         )
+    }
+
+    /// `->arm64` (or `->os/arch` across systems) when the stage's environment names a
+    /// target platform other than the one it runs on — `FROM --platform=$BUILDPLATFORM`
+    /// with `ARG TARGETARCH` — as BuildKit's `formatTargetPlatform` shows cross builds.
+    fn cross_target(&self) -> String {
+        let value = |key: &str| self.env_value(key).unwrap_or_default();
+        let (os, architecture, variant) = match self.env_value("TARGETPLATFORM") {
+            Some(platform) => {
+                let mut parts = platform.splitn(3, '/');
+                let os = parts.next().unwrap_or_default().to_string();
+                let architecture = parts.next().unwrap_or_default().to_string();
+                (
+                    os,
+                    architecture,
+                    parts.next().unwrap_or_default().to_string(),
+                )
+            }
+            None => {
+                let keys = ["TARGETOS", "TARGETARCH", "TARGETVARIANT"];
+                if keys.iter().all(|key| self.env_value(key).is_none()) {
+                    return String::new();
+                }
+                (
+                    value("TARGETOS"),
+                    value("TARGETARCH"),
+                    value("TARGETVARIANT"),
+                )
+            }
+        };
+        let os = if os.is_empty() {
+            self.platform.os.clone()
+        } else {
+            os
+        };
+        let architecture = if architecture.is_empty() {
+            self.platform.architecture.clone()
+        } else {
+            architecture
+        };
+        // containerd's normalisation: arm64's only variant is v8, left unsaid.
+        let variant = if architecture == "arm64" && variant == "v8" {
+            String::new()
+        } else {
+            variant
+        };
+        let target = llb::Platform::new(&os, &architecture, &variant);
+        if target.os == self.platform.os && target.architecture != self.platform.architecture {
+            let mut arch = target.architecture.clone();
+            if !target.variant.is_empty() {
+                arch = format!("{arch}/{}", target.variant);
+            }
+            return format!("->{arch}");
+        }
+        if target.os != self.platform.os {
+            return format!("->{}", target.id());
+        }
+        String::new()
     }
 }

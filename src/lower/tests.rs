@@ -54,6 +54,7 @@ fn options(text: &str, build_args: BuildArgs) -> Options {
         merge_op: true,
         reused_stages: ReusedStages::new(),
         host_dirs: BTreeMap::new(),
+        prefix_platform: false,
     }
 }
 
@@ -199,6 +200,44 @@ fn vertex_names_number_the_steps_of_each_stage() {
     // With one stage the prefix has no name.
     let lowered = lower_text("FROM busybox\nENV A=b\nRUN echo $A\n");
     assert_eq!(names(&lowered)[1], "[2/2] RUN echo b");
+}
+
+#[test]
+fn multi_platform_vertex_names_start_with_the_platform_like_the_stock_frontend() {
+    // The stock frontend on the harness dockerd (`--platform linux/arm64 --build-arg
+    // BUILDKIT_MULTI_PLATFORM=1`) names these `[linux/amd64 build 1/2] FROM …`,
+    // `[linux/amd64->arm64 build 2/2] RUN echo arm64 > /arch`,
+    // `[linux/arm64 stage-1 2/3] WORKDIR /w` and `[linux/arm64 stage-1 3/3] COPY …`.
+    let text = "FROM --platform=$BUILDPLATFORM busybox AS build\nARG TARGETARCH\n\
+                RUN echo $TARGETARCH > /arch\nFROM busybox\nWORKDIR /w\nCOPY --from=build /arch /w/\n";
+    let build_args: BuildArgs = graph::platform_args("linux/amd64", "linux/arm64");
+    let dockerfile = parse(text).unwrap();
+    let stage_graph = graph::from_dockerfile(&dockerfile, &build_args).unwrap();
+    let selection = stage_graph.select(None).unwrap();
+    let bases = resolve_all(&stage_graph, &selection);
+    let mut options = options(text, build_args);
+    options.prefix_platform = true;
+    let lowered = lower(&stage_graph, &selection, &bases, &options).unwrap();
+    let digest = fake_digest("busybox");
+    let from = format!("FROM docker.io/library/busybox:latest@{digest}");
+    let mut got = names(&lowered);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            format!("[linux/amd64 build 1/2] {from}"),
+            "[linux/amd64->arm64 build 2/2] RUN echo arm64 > /arch".to_string(),
+            format!("[linux/arm64 stage-1 1/3] {from}"),
+            "[linux/arm64 stage-1 2/3] WORKDIR /w".to_string(),
+            "[linux/arm64 stage-1 3/3] COPY --from=build /arch /w/".to_string(),
+        ]
+    );
+    // A cross build to another system names the whole target platform.
+    let mut st = stage::StageState::empty(&llb::Platform::new("linux", "amd64", ""));
+    st.prefix_platform = true;
+    st.cmd_total = 1;
+    st.set_env("TARGETPLATFORM", "windows/amd64");
+    assert_eq!(st.prefix("RUN x"), "[linux/amd64->windows/amd64 1/1] RUN x");
 }
 
 #[test]

@@ -50,6 +50,7 @@ fn image_config(image_spec: &str) -> ImageConfig {
         merge_op: false,
         reused_stages: crate::lower::ReusedStages::new(),
         host_dirs: BTreeMap::new(),
+        prefix_platform: false,
     };
     lower(&stage_graph, &selection, &bases, &options)
         .unwrap()
@@ -168,6 +169,7 @@ fn a_dockerfile_images_image_spec_rewrites_its_target_config() {
         merge_op: false,
         reused_stages: crate::lower::ReusedStages::new(),
         host_dirs: BTreeMap::new(),
+        prefix_platform: false,
     };
     let image = lower(&stage_graph, &selection, &bases, &options)
         .unwrap()

@@ -86,6 +86,7 @@ fn lower_werf_with(
         merge_op: false,
         reused_stages,
         host_dirs: BTreeMap::new(),
+        prefix_platform: false,
     };
     lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| e.located("werf.yaml", &loaded.rendered).to_string())
@@ -188,6 +189,28 @@ fn an_unresolved_remote_mapping_is_not_lowered() {
     );
 }
 
+#[test]
+fn one_listed_platform_pins_an_image_several_leave_it_to_the_build() {
+    let text = "project: p\nconfigVersion: 1\n---\nimage: tools\nfrom: busybox\nplatform: linux/amd64\n\
+                ---\nimage: app\nfrom: busybox\nplatform: [linux/amd64, linux/arm64]\n";
+    let loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
+    let stage_graph = crate::graph::from_werf(
+        &loaded.config,
+        &crate::graph::platform_args("linux/amd64", "linux/arm64"),
+    )
+    .unwrap();
+    let from_platform = |image: &str| {
+        stage_graph
+            .stages
+            .iter()
+            .find(|stage| stage.name.as_deref() == Some(&format!("{image}/from")))
+            .map(|stage| stage.platform.clone())
+            .unwrap()
+    };
+    assert_eq!(from_platform("tools").as_deref(), Some("linux/amd64"));
+    assert_eq!(from_platform("app"), None);
+}
+
 const DEPENDENCIES: &str = "project: p\nconfigVersion: 1\n---\nimage: backend\nfrom: busybox\nshell:\n  install: echo b > /b\n---\nimage: web\nfrom: busybox\ndependencies:\n- image: backend\n  after: install\n  imports:\n  - {type: ImageName, targetEnv: B_NAME}\n  - {type: ImageRepo, targetEnv: B_REPO}\n  - {type: ImageTag, targetEnv: B_TAG}\n  - {type: ImageID, targetEnv: B_ID}\n  - {type: ImageDigest, targetEnv: B_DIGEST}\nshell:\n  install: echo w > /w\n  setup: echo $B_NAME > /name\n";
 
 #[test]
@@ -280,6 +303,7 @@ fn a_host_directory_the_client_serves_is_mounted_writable_for_the_commands() {
         merge_op: false,
         reused_stages: crate::lower::ReusedStages::new(),
         host_dirs: BTreeMap::from([("data".to_string(), host_dir)]),
+        prefix_platform: false,
     };
     let dump = lower(&stage_graph, &selection, &bases, &options)
         .unwrap()
@@ -321,6 +345,7 @@ fn a_host_directory_without_a_client_serving_it_is_an_error_at_the_path() {
         merge_op: false,
         reused_stages: crate::lower::ReusedStages::new(),
         host_dirs: BTreeMap::new(),
+        prefix_platform: false,
     };
     let error = lower(&stage_graph, &selection, &bases, &options).expect_err("no host dir");
     let located = error.located("werf.yaml", &loaded.rendered);

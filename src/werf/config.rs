@@ -104,7 +104,7 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
     let Some(Meta {
         project,
         cache_version,
-        platform,
+        platforms,
         image_spec,
     }) = meta
     else {
@@ -158,7 +158,7 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
     Ok(WerfConfig {
         project,
         cache_version,
-        platform,
+        platforms,
         images,
         dockerfile_images,
     })
@@ -168,7 +168,7 @@ pub(super) fn read(documents: &[Document]) -> Result<WerfConfig, ConfigError> {
 struct Meta {
     project: String,
     cache_version: Option<String>,
-    platform: Option<String>,
+    platforms: Vec<String>,
     /// `build.imageSpec`, with where its key is written.
     image_spec: Option<(ImageSpec, Span)>,
 }
@@ -187,7 +187,7 @@ fn read_meta(root: &Node) -> Result<Meta, ConfigError> {
     if project.value.is_empty() {
         return Err(ConfigError::new(project.span, "project must not be empty"));
     }
-    let (mut cache_version, mut platform, mut image_spec) = (None, None, None);
+    let (mut cache_version, mut platforms, mut image_spec) = (None, Vec::new(), None);
     if let Some(build) = meta.get("build") {
         let build = fields(
             build,
@@ -195,7 +195,7 @@ fn read_meta(root: &Node) -> Result<Meta, ConfigError> {
             &["cacheVersion", "platform", "staged", "imageSpec"],
         )?;
         cache_version = build.string("cacheVersion")?.map(|s| s.value);
-        platform = one_platform(&build)?;
+        platforms = platform_list(&build)?;
         if let (Some(node), Some(span)) = (build.get("imageSpec"), build.key_span("imageSpec")) {
             image_spec = Some((read_global_image_spec(node)?, span));
         }
@@ -203,21 +203,34 @@ fn read_meta(root: &Node) -> Result<Meta, ConfigError> {
     Ok(Meta {
         project: project.value,
         cache_version,
-        platform,
+        platforms,
         image_spec,
     })
 }
 
-/// `platform`: one `os/arch[/variant]`, as a string or a one-item list.
-fn one_platform(fields: &Fields<'_>) -> Result<Option<String>, ConfigError> {
-    let platforms = fields.strings("platform")?;
-    if let Some(second) = platforms.get(1) {
-        return Err(ConfigError::new(
-            second.span,
-            "building for several platforms is not supported yet",
-        ));
+/// `platform`: `os/arch[/variant]` platforms, as a string or a list, each once.
+fn platform_list(fields: &Fields<'_>) -> Result<Vec<String>, ConfigError> {
+    let mut platforms: Vec<String> = Vec::new();
+    for platform in fields.strings("platform")? {
+        let parts: Vec<&str> = platform.value.split('/').collect();
+        if !(2..=3).contains(&parts.len()) || parts.iter().any(|part| part.is_empty()) {
+            return Err(ConfigError::new(
+                platform.span,
+                format!(
+                    "invalid platform {:?}: expected os/arch[/variant], as in linux/amd64",
+                    platform.value
+                ),
+            ));
+        }
+        if platforms.contains(&platform.value) {
+            return Err(ConfigError::new(
+                platform.span,
+                format!("platform {:?} is listed twice", platform.value),
+            ));
+        }
+        platforms.push(platform.value);
     }
-    Ok(platforms.into_iter().next().map(|p| p.value))
+    Ok(platforms)
 }
 
 pub(super) fn not_supported_yet(
@@ -366,7 +379,7 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
         docker: doc.get("docker").map(read_docker).transpose()?,
         image_spec: doc.get("imageSpec").map(read_image_spec).transpose()?,
         mounts,
-        platform: one_platform(doc)?,
+        platforms: platform_list(doc)?,
         network,
     })
 }

@@ -12,8 +12,8 @@ pub struct WerfConfig {
     pub project: String,
     /// `build.cacheVersion`: a global cache-buster, overridden per image.
     pub cache_version: Option<String>,
-    /// `build.platform` (one platform: several are not supported yet).
-    pub platform: Option<String>,
+    /// `build.platform`: the platforms images are built for unless they say otherwise.
+    pub platforms: Vec<String>,
     /// Stapel images and artifacts in file order.
     pub images: Vec<Image>,
     /// `image:` + `dockerfile:` documents in file order.
@@ -46,6 +46,15 @@ impl WerfConfig {
             )
             .max_by_key(|(span, _)| span.start)
             .map(|(_, name)| name.clone())
+    }
+
+    /// The platforms image `name` is built for: its own `platform` list, else
+    /// `build.platform`; empty when neither is given (the build's target platform).
+    pub fn image_platforms(&self, name: &str) -> &[String] {
+        match self.images.iter().find(|image| image.name == name) {
+            Some(image) if !image.stapel.platforms.is_empty() => &image.stapel.platforms,
+            _ => &self.platforms,
+        }
     }
 
     /// Every build secret the config declares, each id once (the first declaration
@@ -168,7 +177,7 @@ impl Image {
                 docker: None,
                 image_spec: Some(spec),
                 mounts: Vec::new(),
-                platform: None,
+                platforms: Vec::new(),
                 network: None,
                 secrets: Vec::new(),
             },
@@ -191,8 +200,8 @@ pub struct Stapel {
     pub docker: Option<DockerSettings>,
     pub image_spec: Option<ImageSpec>,
     pub mounts: Vec<Mount>,
-    /// `platform` (one platform: several are not supported yet).
-    pub platform: Option<String>,
+    /// `platform`: the platforms this image is built for (else `build.platform`).
+    pub platforms: Vec<String>,
     /// `network`: the build containers' network mode.
     pub network: Option<Located<String>>,
     pub secrets: Vec<Secret>,

@@ -233,19 +233,33 @@ fn yaml_syntax_errors_are_located() {
 }
 
 #[test]
-fn one_platform_is_taken_several_are_not_supported_yet() {
+fn platforms_are_listed_per_image_or_for_the_build() {
     let config = load_ok(&format!(
-        "{META}image: app\nfrom: alpine\nplatform: [linux/arm64]\n"
+        "{META}image: app\nfrom: alpine\nplatform: [linux/arm64, linux/amd64]\n---\n\
+         image: one\nfrom: alpine\nplatform: linux/arm64\n---\nimage: other\nfrom: alpine\n"
     ));
     assert_eq!(
-        config.images[0].stapel.platform.as_deref(),
-        Some("linux/arm64")
+        config.image_platforms("app"),
+        ["linux/arm64", "linux/amd64"]
+    );
+    assert_eq!(config.image_platforms("one"), ["linux/arm64"]);
+    assert!(config.image_platforms("other").is_empty());
+    let with_build = "project: p\nconfigVersion: 1\nbuild:\n  platform: [linux/amd64, linux/386]\n---\n\
+                      image: app\nfrom: alpine\n---\nimage: pinned\nfrom: alpine\nplatform: [linux/arm64]\n";
+    let config = load_ok(with_build);
+    assert_eq!(config.image_platforms("app"), ["linux/amd64", "linux/386"]);
+    assert_eq!(config.image_platforms("pinned"), ["linux/arm64"]);
+    assert_eq!(
+        load_err(&format!(
+            "{META}image: app\nfrom: alpine\nplatform: [linux/arm64, linux/arm64]\n"
+        )),
+        "werf.yaml:6:25: platform \"linux/arm64\" is listed twice"
     );
     assert_eq!(
         load_err(&format!(
-            "{META}image: app\nfrom: alpine\nplatform: [linux/arm64, linux/amd64]\n"
+            "{META}image: app\nfrom: alpine\nplatform: arm64\n"
         )),
-        "werf.yaml:6:25: building for several platforms is not supported yet"
+        "werf.yaml:6:11: invalid platform \"arm64\": expected os/arch[/variant], as in linux/amd64"
     );
 }
 
