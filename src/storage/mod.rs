@@ -10,6 +10,7 @@
 pub mod diff;
 mod engine;
 pub mod labels;
+pub mod layers;
 
 use crate::registry::{RegistryClient, RegistryError};
 
