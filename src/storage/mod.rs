@@ -9,6 +9,7 @@
 
 pub mod diff;
 mod engine;
+pub mod imports;
 pub mod labels;
 pub mod layers;
 
