@@ -82,6 +82,7 @@ pub(super) async fn reused_stages(
     };
     let mut record_werf = WerfSources {
         git_digest: &mut record_git,
+        import_digest: None,
     };
     let mut record = |sources: &[String]| -> Result<String, String> {
         let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
@@ -124,6 +125,7 @@ pub(super) async fn reused_stages(
     };
     let mut git_sources = WerfSources {
         git_digest: &mut lookup_git,
+        import_digest: None,
     };
     let mut file_digests: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for path in wanted {

@@ -7,7 +7,10 @@
 //!   `cache-version` (shell's and the stage's), and `git-dependencies N`: the content
 //!   of the files of git mapping N matched by its `stageDependencies` for this stage;
 //! - dependencies*: per import `import N` (source, stage, add, to, owner, group,
-//!   include and exclude paths) and `import N source`: the signature of the stage read;
+//!   include and exclude paths) and, with a stages storage, `import N content`: the
+//!   digest of the files the import takes from the stored source stage (so the stage
+//!   is signed only once its source is stored); without one, `import N source`: the
+//!   signature of the stage read;
 //! - gitArchive: `git N`, the mapping's parameters (not its content, as werf);
 //! - gitLatestPatch: `git-content N`, the content of every file the mapping copies;
 //! - dockerInstructions / imageSpec: `docker` / `image-spec`, the settings.
@@ -35,10 +38,28 @@ pub struct GitFiles {
     pub exclude_patterns: Vec<String>,
 }
 
+/// What a werf import takes from its source stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedFiles {
+    /// The signature of the source stage (whose stored image holds the files).
+    pub source_signature: String,
+    pub add: String,
+    pub include_paths: Vec<String>,
+    pub exclude_paths: Vec<String>,
+}
+
+/// The content digest of an import's files, once known.
+pub type ImportDigest<'a> = &'a mut dyn FnMut(&ImportedFiles) -> Option<String>;
+
 /// What werf stages need from the caller besides [`super::SignatureSources`].
 pub struct WerfSources<'a> {
     /// The content digest of the files a [`GitFiles`] selects.
     pub git_digest: &'a mut dyn FnMut(&GitFiles) -> Result<String, String>,
+    /// With a stages storage: the digest of the files an import takes from its stored
+    /// source stage, `None` while the source is not stored — the dependencies stage
+    /// then stays unsigned, and so does every stage after it. Without a storage
+    /// (`None` here), imports are signed by their source stage's signature.
+    pub import_digest: Option<ImportDigest<'a>>,
 }
 
 fn input(name: impl Into<String>, text: &str) -> SignatureInput {
@@ -65,11 +86,13 @@ fn root_of(mapping: &GitMapping) -> String {
     mapping.add.trim_matches('/').to_string()
 }
 
+/// The werf inputs of a stage; `None` when it cannot be signed yet (an import's
+/// content is not known).
 pub(super) fn werf_inputs(
     werf: &WerfStage,
     signed: &BTreeMap<StageId, StageSignature>,
     mut sources: Option<&mut WerfSources<'_>>,
-) -> Result<Vec<SignatureInput>, String> {
+) -> Result<Option<Vec<SignatureInput>>, String> {
     let stapel = &werf.image.stapel;
     let mut inputs = vec![input("werf-stage", werf.kind.name())];
     let mut git_digest = |files: GitFiles| -> Result<String, String> {
@@ -145,9 +168,29 @@ pub(super) fn werf_inputs(
             for &(index, source) in &werf.imports {
                 let import = &stapel.imports[index];
                 inputs.push(input(format!("import {index}"), &import_text(import)));
+                let source_signature = signed[&source].signature.clone();
+                let import_digest = sources
+                    .as_deref_mut()
+                    .and_then(|sources| sources.import_digest.as_deref_mut());
+                let Some(import_digest) = import_digest else {
+                    inputs.push(SignatureInput {
+                        name: format!("import {index} source"),
+                        digest: source_signature,
+                    });
+                    continue;
+                };
+                let files = ImportedFiles {
+                    source_signature,
+                    add: import.add.clone(),
+                    include_paths: import.include_paths.clone(),
+                    exclude_paths: import.exclude_paths.clone(),
+                };
+                let Some(digest) = import_digest(&files) else {
+                    return Ok(None);
+                };
                 inputs.push(SignatureInput {
-                    name: format!("import {index} source"),
-                    digest: signed[&source].signature.clone(),
+                    name: format!("import {index} content"),
+                    digest,
                 });
             }
         }
@@ -232,7 +275,7 @@ pub(super) fn werf_inputs(
             inputs.push(input("image-spec", &text));
         }
     }
-    Ok(inputs)
+    Ok(Some(inputs))
 }
 
 fn mapping_text(mapping: &GitMapping) -> String {
