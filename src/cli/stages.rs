@@ -260,7 +260,7 @@ impl Loaded {
                         .is_some() =>
                     {
                         let digest = storage
-                            .compute_import_digest(source, &selection)
+                            .compute_import_digest(&self.platform, source, &selection)
                             .await
                             .map_err(Failure::build)?;
                         let reference = storage.reference(source).map_err(Failure::build)?;

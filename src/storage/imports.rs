@@ -36,11 +36,17 @@ fn is_digest(text: &str) -> bool {
     signature_tag(text).is_ok()
 }
 
-/// The config of an import digest's image.
-fn digest_config(source_signature: &str, digest: &str) -> Vec<u8> {
+/// The config of an import digest's image, for `platform` (`os/arch[/variant]`):
+/// Docker Engine's image store refuses to resolve an image of another platform.
+fn digest_config(platform: &str, source_signature: &str, digest: &str) -> Vec<u8> {
+    let mut parts = platform.split('/');
+    let os = parts.next().unwrap_or("linux");
+    let architecture = parts.next().unwrap_or("amd64");
+    let variant = parts.next().unwrap_or_default();
     let value = serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
+        "architecture": architecture,
+        "os": os,
+        "variant": variant,
         "config": {"Labels": {
             IMPORT_DIGEST: digest,
             IMPORT_SOURCE: source_signature,
@@ -144,9 +150,11 @@ impl StagesStorage {
     }
 
     /// Computes the import digest of `selection` from the stored stage
-    /// `source_signature` (which must be stored), and keeps it in the storage.
+    /// `source_signature` (which must be stored), and keeps it in the storage as an
+    /// image for `platform`.
     pub async fn compute_import_digest(
         &self,
+        platform: &str,
         source_signature: &str,
         selection: &ImportSelection<'_>,
     ) -> Result<String, StorageError> {
@@ -163,7 +171,7 @@ impl StagesStorage {
             .and_then(|filesystem| import_digest(&filesystem, selection))
             .map_err(|error| self.read_error(format!("{source}: {error}")))?;
         let reference = self.import_reference(&import_tag(source_signature, selection));
-        let config = digest_config(source_signature, &digest);
+        let config = digest_config(platform, source_signature, &digest);
         match self {
             StagesStorage::Registry { client, .. } => {
                 client.push_config_image(&reference, config).await?
@@ -208,9 +216,18 @@ mod tests {
     fn a_loaded_archive_reads_back_as_an_export() {
         let archive = load_archive("conveyor-stages:import-x", b"{}");
         assert_eq!(saved_layers(&archive).unwrap(), Vec::<Vec<u8>>::new());
-        let config = digest_config("sha256:s", "sha256:d");
+        let config = digest_config("linux/arm64/v8", "sha256:s", "sha256:d");
         let labels = labels::of_config(&config).unwrap();
         assert_eq!(labels[IMPORT_DIGEST], "sha256:d");
         assert_eq!(labels[IMPORT_SOURCE], "sha256:s");
+        let value: serde_json::Value = serde_json::from_slice(&config).unwrap();
+        assert_eq!(
+            (&value["os"], &value["architecture"], &value["variant"]),
+            (
+                &serde_json::json!("linux"),
+                &serde_json::json!("arm64"),
+                &serde_json::json!("v8")
+            )
+        );
     }
 }
