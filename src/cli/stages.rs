@@ -479,3 +479,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .build()
         .map_err(|error| Failure::build(format!("cannot start the async runtime: {error}")))
 }
+
+#[cfg(test)]
+#[path = "stages_tests.rs"]
+mod tests;
