@@ -10,7 +10,8 @@ use std::path::Path;
 use common::conveyor::{built, conveyor};
 use common::{docker, docker_ok, harness, unique};
 
-/// `NOTE` changes a file the import does not take; `IMPORTED` the one it takes.
+/// `NOTE` changes a file the import does not take; `IMPORTED` the one it takes;
+/// `MARKER` makes the stages this test's own (`--repo local` is shared).
 const CONFIG: &str = r#"project: werf-imports
 configVersion: 1
 ---
@@ -18,6 +19,7 @@ artifact: builder
 from: 127.0.0.1:5000/busybox:latest
 shell:
   install:
+  - echo MARKER > /marker
   - mkdir -p /out
   - echo IMPORTED > /out/app.txt
   - echo NOTE > /unrelated.txt
@@ -25,7 +27,7 @@ shell:
 image: app
 from: 127.0.0.1:5000/busybox:latest
 shell:
-  beforeInstall: echo before > /before.txt
+  beforeInstall: echo MARKER > /before.txt
   setup: cat /opt/out/app.txt > /setup-saw.txt
 import:
 - artifact: builder
@@ -37,8 +39,11 @@ docker:
     MODE: production
 "#;
 
-fn write_config(dir: &Path, imported: &str, note: &str) {
-    let config = CONFIG.replace("IMPORTED", imported).replace("NOTE", note);
+fn write_config(dir: &Path, marker: &str, imported: &str, note: &str) {
+    let config = CONFIG
+        .replace("MARKER", marker)
+        .replace("IMPORTED", imported)
+        .replace("NOTE", note);
     std::fs::write(dir.join("werf.yaml"), config).unwrap();
 }
 
@@ -118,7 +123,10 @@ const APP_STAGES: [&str; 5] = [
 fn rebuilds_only_on_imported_bytes(repo: &str) {
     let dir = tempfile::tempdir().unwrap();
     let tag = format!("conveyor-test/werf-imports:{}", unique("t"));
-    write_config(dir.path(), "imported-1", "note-1");
+    let marker = unique("marker");
+    let write_config =
+        |imported: &str, note: &str| write_config(dir.path(), &marker, imported, note);
+    write_config("imported-1", "note-1");
     let first = build(dir.path(), repo, &tag);
     let mut all = set(&APP_STAGES);
     all.extend(set(&["builder/from", "builder/install"]));
@@ -129,7 +137,7 @@ fn rebuilds_only_on_imported_bytes(repo: &str) {
     // The artifact's install changes, but not the file the import takes: plan shows
     // the dependencies stage waiting for the artifact; the build rebuilds the artifact
     // only, and signs the import by the same content.
-    write_config(dir.path(), "imported-1", "note-2");
+    write_config("imported-1", "note-2");
     let plan = plan_json(dir.path(), repo);
     let dependencies = planned(&plan, "app/dependenciesAfterInstall");
     assert_eq!(dependencies["signature"], "", "{plan}");
@@ -175,7 +183,7 @@ fn rebuilds_only_on_imported_bytes(repo: &str) {
     assert_eq!(import_digests(&third.stderr), Vec::<String>::new());
 
     // The imported file changes: the dependencies stage and those after it rebuild.
-    write_config(dir.path(), "imported-2", "note-2");
+    write_config("imported-2", "note-2");
     let fourth = build(dir.path(), repo, &tag);
     assert_eq!(
         built_stages(&fourth.stderr),
@@ -194,10 +202,46 @@ fn rebuilds_only_on_imported_bytes(repo: &str) {
     let saw = docker_ok(&["run", "--rm", &tag, "cat", "/setup-saw.txt"], None);
     assert_eq!(saw, "imported-2\n");
     let _ = docker().args(["image", "rm", &tag]).output();
+    if repo == "local" {
+        remove_local_stages(&[&first, &second, &fourth]);
+    }
+}
+
+/// The stage images and import digest images the builds put in the daemon's store.
+fn remove_local_stages(runs: &[&common::conveyor::Run]) {
+    let stages: Vec<String> = runs
+        .iter()
+        .flat_map(|run| run.stderr.lines())
+        .filter_map(|line| line.split_once(": building, to be stored as "))
+        .map(|(_, reference)| reference.to_string())
+        .collect();
+    let mut images = stages.clone();
+    for stage in &stages {
+        let hex = stage.rsplit_once(':').unwrap().1;
+        let kept = docker_ok(
+            &[
+                "images",
+                "--filter",
+                &format!("label=conveyor.import-source=sha256:{hex}"),
+                "--format",
+                "{{.Repository}}:{{.Tag}}",
+            ],
+            None,
+        );
+        images.extend(kept.lines().map(str::to_string));
+    }
+    let mut rm = vec!["image", "rm"];
+    rm.extend(images.iter().map(String::as_str));
+    let _ = docker().args(&rm).output();
 }
 
 #[test]
 fn an_importing_image_is_rebuilt_only_when_the_imported_bytes_change() {
     let repo = format!("{}/{}", harness().registry, unique("werf-imports"));
     rebuilds_only_on_imported_bytes(&repo);
+}
+
+#[test]
+fn with_repo_local_too() {
+    rebuilds_only_on_imported_bytes("local");
 }
