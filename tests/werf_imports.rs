@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use common::conveyor::{built, conveyor};
-use common::{docker, docker_ok, harness, unique};
+use common::{buildx, docker, docker_ok, frontend_image, harness, unique};
 
 /// `NOTE` changes a file the import does not take; `IMPORTED` the one it takes;
 /// `MARKER` makes the stages this test's own (`--repo local` is shared).
@@ -244,4 +244,56 @@ fn an_importing_image_is_rebuilt_only_when_the_imported_bytes_change() {
 #[test]
 fn with_repo_local_too() {
     rebuilds_only_on_imported_bytes("local");
+}
+
+/// The buildx frontend given `CONVEYOR_REPO` signs the import by the digest `build
+/// --repo` kept, so it finds the importing image's stages stored and runs none of
+/// them; without the storage it builds them.
+#[test]
+fn the_frontend_reads_the_kept_import_digest() {
+    let repo = format!("{}/{}", harness().registry, unique("werf-imports-fe"));
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &unique("marker"), "imported-1", "note-1");
+    let tag = format!("conveyor-test/werf-imports:{}", unique("t"));
+    build(dir.path(), &repo, &tag);
+    let _ = docker().args(["image", "rm", &tag]).output();
+
+    let syntax = format!("BUILDKIT_SYNTAX={}", frontend_image());
+    let repo_arg = format!("CONVEYOR_REPO={repo}");
+    let frontend_build = |extra: &[&str]| {
+        let out = tempfile::tempdir().unwrap();
+        let dest = format!("type=local,dest={}", out.path().display());
+        let mut args = vec![
+            "--progress=plain",
+            "--build-arg",
+            &syntax,
+            "-f",
+            "werf.yaml",
+            "--target",
+            "app",
+            "--output",
+            &dest,
+        ];
+        args.extend_from_slice(extra);
+        args.push(".");
+        let (ok, _, stderr) = buildx(&args, dir.path());
+        assert!(ok, "{stderr}");
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("setup-saw.txt")).unwrap(),
+            "imported-1\n"
+        );
+        stderr
+    };
+    let stored = frontend_build(&["--build-arg", &repo_arg]);
+    assert!(
+        stored.contains("[conveyor] look up the content digest of import /out"),
+        "{stored}"
+    );
+    assert!(!stored.contains("[app/setup]"), "{stored}");
+    assert!(
+        !stored.contains("[app/dependenciesAfterInstall]"),
+        "{stored}"
+    );
+    let unstored = frontend_build(&[]);
+    assert!(unstored.contains("[app/setup]"), "{unstored}");
 }

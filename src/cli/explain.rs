@@ -29,7 +29,7 @@ pub fn explain(spec: &BuildSpec, repo: &str) -> Result<String, Failure> {
                 let waits_for = loaded.waits_for(&signed, id).join(", ");
                 writeln!(
                     out,
-                    "stage {name}: signature: after {waits_for} is built (it imports their content)"
+                    "stage {name}: signature: after {waits_for} is built (the content imported from it signs this stage)"
                 )
                 .expect("a String");
                 continue;
