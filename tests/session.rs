@@ -378,11 +378,43 @@ fn ssh_agents_reach_run_mounts() {
         ],
         &context,
     );
+    // A werf config's Dockerfile image names the agent itself (`ssh:`), no --ssh.
+    let werf_dir = work.path().join("werf");
+    write(
+        &werf_dir.join("Dockerfile"),
+        &fs::read_to_string(context.join("Dockerfile"))
+            .unwrap()
+            .replace(": run", &format!(": {}", unique("werf"))),
+    );
+    write(
+        &werf_dir.join("werf.yaml"),
+        &format!(
+            "project: ssh\nconfigVersion: 1\n---\nimage: app\ndockerfile: Dockerfile\nssh: deploy={}\n",
+            socket.display()
+        ),
+    );
+    let werf_run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-f",
+            "werf.yaml",
+            "--output",
+            "type=local,dest=../werf-out",
+            ".",
+        ],
+        &werf_dir,
+    );
     let _ = agent.kill();
     let _ = agent.wait();
     built(&run);
     assert_eq!(
         fs::read_to_string(work.path().join("out/ssh.txt")).unwrap(),
+        "forwarded\n"
+    );
+    built(&werf_run);
+    assert_eq!(
+        fs::read_to_string(work.path().join("werf-out/ssh.txt")).unwrap(),
         "forwarded\n"
     );
     assert_eq!(without.code, 1, "{}", without.stderr);

@@ -382,3 +382,121 @@ fn a_werf_config_built_with_repo_reuses_its_stored_stages() {
         "{labels}"
     );
 }
+
+/// werf `dependencies`: the importing image's stages after the dependencies stage see
+/// the dependency image's stored name, repository, tag, ID and digest, and so does the
+/// image config; each value is checked against the registry and the pulled image.
+#[test]
+fn dependencies_name_the_stored_image_of_the_dependency() {
+    harness();
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "project: werf-deps\nconfigVersion: 1\n---\nimage: backend\nfrom: {busybox}\nshell:\n  install: echo backend > /backend.txt\n---\nimage: app\nfrom: {busybox}\ndependencies:\n- image: backend\n  before: setup\n  imports:\n  - {{type: ImageName, targetEnv: B_NAME}}\n  - {{type: ImageRepo, targetEnv: B_REPO}}\n  - {{type: ImageTag, targetEnv: B_TAG}}\n  - {{type: ImageID, targetEnv: B_ID}}\n  - {{type: ImageDigest, targetEnv: B_DIGEST}}\nshell:\n  install: echo app > /app.txt\n  setup: echo \"$B_NAME $B_DIGEST\" > /seen.txt\n",
+        busybox = common::conveyor::busybox()
+    );
+    std::fs::write(dir.path().join("werf.yaml"), config).unwrap();
+    let repo = format!("{}/{}", harness().registry, unique("werf-deps"));
+    let tag = format!("conveyor-test/werf-deps:{}", unique("t"));
+    let run = build_stored(dir.path(), &repo, &tag);
+    assert_eq!(
+        built_stages(&run.stderr),
+        set(&[
+            "backend/from",
+            "backend/install",
+            "app/from",
+            "app/install",
+            "app/dependenciesBeforeSetup",
+            "app/setup",
+        ])
+    );
+    let env_of = |name: &str| -> String {
+        let env = docker_ok(
+            &["image", "inspect", "--format", "{{json .Config.Env}}", &tag],
+            None,
+        );
+        let env: Vec<String> = serde_json::from_str(env.trim()).unwrap();
+        env.iter()
+            .find_map(|e| e.strip_prefix(&format!("{name}=")).map(str::to_string))
+            .unwrap_or_else(|| panic!("{name} not in {env:?}"))
+    };
+    let (name, repository, image_tag) = (env_of("B_NAME"), env_of("B_REPO"), env_of("B_TAG"));
+    assert_eq!(name, format!("{repository}:{image_tag}"));
+    assert_eq!(repository, repo);
+    let (registry_name, _) = repo.split_once('/').map(|(_, n)| (n, ())).unwrap();
+    assert_eq!(
+        common::conveyor::registry_manifest_status(registry_name, &image_tag),
+        200
+    );
+    // The named image is backend's, as the registry holds it.
+    docker_ok(&["pull", "-q", &name], None);
+    let backend = docker_ok(&["run", "--rm", &name, "cat", "/backend.txt"], None);
+    assert_eq!(backend, "backend\n");
+    let id = docker_ok(&["image", "inspect", "--format", "{{.Id}}", &name], None);
+    assert_eq!(env_of("B_ID"), id.trim());
+    let repo_digest = docker_ok(
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{index .RepoDigests 0}}",
+            &name,
+        ],
+        None,
+    );
+    let digest = env_of("B_DIGEST");
+    assert_eq!(repo_digest.trim(), format!("{repo}@{digest}"));
+    // setup ran with them in its environment.
+    let seen = docker_ok(&["run", "--rm", &tag, "cat", "/seen.txt"], None);
+    assert_eq!(seen, format!("{name} {digest}\n"));
+    remove_image(&tag);
+    remove_image(&name);
+}
+
+/// A Dockerfile image's `args` reach its ARGs (before and after FROM), its RUNs get its
+/// `addHost` entries and its `network`: checked inside the built image.
+#[test]
+fn a_dockerfile_image_takes_its_args_hosts_and_network() {
+    harness();
+    let dir = tempfile::tempdir().unwrap();
+    let config = "project: werf-df-options\nconfigVersion: 1\n---\nimage: tool\ndockerfile: Dockerfile\nargs:\n  BASE: BUSYBOX\n  VERSION: 2\naddHost:\n- registry.local:10.0.0.5\nnetwork: none\n";
+    std::fs::write(
+        dir.path().join("werf.yaml"),
+        config.replace("BUSYBOX", &common::conveyor::busybox()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        "ARG BASE=scratch\nFROM ${BASE}\nARG VERSION=1\nRUN echo \"$VERSION\" > /version && grep registry.local /etc/hosts > /hosts && ls /sys/class/net > /net\nRUN --network=default ls /sys/class/net > /net-default\n",
+    )
+    .unwrap();
+    let tag = format!("conveyor-test/werf-df-options:{}", unique("t"));
+    let file = dir.path().join("werf.yaml").display().to_string();
+    let context = dir.path().display().to_string();
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-f",
+            &file,
+            "-t",
+            &tag,
+            &context,
+        ],
+        Path::new("/"),
+    );
+    built(&run);
+    let read = |path: &str| docker_ok(&["run", "--rm", &tag, "cat", path], None);
+    assert_eq!(read("/version"), "2\n");
+    assert_eq!(
+        read("/hosts").split_whitespace().collect::<Vec<_>>(),
+        ["10.0.0.5", "registry.local"]
+    );
+    // `network: none` leaves the RUN only the loopback; `--network=default` overrides.
+    assert_eq!(read("/net"), "lo\n");
+    assert!(
+        read("/net-default").contains("eth0"),
+        "{}",
+        read("/net-default")
+    );
+    remove_image(&tag);
+}

@@ -300,23 +300,24 @@ pub async fn build(mut request: BuildRequest) -> Result<(), Failure> {
     let daemon = Daemon::connect(address.clone())
         .await
         .map_err(Failure::build)?;
-    // A werf config's own `secrets:` are served too; a --secret of the same id wins.
+    // A werf config's own `secrets:` and `ssh` are served too; a --secret or --ssh of
+    // the same id wins.
     let mut secrets = request.secrets.clone();
+    let mut ssh_agents = request.ssh_agents.clone();
     let file = request.file.as_deref().expect("resolved above");
     let build_args: BTreeMap<String, String> = request.build_args.iter().cloned().collect();
-    for (id, source) in super::stages::werf_secrets(file, &request.context, &build_args)? {
+    let werf = super::stages::werf_session(file, &request.context, &build_args)?;
+    for (id, source) in werf.secrets {
         if !secrets.iter().any(|(known, _)| *known == id) {
             secrets.push((id, source));
         }
     }
-    let session = open_session(
-        &daemon,
-        &input,
-        secrets,
-        request.ssh_agents.clone(),
-        exports.output_target,
-    )
-    .await?;
+    for (id, socket) in werf.ssh_agents {
+        if !ssh_agents.iter().any(|(known, _)| *known == id) {
+            ssh_agents.push((id, socket));
+        }
+    }
+    let session = open_session(&daemon, &input, secrets, ssh_agents, exports.output_target).await?;
 
     let mut progress = match request.progress {
         ProgressMode::Auto => Progress::new(std::io::stderr(), std::io::stderr().is_terminal()),

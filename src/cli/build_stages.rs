@@ -41,11 +41,23 @@ pub struct StagesReport {
     pub stored: String,
 }
 
-/// The frontend option `conveyor.stored`: `POSITION=REFERENCE` of each stored stage,
-/// so the frontend takes them as they are instead of signing the stages again.
-fn stored_option(references: &BTreeMap<StageId, String>, done: &BTreeSet<StageId>) -> String {
+/// The frontend option `conveyor.stored`: `POSITION=REFERENCE[@DIGEST]` of each stored
+/// stage, so the frontend takes them as they are instead of signing the stages again.
+/// The digest is the manifest digest a registry holds (werf's `ImageDigest` of a
+/// dependency): Docker Engine's BuildKit resolves a tag it has itself without one.
+fn stored_option(
+    references: &BTreeMap<StageId, String>,
+    digests: &BTreeMap<StageId, String>,
+    done: &BTreeSet<StageId>,
+) -> String {
     done.iter()
-        .filter_map(|id| Some(format!("{}={}", id.0, references.get(id)?)))
+        .filter_map(|id| {
+            let reference = references.get(id)?;
+            Some(match digests.get(id) {
+                Some(digest) => format!("{}={reference}@{digest}", id.0),
+                None => format!("{}={reference}", id.0),
+            })
+        })
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -95,12 +107,15 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
     }
 
     let graph = &loaded.stage_graph;
+    let in_registry = job.repo != storage::LOCAL;
     let mut imports = stages::ImportDigests::new();
     // Found in the storage by their signature, and built by this build.
     let mut stored: BTreeSet<StageId> = BTreeSet::new();
     let mut built: BTreeSet<StageId> = BTreeSet::new();
     let mut looked_up: BTreeSet<StageId> = BTreeSet::new();
     let mut references: BTreeMap<StageId, String> = BTreeMap::new();
+    // The registry's manifest digest of each stored stage (see `stored_option`).
+    let mut manifest_digests: BTreeMap<StageId, String> = BTreeMap::new();
     let mut report = StagesReport {
         reused: Vec::new(),
         built: Vec::new(),
@@ -133,13 +148,11 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
             }
             let signature = &signature.signature;
             references.insert(id, storage.reference(signature).map_err(Failure::build)?);
-            if storage
-                .lookup(signature)
-                .await
-                .map_err(Failure::build)?
-                .is_some()
-            {
+            if let Some(found) = storage.lookup(signature).await.map_err(Failure::build)? {
                 stored.insert(id);
+                if in_registry {
+                    manifest_digests.insert(id, found.digest);
+                }
             }
         }
         let done: BTreeSet<StageId> = stored.union(&built).copied().collect();
@@ -165,7 +178,7 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
             .filter(|id| !done.contains(id))
             .collect();
         if pending.is_empty() {
-            report.stored = stored_option(&needed_references, &done);
+            report.stored = stored_option(&needed_references, &manifest_digests, &done);
             return Ok(report);
         }
         let (wave, _) = next_wave(&pending, &needed, &done, |id| graph.stage_dependencies(id));
@@ -200,7 +213,7 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
             );
             attrs.insert(
                 "conveyor.stored".into(),
-                stored_option(&needed_references, &done),
+                stored_option(&needed_references, &manifest_digests, &done),
             );
             note(
                 &progress,
@@ -212,6 +225,16 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
         for (id, result) in wave.iter().zip(join_all(solves).await) {
             match result {
                 Ok(name) => {
+                    if in_registry {
+                        let signature = &signed.signatures[id].signature;
+                        let pushed = storage.lookup(signature).await.map_err(Failure::build)?;
+                        let pushed = pushed.ok_or_else(|| {
+                            Failure::build(format!(
+                                "stage {name} was pushed but is not in the registry"
+                            ))
+                        })?;
+                        manifest_digests.insert(*id, pushed.digest);
+                    }
                     built.insert(*id);
                     report.built.push(name);
                 }

@@ -42,6 +42,9 @@ struct PlannedWerfStage {
     base: Option<String>,
     /// Stages of other images it reads (imports).
     imports: Vec<String>,
+    /// The last stages of the images it depends on (`dependencies`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dependencies: Vec<String>,
     inputs: Vec<PlannedInput>,
 }
 
@@ -149,12 +152,15 @@ pub fn plan(
         .map(|image| PlannedImage {
             name: image.name.clone(),
             artifact: image.is_artifact,
-            is_final: loaded
-                .config
-                .images
-                .iter()
-                .find(|i| i.name == image.name)
-                .is_none_or(|i| i.stapel.is_final && !i.is_artifact),
+            is_final: match loaded.config.images.iter().find(|i| i.name == image.name) {
+                Some(stapel) => stapel.stapel.is_final && !stapel.is_artifact,
+                None => loaded
+                    .config
+                    .dockerfile_images
+                    .iter()
+                    .find(|i| i.name == image.name)
+                    .is_none_or(|i| i.is_final),
+            },
             stages: image
                 .stages
                 .iter()
@@ -188,6 +194,7 @@ fn planned_stage(
                 skipped: Some(reason.to_string()),
                 base: None,
                 imports: Vec::new(),
+                dependencies: Vec::new(),
                 inputs: Vec::new(),
             };
         }
@@ -208,6 +215,11 @@ fn planned_stage(
             .werf
             .iter()
             .flat_map(|w| w.imports.iter().map(|&(_, on)| display(on)))
+            .collect(),
+        dependencies: stage
+            .werf
+            .iter()
+            .flat_map(|w| w.dependencies.iter().map(|&(_, on)| display(on)))
             .collect(),
         inputs: signature
             .inputs
@@ -256,6 +268,9 @@ fn render_text(plan: &WerfPlan) -> String {
             }
             for import in &stage.imports {
                 out.push_str(&format!("    imports: {import}\n"));
+            }
+            for dependency in &stage.dependencies {
+                out.push_str(&format!("    depends on: {dependency}\n"));
             }
             for input in &stage.inputs {
                 out.push_str(&format!(

@@ -169,21 +169,34 @@ fn render_werf(
 /// The build secrets a werf config declares (`secrets:`), for the session to serve;
 /// none for a Dockerfile. Rendered as the frontend renders it. `src` paths are
 /// relative to the project directory, or to the home directory with `~/`.
-pub fn werf_secrets(
+pub fn werf_session(
     file: &Path,
     context: &Path,
     build_args: &BTreeMap<String, String>,
-) -> Result<Vec<(String, SecretSource)>, Failure> {
+) -> Result<WerfSession, Failure> {
     let file_name = file.display().to_string();
     let Ok(text) = std::fs::read_to_string(file) else {
-        return Ok(Vec::new());
+        return Ok(WerfSession::default());
     };
     if !crate::werf::is_werf_config(&file_name, &text) {
-        return Ok(Vec::new());
+        return Ok(WerfSession::default());
     }
     let loaded = render_werf(&file_name, &text, context, build_args)?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    Ok(loaded
+    let mut ssh_agents: Vec<(String, PathBuf)> = Vec::new();
+    for image in &loaded.config.dockerfile_images {
+        let Some(ssh) = &image.ssh else { continue };
+        let agent = crate::buildkit::parse_ssh(&ssh.value).map_err(|error| {
+            Failure::input(format!(
+                "{file_name}: ssh of image {:?}: {error}",
+                image.name
+            ))
+        })?;
+        if !ssh_agents.iter().any(|(id, _)| *id == agent.0) {
+            ssh_agents.push(agent);
+        }
+    }
+    let secrets = loaded
         .config
         .secrets()
         .into_iter()
@@ -200,7 +213,19 @@ pub fn werf_secrets(
             };
             (secret.id.clone(), source)
         })
-        .collect())
+        .collect();
+    Ok(WerfSession {
+        secrets,
+        ssh_agents,
+    })
+}
+
+/// What a werf config asks `conveyor build` to serve over the session: its `secrets:`
+/// and its Dockerfile images' `ssh` agents.
+#[derive(Default)]
+pub struct WerfSession {
+    pub secrets: Vec<(String, SecretSource)>,
+    pub ssh_agents: Vec<(String, PathBuf)>,
 }
 
 impl Loaded {

@@ -33,7 +33,7 @@ pub struct FrontendOpts {
     /// `conveyor.labels` (a JSON object): labels the stages storage puts on a stage
     /// image (its signature and inputs), added to the image config.
     pub stage_labels: BTreeMap<String, String>,
-    /// `conveyor.stored` (`POSITION=REFERENCE,…`): the stages the CLI has found or put
+    /// `conveyor.stored` (`POSITION=REFERENCE[@DIGEST],…`): the stages the CLI has found or put
     /// in the storage, by position. Given it, the frontend takes these as they are
     /// instead of signing and looking stages up itself — the CLI has signed them from
     /// the files on disk, which a frontend reads only through BuildKit, file by file.
@@ -68,7 +68,8 @@ impl FrontendOpts {
     }
 }
 
-/// `conveyor.stored`: `POSITION=REFERENCE` pairs, comma-separated (empty for none).
+/// `conveyor.stored`: `POSITION=REFERENCE[@DIGEST]` pairs, comma-separated (empty for
+/// none).
 fn parse_stored(list: &str) -> Result<BTreeMap<usize, String>, OptsError> {
     list.split(',')
         .filter(|pair| !pair.is_empty())

@@ -295,6 +295,8 @@ fn reused_stage(
         })?;
     Ok(ReusedStage {
         reference,
+        image_id: storage::config_digest(&resolved.config),
+        stored_digest: resolved.digest.clone(),
         image: ResolvedBase {
             digest: resolved.digest,
             config,
@@ -318,8 +320,12 @@ async fn given_stages(
         .unwrap_or_default();
     let mut reused = ReusedStages::new();
     for &id in &selection.order {
-        let Some(reference) = stored.get(&id.0).filter(|_| opts.stage != Some(id.0)) else {
+        let Some(given) = stored.get(&id.0).filter(|_| opts.stage != Some(id.0)) else {
             continue;
+        };
+        let (reference, stored_digest) = match given.split_once('@') {
+            Some((reference, digest)) => (reference, Some(digest)),
+            None => (given.as_str(), None),
         };
         let normalized = lower::normalize_reference(reference);
         let log_name = format!("[conveyor] stored stage {reference}");
@@ -330,7 +336,11 @@ async fn given_stages(
                 repo: repo.clone(),
                 reason: format!("{reference}: {error}"),
             })?;
-        reused.insert(id, reused_stage(reference.clone(), resolved, &repo)?);
+        let mut stage = reused_stage(reference.to_string(), resolved, &repo)?;
+        if let Some(digest) = stored_digest {
+            stage.stored_digest = digest.to_string();
+        }
+        reused.insert(id, stage);
     }
     Ok(reused)
 }

@@ -107,6 +107,9 @@ pub struct Stage {
     /// The text the steps' spans point into when it is not the build file itself (the
     /// Dockerfile of a werf config's Dockerfile image).
     pub source: Option<std::sync::Arc<str>>,
+    /// The werf Dockerfile image the stage belongs to: its `args`, `cacheVersion`,
+    /// `network` and `addHost` apply to the stage.
+    pub werf_dockerfile: Option<std::sync::Arc<crate::werf::DockerfileImage>>,
 }
 
 impl Stage {
@@ -265,6 +268,7 @@ pub fn from_dockerfile(
             from_span: stage.from_span,
             werf: None,
             source: None,
+            werf_dockerfile: None,
         });
     }
     let graph = StageGraph {
@@ -428,7 +432,7 @@ impl StageGraph {
             }
         }
         if let Some(werf) = &stage.werf {
-            for &(_, on) in &werf.imports {
+            for &(_, on) in werf.imports.iter().chain(&werf.dependencies) {
                 if !out.contains(&on) {
                     out.push(on);
                 }

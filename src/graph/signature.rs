@@ -143,6 +143,9 @@ pub fn signatures_with_werf(
             name: "platform".into(),
             digest: sha256(sources.platform),
         });
+        if let Some(image) = &stage.werf_dockerfile {
+            inputs.extend(werf_dockerfile_inputs(image));
+        }
 
         let lexer = Lexer::new(graph.escape);
         // Variables this stage can expand without knowing the base image: its ARGs
@@ -161,10 +164,17 @@ pub fn signatures_with_werf(
                 Command::Arg(args) => {
                     for arg in args {
                         let name = arg.name.text.clone();
-                        let value = sources.build_args.get(&name).cloned().or_else(|| {
-                            let default = arg.default.as_ref()?;
-                            expand(&lexer, &default.text, &known)
-                        });
+                        let image_arg = stage
+                            .werf_dockerfile
+                            .as_ref()
+                            .and_then(|i| i.args.get(&name));
+                        let value = image_arg
+                            .or(sources.build_args.get(&name))
+                            .cloned()
+                            .or_else(|| {
+                                let default = arg.default.as_ref()?;
+                                expand(&lexer, &default.text, &known)
+                            });
                         let digest = value.as_deref().map_or_else(|| sha256("unset"), sha256);
                         inputs.push(SignatureInput {
                             name: format!("arg {name}"),
@@ -216,6 +226,37 @@ pub fn signatures_with_werf(
         );
     }
     Ok(signed)
+}
+
+/// What a werf Dockerfile image adds to each of its stages' signatures: its
+/// `cacheVersion`, and the `network` and `addHost` its RUNs get (its `args` count
+/// where an ARG takes them, as build args do).
+fn werf_dockerfile_inputs(image: &crate::werf::DockerfileImage) -> Vec<SignatureInput> {
+    let mut inputs = Vec::new();
+    if let Some(version) = &image.cache_version {
+        inputs.push(SignatureInput {
+            name: "cache-version".into(),
+            digest: sha256(version),
+        });
+    }
+    if let Some(network) = &image.network {
+        inputs.push(SignatureInput {
+            name: "network".into(),
+            digest: sha256(&network.value),
+        });
+    }
+    if !image.add_hosts.is_empty() {
+        let hosts: Vec<String> = image
+            .add_hosts
+            .iter()
+            .map(|(host, ip)| format!("{host}:{ip}"))
+            .collect();
+        inputs.push(SignatureInput {
+            name: "add-host".into(),
+            digest: sha256(&hosts.join("\n")),
+        });
+    }
+    inputs
 }
 
 /// A word expanded with what the stage itself defines; `None` when it names anything

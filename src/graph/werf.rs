@@ -76,6 +76,9 @@ pub struct WerfStage {
     /// For a dependencies stage: each import landing here (index into the image's
     /// imports) and the stage whose filesystem it reads.
     pub imports: Vec<(usize, StageId)>,
+    /// For a dependencies stage: each dependency landing here (index into the image's
+    /// dependencies) and the dependency image's last stage.
+    pub dependencies: Vec<(usize, StageId)>,
 }
 
 /// One image's conveyor as planned: every stage the config creates, built or skipped.
@@ -118,7 +121,10 @@ fn conveyor(image: &Image) -> Vec<WerfStageKind> {
         .filter(|kind| match kind {
             WerfStageKind::From => true,
             WerfStageKind::User(stage) => stapel.shell.has_stage(*stage),
-            WerfStageKind::Dependencies(point) => stapel.imports.iter().any(|i| i.point == *point),
+            WerfStageKind::Dependencies(point) => {
+                stapel.imports.iter().any(|i| i.point == *point)
+                    || stapel.dependencies.iter().any(|d| d.point == *point)
+            }
             WerfStageKind::GitArchive => !stapel.git.is_empty(),
             WerfStageKind::GitCache | WerfStageKind::GitLatestPatch => {
                 late_git && !stapel.git.is_empty()
@@ -132,7 +138,8 @@ fn conveyor(image: &Image) -> Vec<WerfStageKind> {
 }
 
 /// The stage graph of a werf config: Dockerfile images first (they need nothing of the
-/// config), then stapel images in dependency order (bases and imported images first),
+/// config), then stapel images in dependency order (bases, imported images and
+/// dependencies first),
 /// each image's stages chained. `build_args` are the platform ARGs (see
 /// [`super::platform_args`]) Dockerfile images are expanded with.
 pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGraph, GraphError> {
@@ -178,7 +185,7 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
                     FromBase::Config(name) => Base::Stage(plans[name.value.as_str()].last_stage()),
                 },
             };
-            let mut imports = Vec::new();
+            let (mut imports, mut dependencies) = (Vec::new(), Vec::new());
             if let WerfStageKind::Dependencies(point) = kind {
                 for (i, import) in image.stapel.imports.iter().enumerate() {
                     if import.point != point {
@@ -200,6 +207,12 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
                     };
                     imports.push((i, from));
                 }
+                for (i, dependency) in image.stapel.dependencies.iter().enumerate() {
+                    if dependency.point == point {
+                        let on = plans[dependency.image.value.as_str()].last_stage();
+                        dependencies.push((i, on));
+                    }
+                }
             }
             let id = StageId(stages.len());
             let span = image.span;
@@ -216,6 +229,7 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
                 span,
                 from_span: span,
                 source: None,
+                werf_dockerfile: None,
                 werf: Some(WerfStage {
                     image: image.clone(),
                     kind,
@@ -225,6 +239,7 @@ pub fn from_werf(config: &WerfConfig, build_args: &BuildArgs) -> Result<StageGra
                         .clone()
                         .or_else(|| config.cache_version.clone()),
                     imports,
+                    dependencies,
                 }),
             });
             planned.push(WerfPlannedStage {
@@ -279,7 +294,9 @@ fn add_dockerfile(
     };
     let text: Arc<str> = Arc::from(text.as_str());
     let parsed = dockerfile::parse(&text).map_err(|e| wrong(e.located(path, &text).to_string()))?;
-    let graph = super::from_dockerfile(&parsed, build_args)
+    let mut build_args = build_args.clone();
+    build_args.extend(image.args.clone());
+    let graph = super::from_dockerfile(&parsed, &build_args)
         .map_err(|e| wrong(e.located(path, &text).to_string()))?;
     let selection = graph
         .select(image.target.as_ref().map(|t| t.value.as_str()))
@@ -291,6 +308,7 @@ fn add_dockerfile(
                 .map_or(image.dockerfile.span, |t| t.span),
         })?;
     let offset = stages.len();
+    let settings = Arc::new(image.clone());
     let shift = |base: &Base| match base {
         Base::Stage(id) => Base::Stage(StageId(id.0 + offset)),
         other => other.clone(),
@@ -312,6 +330,7 @@ fn add_dockerfile(
             from_span: stage.from_span,
             werf: None,
             source: Some(text.clone()),
+            werf_dockerfile: Some(settings.clone()),
         });
     }
     for arg in graph.meta_args {
@@ -336,6 +355,11 @@ fn image_order(config: &WerfConfig) -> Result<Vec<usize>, GraphError> {
         for import in &image.stapel.imports {
             if let Some(i) = index_of(&import.source.value) {
                 out.push((i, import.source.span));
+            }
+        }
+        for dependency in &image.stapel.dependencies {
+            if let Some(i) = index_of(&dependency.image.value) {
+                out.push((i, dependency.image.span));
             }
         }
         out

@@ -11,6 +11,9 @@
 //!   digest of the files the import takes from the stored source stage (so the stage
 //!   is signed only once its source is stored); without one, `import N source`: the
 //!   signature of the stage read;
+//!   per dependency `dependency N` (the image, each import's type and targetEnv) and
+//!   `dependency N image`: the signature of the dependency image's last stage, which
+//!   names it in the storage (werf signs the dependency's image name);
 //! - gitArchive: `git N`, the mapping's parameters (not its content, as werf);
 //! - gitLatestPatch: `git-content N`, the content of every file the mapping copies;
 //! - dockerInstructions / imageSpec: `docker` / `image-spec`, the settings.
@@ -191,6 +194,18 @@ pub(super) fn werf_inputs(
                 inputs.push(SignatureInput {
                     name: format!("import {index} content"),
                     digest,
+                });
+            }
+            for &(index, on) in &werf.dependencies {
+                let dependency = &stapel.dependencies[index];
+                let mut text = format!("image\t{}\n", dependency.image.value);
+                for import in &dependency.imports {
+                    let _ = writeln!(text, "{}\t{}", import.value.name(), import.target_env);
+                }
+                inputs.push(input(format!("dependency {index}"), &text));
+                inputs.push(SignatureInput {
+                    name: format!("dependency {index} image"),
+                    digest: signed[&on].signature.clone(),
                 });
             }
         }

@@ -55,10 +55,9 @@ impl Lowering<'_> {
                         Some(value) => format!("{name}={value}"),
                         None => name.clone(),
                     });
-                    let value = self
-                        .options
-                        .build_args
-                        .get(&name)
+                    let image_arg = st.werf_dockerfile.as_ref().and_then(|i| i.args.get(&name));
+                    let value = image_arg
+                        .or(self.options.build_args.get(&name))
                         .cloned()
                         .or(default)
                         .or_else(|| {

@@ -323,6 +323,7 @@ impl<'a> Lowering<'a> {
             stage_index: stage.index,
             cmd_index: 0,
             cmd_total,
+            werf_dockerfile: stage.werf_dockerfile.clone(),
             ..inherited
         };
         // `--build-context <stage name>=…` replaces the whole stage.

@@ -18,6 +18,12 @@ pub struct ReusedStage {
     /// The manifest digest as the daemon resolved it, and the image config with the
     /// storage's stage labels removed (`storage::labels::strip_from_config`).
     pub image: ResolvedBase,
+    /// The stored image's ID: the digest of its config as stored, labels and all.
+    pub image_id: String,
+    /// The manifest digest the storage holds (empty in Docker Engine's image store).
+    /// BuildKit on Docker Engine resolves a tag it has itself without a digest, so the
+    /// CLI passes the registry's along.
+    pub stored_digest: String,
 }
 
 /// Reused stages by id (`Options::reused_stages`).

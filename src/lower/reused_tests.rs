@@ -6,6 +6,8 @@ const STORED: &str =
     "127.0.0.1:5000/app-stages:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const STORED_DIGEST: &str =
     "sha256:5555555555555555555555555555555555555555555555555555555555555555";
+const STORED_IMAGE_ID: &str =
+    "sha256:6666666666666666666666666666666666666666666666666666666666666666";
 
 const TEXT: &str = "FROM busybox AS base\nRUN echo base > /base\nFROM base AS build\nRUN echo build > /build\nFROM 127.0.0.1:5000/other AS unrelated\nFROM busybox AS app\nCOPY --from=build /build /b\nFROM build AS next\nRUN echo next\n";
 
@@ -37,6 +39,8 @@ fn lower_reusing_build(target: &str) -> (Lowered, Selection, StageGraph) {
                 digest: STORED_DIGEST.into(),
                 config: stored_config(),
             },
+            image_id: STORED_IMAGE_ID.into(),
+            stored_digest: STORED_DIGEST.into(),
         },
     )]);
     let pruned = prune_reused(&stage_graph, &selection, |id| {

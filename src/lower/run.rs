@@ -102,8 +102,14 @@ impl Lowering<'_> {
             network: match run.network {
                 Some(Network::Host) => llb::NetMode::Host,
                 Some(Network::None) => llb::NetMode::None,
-                Some(Network::Default) | None => llb::NetMode::Sandbox,
+                Some(Network::Default) => llb::NetMode::Sandbox,
+                None => image_network(st),
             },
+            extra_hosts: st
+                .werf_dockerfile
+                .as_ref()
+                .map(|image| image.add_hosts.clone())
+                .unwrap_or_default(),
             security: match run.security {
                 Some(Security::Insecure) => llb::SecurityMode::Insecure,
                 Some(Security::Sandbox) | None => llb::SecurityMode::Sandbox,
@@ -388,6 +394,16 @@ fn run_command_string(
     }
     parts.extend(args.iter().cloned());
     parts.join(" ")
+}
+
+/// A RUN without `--network`: its werf Dockerfile image's `network`, else the sandbox.
+fn image_network(st: &StageState) -> llb::NetMode {
+    let network = st.werf_dockerfile.as_ref().and_then(|i| i.network.as_ref());
+    match network.map(|n| n.value.as_str()) {
+        Some("host") => llb::NetMode::Host,
+        Some("none") => llb::NetMode::None,
+        _ => llb::NetMode::Sandbox,
+    }
 }
 
 #[cfg(test)]

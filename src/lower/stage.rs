@@ -22,6 +22,8 @@ pub(super) struct StageState {
     pub(super) stage_index: usize,
     pub(super) cmd_index: usize,
     pub(super) cmd_total: usize,
+    /// The werf Dockerfile image of the stage: its `args`, `network` and `addHost`.
+    pub(super) werf_dockerfile: Option<std::sync::Arc<crate::werf::DockerfileImage>>,
 }
 
 impl StageState {
@@ -40,6 +42,7 @@ impl StageState {
             stage_index: 0,
             cmd_index: 0,
             cmd_total: 0,
+            werf_dockerfile: None,
         }
     }
 

@@ -12,7 +12,9 @@
 use crate::dockerfile;
 use crate::graph::{Stage, WerfStage, WerfStageKind};
 use crate::llb;
-use crate::werf::{Command, DockerSettings, GitMapping, ImageSpec, MountKind, UserStage};
+use crate::werf::{
+    Command, DependencyValue, DockerSettings, GitMapping, ImageSpec, MountKind, UserStage,
+};
 
 use super::image::Empty;
 use super::paths::{chown_opt, clean_path};
@@ -68,6 +70,11 @@ impl Lowering<'_> {
                         false,
                     );
                 }
+                if !werf.dependencies.is_empty() {
+                    self.set_dependency_env(st, werf)?;
+                    st.image
+                        .commit(format!("werf {name}: dependencies"), false, false);
+                }
             }
             WerfStageKind::GitArchive | WerfStageKind::GitLatestPatch => {
                 self.copy_git(st, &name, &stapel.git);
@@ -86,6 +93,43 @@ impl Lowering<'_> {
                     .expect("the stage exists with imageSpec");
                 apply_image_spec(st, spec);
                 st.image.commit(format!("werf {name}"), false, false);
+            }
+        }
+        Ok(())
+    }
+
+    /// werf's `dependencies`: each import's value of the dependency image's last stage,
+    /// which must be stored (its name, ID and digest exist only there), as image and
+    /// build environment from this stage on.
+    fn set_dependency_env(&self, st: &mut StageState, werf: &WerfStage) -> Result<(), LowerError> {
+        for &(index, on) in &werf.dependencies {
+            let dependency = &werf.image.stapel.dependencies[index];
+            let Some(stored) = self.options.reused_stages.get(&on) else {
+                return Err(LowerError::Werf {
+                    message: format!(
+                        "image {:?} depends on {:?}, whose name, ID and digest exist only once it is stored: build with a stages storage (`conveyor build --repo`)",
+                        werf.image.name, dependency.image.value
+                    ),
+                    span: dependency.image.span,
+                });
+            };
+            // `<repository>:<tag>`: a tag holds no `/`, so the last `:` after the last
+            // `/` splits them (a registry's port comes before the first `/`).
+            let slash = stored.reference.rfind('/').map_or(0, |i| i + 1);
+            let (repository, tag) = match stored.reference[slash..].rfind(':') {
+                Some(colon) => stored.reference.split_at(slash + colon),
+                None => (stored.reference.as_str(), ":latest"),
+            };
+            for import in &dependency.imports {
+                let value = match import.value {
+                    DependencyValue::ImageName => stored.reference.as_str(),
+                    DependencyValue::ImageRepo => repository,
+                    DependencyValue::ImageTag => &tag[1..],
+                    DependencyValue::ImageId => stored.image_id.as_str(),
+                    DependencyValue::ImageDigest => stored.stored_digest.as_str(),
+                };
+                st.image.set_env(&import.target_env, value);
+                st.set_env(&import.target_env, value);
             }
         }
         Ok(())

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use crate::llb;
-use crate::lower::{ContextRef, ImageConfig, Lowered, Options, ResolvedBase, ResolvedBases, lower};
+use crate::lower::{
+    ContextRef, ImageConfig, Lowered, Options, ResolvedBase, ResolvedBases, ReusedStage, lower,
+};
 use crate::werf::{TemplateEnv, load};
 
 fn busybox() -> ResolvedBase {
@@ -18,6 +20,16 @@ fn busybox() -> ResolvedBase {
 }
 
 fn lower_werf(text: &str, target: &str) -> Lowered {
+    lower_werf_with_stored(text, target, &[]).unwrap()
+}
+
+/// Lowers with the stages named in `stored` (`image/stage`) taken from the storage;
+/// an error comes back located in `text`.
+fn lower_werf_with_stored(
+    text: &str,
+    target: &str,
+    stored: &[(&str, ReusedStage)],
+) -> Result<Lowered, String> {
     let loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
     let stage_graph = crate::graph::from_werf(
         &loaded.config,
@@ -29,6 +41,17 @@ fn lower_werf(text: &str, target: &str) -> Lowered {
         .external_images(&selection)
         .into_iter()
         .map(|reference| (reference, busybox()))
+        .collect();
+    let reused_stages = stored
+        .iter()
+        .map(|(name, stage)| {
+            let id = stage_graph
+                .stages
+                .iter()
+                .position(|s| s.name.as_deref() == Some(name))
+                .unwrap();
+            (crate::graph::StageId(id), stage.clone())
+        })
         .collect();
     let options = Options {
         platform: llb::Platform::new("linux", "amd64", ""),
@@ -42,9 +65,10 @@ fn lower_werf(text: &str, target: &str) -> Lowered {
         dockerfile_source: None,
         named_contexts: BTreeMap::new(),
         merge_op: false,
-        reused_stages: crate::lower::ReusedStages::new(),
+        reused_stages,
     };
-    lower(&stage_graph, &selection, &bases, &options).unwrap()
+    lower(&stage_graph, &selection, &bases, &options)
+        .map_err(|e| e.located("werf.yaml", &loaded.rendered).to_string())
 }
 
 const CONFIG: &str = "project: p\nconfigVersion: 1\n---\nartifact: builder\nfrom: busybox\ngit:\n- add: /src\n  to: /build\n  includePaths: ['*.go']\nshell:\n  install: [mkdir /out, cp /build/main.go /out/]\n---\nimage: app\nfrom: busybox\nmount:\n- from: build_dir\n  to: /cache\n- from: tmp_dir\n  to: /scratch\nshell:\n  install: echo hi > /hi\nimport:\n- artifact: builder\n  add: /out\n  to: /opt\n  owner: '1000'\n  group: '2000'\n  after: install\ndocker:\n  ENTRYPOINT: [/bin/app]\n  ENV: {A: '$x \"q\"'}\n";
@@ -104,4 +128,46 @@ fn docker_settings_become_the_image_config() {
 fn target_builds_only_what_the_image_needs() {
     let dump = lower_werf(CONFIG, "builder").definition.dump();
     assert!(!dump.contains("[app/"), "{dump}");
+}
+
+const DEPENDENCIES: &str = "project: p\nconfigVersion: 1\n---\nimage: backend\nfrom: busybox\nshell:\n  install: echo b > /b\n---\nimage: web\nfrom: busybox\ndependencies:\n- image: backend\n  after: install\n  imports:\n  - {type: ImageName, targetEnv: B_NAME}\n  - {type: ImageRepo, targetEnv: B_REPO}\n  - {type: ImageTag, targetEnv: B_TAG}\n  - {type: ImageID, targetEnv: B_ID}\n  - {type: ImageDigest, targetEnv: B_DIGEST}\nshell:\n  install: echo w > /w\n  setup: echo $B_NAME > /name\n";
+
+#[test]
+fn dependencies_hand_the_stored_image_names_to_later_stages_and_the_config() {
+    let stored = ReusedStage {
+        reference: "127.0.0.1:5000/shop:abc123".into(),
+        image: busybox(),
+        image_id: "sha256:2222222222222222222222222222222222222222222222222222222222222222".into(),
+        stored_digest: "sha256:3333333333333333333333333333333333333333333333333333333333333333"
+            .into(),
+    };
+    let lowered =
+        lower_werf_with_stored(DEPENDENCIES, "web", &[("backend/install", stored)]).unwrap();
+    let env = &lowered.image_config.config.env;
+    for expected in [
+        "B_NAME=127.0.0.1:5000/shop:abc123",
+        "B_REPO=127.0.0.1:5000/shop",
+        "B_TAG=abc123",
+        "B_ID=sha256:2222222222222222222222222222222222222222222222222222222222222222",
+        "B_DIGEST=sha256:3333333333333333333333333333333333333333333333333333333333333333",
+    ] {
+        assert!(
+            env.iter().any(|e| e == expected),
+            "{expected} not in {env:?}"
+        );
+    }
+    // The setup command after the dependencies stage runs with them in its environment.
+    let dump = lowered.definition.dump();
+    assert!(dump.contains("B_NAME=127.0.0.1:5000/shop:abc123"), "{dump}");
+}
+
+#[test]
+fn dependencies_without_the_storage_are_a_located_error() {
+    let Err(error) = lower_werf_with_stored(DEPENDENCIES, "web", &[]) else {
+        panic!("lowered a dependency that is not stored");
+    };
+    assert!(
+        error.starts_with("werf.yaml:12:10: image \"web\" depends on \"backend\", whose name, ID and digest exist only once it is stored"),
+        "{error}"
+    );
 }

@@ -196,7 +196,6 @@ fn read_stapel(root: &Node) -> Result<Vec<Image>, ConfigError> {
             "ansible stages are not supported yet",
         ));
     }
-    not_supported_yet(&doc, "dependencies", "dependencies")?;
     // Checked, and otherwise what conveyor always does: a base image is signed by the
     // digest it resolves to on every run, as werf does with `fromLatest: true`.
     doc.bool("fromLatest")?;
@@ -222,7 +221,7 @@ fn read_stapel(root: &Node) -> Result<Vec<Image>, ConfigError> {
         }
     };
     if is_artifact {
-        for key in ["docker", "final", "disableGitAfterPatch"] {
+        for key in ["docker", "final", "disableGitAfterPatch", "dependencies"] {
             if let Some(span) = doc.key_span(key) {
                 return Err(ConfigError::new(
                     span,
@@ -313,6 +312,11 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
             .iter()
             .map(read_import)
             .collect::<Result<_, _>>()?,
+        dependencies: doc
+            .list("dependencies")?
+            .iter()
+            .map(super::sections::read_dependency)
+            .collect::<Result<_, _>>()?,
         docker: doc.get("docker").map(read_docker).transpose()?,
         image_spec: doc.get("imageSpec").map(read_image_spec).transpose()?,
         mounts,
@@ -321,8 +325,8 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
     })
 }
 
-/// Every image named by `fromImage`/`fromArtifact`/`from` or an import exists, and no
-/// image is its own base.
+/// Every image named by `fromImage`/`fromArtifact`/`from`, an import or a dependency
+/// exists, and no image is its own base.
 fn check_references(images: &[Image], names: &[String]) -> Result<(), ConfigError> {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let missing = |name: &Located<String>, what: &str| {
@@ -358,6 +362,17 @@ fn check_references(images: &[Image], names: &[String]) -> Result<(), ConfigErro
                 ));
             }
         }
+        for dependency in &image.stapel.dependencies {
+            if !names.contains(&dependency.image.value.as_str()) {
+                return Err(missing(&dependency.image, "the dependency"));
+            }
+            if dependency.image.value == image.name {
+                return Err(ConfigError::new(
+                    dependency.image.span,
+                    "an image cannot depend on itself",
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -383,9 +398,77 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
         "contextAddFile",
     ];
     let doc = fields(root, "a Dockerfile image", &keys)?;
-    for key in &keys[5..] {
+    for key in ["staged", "dependencies", "platform", "imageSpec"] {
         not_supported_yet(&doc, key, &format!("`{key}` of a Dockerfile image"))?;
     }
+    // werf sends git-tracked files only, and these besides; conveyor's context holds
+    // every file of the directory (less `.dockerignore`), so they are there already.
+    if doc.has("contextAddFile") && doc.has("contextAddFiles") {
+        let span = doc.key_span("contextAddFile").unwrap_or(root.span);
+        return Err(ConfigError::new(
+            span,
+            "`contextAddFile` and `contextAddFiles` cannot be used together",
+        ));
+    }
+    for key in ["contextAddFile", "contextAddFiles"] {
+        for path in doc.strings(key)? {
+            if path.value.starts_with('/') || path.value.split('/').any(|p| p == "..") {
+                return Err(ConfigError::new(
+                    path.span,
+                    format!(
+                        "{key} paths must be relative to the context, not {:?}",
+                        path.value
+                    ),
+                ));
+            }
+        }
+    }
+    let network = doc.string("network")?;
+    if let Some(network) = &network
+        && !["default", "host", "none"].contains(&network.value.as_str())
+    {
+        return Err(ConfigError::new(
+            network.span,
+            format!(
+                "network must be default, host or none, not {:?}",
+                network.value
+            ),
+        ));
+    }
+    let mut add_hosts = Vec::new();
+    for entry in doc.strings("addHost")? {
+        // docker's `--add-host host:ip`; an IPv6 address keeps its own colons.
+        match entry.value.split_once(':') {
+            Some((host, ip)) if !host.is_empty() && !ip.is_empty() => {
+                add_hosts.push((host.to_string(), ip.to_string()));
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    entry.span,
+                    format!("expected addHost as host:ip, not {:?}", entry.value),
+                ));
+            }
+        }
+    }
+    let ssh = doc.string("ssh")?;
+    if let Some(ssh) = &ssh {
+        let id = ssh
+            .value
+            .split_once('=')
+            .map_or(ssh.value.as_str(), |(id, _)| id);
+        if id.is_empty() || id.contains(',') {
+            return Err(ConfigError::new(
+                ssh.span,
+                format!(
+                    "expected ssh as ID or ID=SOCKET (e.g. default), not {:?}",
+                    ssh.value
+                ),
+            ));
+        }
+    }
+    let args = doc.string_map("args")?;
+    let cache_version = doc.string("cacheVersion")?.map(|s| s.value);
+    let is_final = doc.bool("final")?.unwrap_or(true);
     let secrets = super::sections::read_secrets(&doc)?;
     if let Some(context) = doc.string("context")?
         && !matches!(context.value.as_str(), "" | "." | "./")
@@ -418,6 +501,12 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
             target: target.clone(),
             text: None,
             secrets: secrets.clone(),
+            args: args.clone(),
+            cache_version: cache_version.clone(),
+            network: network.clone(),
+            add_hosts: add_hosts.clone(),
+            is_final,
+            ssh: ssh.clone(),
         })
         .collect())
 }

@@ -24,8 +24,9 @@ pub use error::WerfError;
 pub use fields::Located;
 pub use git::commit_of;
 pub use model::{
-    Command, DockerSettings, DockerfileImage, FromBase, GitMapping, Image, ImageSpec, Import,
-    ImportPoint, Mount, MountKind, Secret, SecretValue, Shell, Stapel, UserStage, WerfConfig,
+    Command, Dependency, DependencyImport, DependencyValue, DockerSettings, DockerfileImage,
+    FromBase, GitMapping, Image, ImageSpec, Import, ImportPoint, Mount, MountKind, Secret,
+    SecretValue, Shell, Stapel, UserStage, WerfConfig,
 };
 pub use template::TemplateEnv;
 

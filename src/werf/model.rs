@@ -92,6 +92,19 @@ pub struct DockerfileImage {
     /// filled in by the caller (the frontend reads it from the build context).
     pub text: Option<String>,
     pub secrets: Vec<Secret>,
+    /// `args`: build args of its stages, over the build's own.
+    pub args: BTreeMap<String, String>,
+    /// `cacheVersion`: signed into each of its stages.
+    pub cache_version: Option<String>,
+    /// `network`: the network of its RUN instructions without `--network`.
+    pub network: Option<Located<String>>,
+    /// `addHost`: `host:ip` entries added to /etc/hosts of every RUN.
+    pub add_hosts: Vec<(String, String)>,
+    /// `final: false` marks a helper image.
+    pub is_final: bool,
+    /// `ssh`: the ssh-agent its `RUN --mount=type=ssh` use, as `docker build --ssh`
+    /// takes it (`default`, or `ID=SOCKET`).
+    pub ssh: Option<Located<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +138,7 @@ pub struct Stapel {
     pub git: Vec<GitMapping>,
     pub shell: Shell,
     pub imports: Vec<Import>,
+    pub dependencies: Vec<Dependency>,
     pub docker: Option<DockerSettings>,
     pub image_spec: Option<ImageSpec>,
     pub mounts: Vec<Mount>,
@@ -218,6 +232,56 @@ pub struct Import {
     pub exclude_paths: Vec<String>,
     pub point: ImportPoint,
     pub span: Span,
+}
+
+/// A `dependencies` item: names of another image's stored image, handed to this image
+/// as environment variables from the dependencies stage at `point` on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dependency {
+    pub image: Located<String>,
+    pub point: ImportPoint,
+    pub imports: Vec<DependencyImport>,
+    pub span: Span,
+}
+
+/// One `imports` item of a dependency: which value, into which variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DependencyImport {
+    pub value: DependencyValue,
+    pub target_env: String,
+}
+
+/// werf's dependency import types, for the dependency's last stage as stored:
+/// `<repo>:<tag>`, its repository, its tag, the image ID (config digest) and the
+/// manifest digest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DependencyValue {
+    ImageName,
+    ImageRepo,
+    ImageTag,
+    ImageId,
+    ImageDigest,
+}
+
+impl DependencyValue {
+    pub const ALL: [DependencyValue; 5] = [
+        DependencyValue::ImageName,
+        DependencyValue::ImageTag,
+        DependencyValue::ImageRepo,
+        DependencyValue::ImageId,
+        DependencyValue::ImageDigest,
+    ];
+
+    /// werf's spelling in `type:`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DependencyValue::ImageName => "ImageName",
+            DependencyValue::ImageRepo => "ImageRepo",
+            DependencyValue::ImageTag => "ImageTag",
+            DependencyValue::ImageId => "ImageID",
+            DependencyValue::ImageDigest => "ImageDigest",
+        }
+    }
 }
 
 /// The `docker:` section: image config settings.

@@ -7,8 +7,8 @@ use super::config::not_supported_yet;
 use super::error::ConfigError;
 use super::fields::{Fields, Located, fields, string, strings};
 use super::model::{
-    Command, DockerSettings, GitMapping, ImageSpec, Import, ImportPoint, Mount, MountKind, Secret,
-    SecretValue, Shell, UserStage,
+    Command, Dependency, DependencyImport, DependencyValue, DockerSettings, GitMapping, ImageSpec,
+    Import, ImportPoint, Mount, MountKind, Secret, SecretValue, Shell, UserStage,
 };
 use super::yaml::{Kind, Node};
 
@@ -121,6 +121,36 @@ pub(super) fn read_shell(node: &Node) -> Result<Shell, ConfigError> {
     Ok(out)
 }
 
+/// `before` or `after` install or setup: where an import or a dependency lands.
+fn stage_point(
+    fields: &Fields<'_>,
+    at: crate::diag::Span,
+    what: &str,
+) -> Result<ImportPoint, ConfigError> {
+    match (fields.string("before")?, fields.string("after")?) {
+        (Some(point), None) | (None, Some(point)) => {
+            match (fields.has("before"), point.value.as_str()) {
+                (true, "install") => Ok(ImportPoint::BeforeInstall),
+                (false, "install") => Ok(ImportPoint::AfterInstall),
+                (true, "setup") => Ok(ImportPoint::BeforeSetup),
+                (false, "setup") => Ok(ImportPoint::AfterSetup),
+                _ => Err(ConfigError::new(
+                    point.span,
+                    format!("expected `install` or `setup`, not {:?}", point.value),
+                )),
+            }
+        }
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            fields.key_span("after").unwrap_or(at),
+            format!("{what} takes `before` or `after`, not both"),
+        )),
+        (None, None) => Err(ConfigError::new(
+            at,
+            format!("{what} needs `before` or `after` (install or setup)"),
+        )),
+    }
+}
+
 pub(super) fn read_import(node: &Node) -> Result<Import, ConfigError> {
     let import = fields(
         node,
@@ -158,36 +188,7 @@ pub(super) fn read_import(node: &Node) -> Result<Import, ConfigError> {
             ));
         }
     };
-    let point = match (import.string("before")?, import.string("after")?) {
-        (Some(at), None) | (None, Some(at)) => {
-            let before = import.has("before");
-            match (before, at.value.as_str()) {
-                (true, "install") => ImportPoint::BeforeInstall,
-                (false, "install") => ImportPoint::AfterInstall,
-                (true, "setup") => ImportPoint::BeforeSetup,
-                (false, "setup") => ImportPoint::AfterSetup,
-                _ => {
-                    return Err(ConfigError::new(
-                        at.span,
-                        format!("expected `install` or `setup`, not {:?}", at.value),
-                    ));
-                }
-            }
-        }
-        (Some(_), Some(_)) => {
-            let span = import.key_span("after").unwrap_or(node.span);
-            return Err(ConfigError::new(
-                span,
-                "an import takes `before` or `after`, not both",
-            ));
-        }
-        (None, None) => {
-            return Err(ConfigError::new(
-                node.span,
-                "an import needs `before` or `after` (install or setup)",
-            ));
-        }
-    };
+    let point = stage_point(&import, node.span, "an import")?;
     let add_located = import
         .string("add")?
         .ok_or_else(|| ConfigError::new(node.span, "an import needs `add`"))?;
@@ -417,4 +418,71 @@ pub(super) fn read_secrets(doc: &Fields<'_>) -> Result<Vec<Secret>, ConfigError>
         });
     }
     Ok(out)
+}
+
+/// A `dependencies` item of a stapel image: `image`, `before`/`after`, and `imports`
+/// of `type` into `targetEnv` (unique within the dependency, as werf checks).
+pub(super) fn read_dependency(node: &Node) -> Result<Dependency, ConfigError> {
+    let dependency = fields(
+        node,
+        "a dependency",
+        &["image", "before", "after", "imports"],
+    )?;
+    let image = dependency
+        .string("image")?
+        .ok_or_else(|| ConfigError::new(node.span, "a dependency needs `image`"))?;
+    let point = stage_point(&dependency, node.span, "a dependency")?;
+    let mut imports: Vec<DependencyImport> = Vec::new();
+    for item in dependency.list("imports")? {
+        let import = fields(
+            item,
+            "a dependency import",
+            &["type", "targetEnv", "targetBuildArg"],
+        )?;
+        if let Some(span) = import.key_span("targetBuildArg") {
+            return Err(ConfigError::new(
+                span,
+                "`targetBuildArg` is for Dockerfile images; a stapel image takes `targetEnv`",
+            ));
+        }
+        let kind = import
+            .string("type")?
+            .ok_or_else(|| ConfigError::new(item.span, "a dependency import needs `type`"))?;
+        let value = DependencyValue::ALL
+            .into_iter()
+            .find(|v| v.name() == kind.value)
+            .ok_or_else(|| {
+                let names: Vec<&str> = DependencyValue::ALL.iter().map(|v| v.name()).collect();
+                ConfigError::new(
+                    kind.span,
+                    format!(
+                        "expected a dependency import type ({}), not {:?}",
+                        names.join(", "),
+                        kind.value
+                    ),
+                )
+            })?;
+        let target_env = import
+            .string("targetEnv")?
+            .ok_or_else(|| ConfigError::new(item.span, "a dependency import needs `targetEnv`"))?;
+        if imports.iter().any(|i| i.target_env == target_env.value) {
+            return Err(ConfigError::new(
+                target_env.span,
+                format!(
+                    "targetEnv {:?} is imported twice in this dependency",
+                    target_env.value
+                ),
+            ));
+        }
+        imports.push(DependencyImport {
+            value,
+            target_env: target_env.value,
+        });
+    }
+    Ok(Dependency {
+        image,
+        point,
+        imports,
+        span: node.span,
+    })
 }

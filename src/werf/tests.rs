@@ -267,11 +267,54 @@ fn dockerfile_images_are_read_with_their_dockerfile() {
     assert_eq!(image.target.as_ref().unwrap().value, "runtime");
     assert_eq!(
         load_err_with(
-            &format!("{META}image: web\ndockerfile: Dockerfile\nargs: {{A: b}}\n"),
+            &format!("{META}image: web\ndockerfile: Dockerfile\nstaged: true\n"),
             &env
         ),
-        "werf.yaml:6:1: `args` of a Dockerfile image is not supported yet"
+        "werf.yaml:6:1: `staged` of a Dockerfile image is not supported yet"
     );
+    let text = format!(
+        "{META}image: web\ndockerfile: Dockerfile\nargs: {{A: b, NUM: 3}}\ncacheVersion: v2\nnetwork: host\naddHost: [a.local:10.1.2.3, b.local:::1]\nfinal: false\ncontextAddFiles: [x.txt]\n"
+    );
+    let image = load("werf.yaml", &text, &env)
+        .unwrap()
+        .config
+        .dockerfile_images[0]
+        .clone();
+    assert_eq!(
+        image.args,
+        std::collections::BTreeMap::from([("A".into(), "b".into()), ("NUM".into(), "3".into())])
+    );
+    assert_eq!(image.cache_version.as_deref(), Some("v2"));
+    assert_eq!(image.network.map(|n| n.value).as_deref(), Some("host"));
+    assert_eq!(
+        image.add_hosts,
+        [
+            ("a.local".to_string(), "10.1.2.3".to_string()),
+            ("b.local".to_string(), "::1".to_string())
+        ]
+    );
+    assert!(!image.is_final);
+    for (options, expected) in [
+        (
+            "addHost: nohost\n",
+            "werf.yaml:6:10: expected addHost as host:ip, not \"nohost\"",
+        ),
+        (
+            "ssh: a,b\n",
+            "werf.yaml:6:6: expected ssh as ID or ID=SOCKET (e.g. default), not \"a,b\"",
+        ),
+        (
+            "network: bridge\n",
+            "werf.yaml:6:10: network must be default, host or none, not \"bridge\"",
+        ),
+        (
+            "contextAddFiles: [../x]\n",
+            "werf.yaml:6:19: contextAddFiles paths must be relative to the context, not \"../x\"",
+        ),
+    ] {
+        let text = format!("{META}image: web\ndockerfile: Dockerfile\n{options}");
+        assert_eq!(load_err_with(&text, &env), expected);
+    }
 }
 
 #[test]
@@ -280,4 +323,34 @@ fn a_config_without_images_is_refused() {
         load_err("project: p\nconfigVersion: 1\n"),
         "werf.yaml:1:1: werf.yaml defines no image: add a document with `image: <name>`"
     );
+}
+
+#[test]
+fn dependencies_are_checked_as_werf_checks_them() {
+    let base = "image: backend\nfrom: alpine\n---\n";
+    let cases = [
+        (
+            "image: web\nfrom: alpine\ndependencies:\n- image: api\n  before: setup\n",
+            "werf.yaml:10:10: the dependency \"api\" is not an image or artifact of this werf.yaml (it has: backend, web)",
+        ),
+        (
+            "image: web\nfrom: alpine\ndependencies:\n- image: backend\n  before: setup\n  after: install\n",
+            "werf.yaml:12:3: a dependency takes `before` or `after`, not both",
+        ),
+        (
+            "image: web\nfrom: alpine\ndependencies:\n- image: backend\n  after: build\n",
+            "werf.yaml:11:10: expected `install` or `setup`, not \"build\"",
+        ),
+        (
+            "image: web\nfrom: alpine\ndependencies:\n- image: backend\n  after: setup\n  imports:\n  - {type: ImageName, targetEnv: A}\n  - {type: ImageTag, targetEnv: A}\n",
+            "werf.yaml:14:33: targetEnv \"A\" is imported twice in this dependency",
+        ),
+        (
+            "image: web\nfrom: alpine\ndependencies:\n- image: backend\n  after: setup\n  imports:\n  - {type: ImageName, targetBuildArg: A}\n",
+            "werf.yaml:13:23: `targetBuildArg` is for Dockerfile images; a stapel image takes `targetEnv`",
+        ),
+    ];
+    for (image, expected) in cases {
+        assert_eq!(load_err(&format!("{META}{base}{image}")), expected);
+    }
 }
