@@ -1,5 +1,6 @@
 //! `conveyor build --repo`: a build through the stages storage. Every selected stage
-//! is signed and looked up as `<repo>:<signature>`; a stored stage is never rebuilt
+//! is signed and looked up as `<repo>:<signature>` (a werf stage importing from a
+//! stage not stored yet, once that stage is built); a stored stage is never rebuilt
 //! (the frontend, given `CONVEYOR_REPO`, lowers it to its stored image); each missing
 //! stage the target needs is built on its own, dependencies first, and stored by its
 //! signature, with the storage's labels, only once its solve succeeded — so a failed
@@ -81,7 +82,8 @@ async fn signing_platform(daemon: &Daemon, request: &BuildRequest) -> Result<Str
 }
 
 /// Looks every selected stage up and builds, in order, those the target needs that the
-/// storage lacks.
+/// storage lacks. A werf stage importing from a stage not stored yet is signed (and
+/// looked up) only once that stage is built: its signature takes the imported content.
 pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, Failure> {
     let request = job.request;
     let platform = signing_platform(job.daemon, request).await?;
@@ -106,8 +108,6 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
         )));
     }
     let digests = stages::resolve_images(&loaded).await?;
-    let signed = loaded.sign(&digests)?;
-    let mut labels = loaded.stage_labels(&signed)?;
     let storage = stages::open_storage(job.repo, &platform)?;
     let on_docker = matches!(job.address, DaemonAddress::DockerEngine(_));
     if job.repo == storage::LOCAL && !on_docker {
@@ -118,19 +118,14 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
 
     let graph = &loaded.stage_graph;
     let in_registry = job.repo != storage::LOCAL;
+    let mut imports = stages::ImportDigests::new();
+    // Found in the storage by their signature, and built by this build.
     let mut stored: BTreeSet<StageId> = BTreeSet::new();
-    let mut digests: BTreeMap<StageId, String> = BTreeMap::new();
-    for &id in &loaded.selection.order {
-        let signature = &signed.signatures[&id].signature;
-        if let Some(found) = storage.lookup(signature).await.map_err(Failure::build)? {
-            stored.insert(id);
-            if in_registry {
-                digests.insert(id, found.digest);
-            }
-        }
-    }
-    let needed =
-        crate::lower::prune_reused(graph, &loaded.selection, |id| stored.contains(&id)).order;
+    let mut built: BTreeSet<StageId> = BTreeSet::new();
+    let mut looked_up: BTreeSet<StageId> = BTreeSet::new();
+    let mut references: BTreeMap<StageId, String> = BTreeMap::new();
+    // The registry's manifest digest of each stored stage (see `stored_option`).
+    let mut manifest_digests: BTreeMap<StageId, String> = BTreeMap::new();
     let mut report = StagesReport {
         reused: Vec::new(),
         built: Vec::new(),
@@ -141,56 +136,85 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
             serde_json::to_string(&loaded.git_commits).expect("commits are JSON")
         },
     };
-    let references: BTreeMap<StageId, String> = needed
-        .iter()
-        .map(|&id| {
-            let reference = storage.reference(&signed.signatures[&id].signature)?;
-            Ok::<_, storage::StorageError>((id, reference))
-        })
-        .collect::<Result<_, _>>()
-        .map_err(Failure::build)?;
-    let mut pending: Vec<StageId> = Vec::new();
-    for &id in &needed {
-        if stored.contains(&id) {
-            let reference = storage
-                .reference(&signed.signatures[&id].signature)
-                .map_err(Failure::build)?;
-            let name = graph.stage(id).display_name();
-            job.progress
-                .note(&format!("[conveyor] stage {name}: reused {reference}"));
-            report.reused.push(name);
-        } else {
-            pending.push(id);
-        }
-    }
-
-    // A wave at a time: every stage whose dependencies are all stored (or not needed)
-    // is solved at once; a failure ends the build after its wave, so only stages
-    // that completed are tagged.
     let target = StoreTarget {
         daemon: job.daemon,
         address: job.address,
         session: job.session,
         repo: job.repo,
     };
-    let progress = Mutex::new(&mut *job.progress);
-    let mut done = stored;
-    while !pending.is_empty() {
-        let (wave, rest) = next_wave(&pending, &needed, &done, |id| graph.stage_dependencies(id));
+
+    // Sign what can be signed, look it up, build a wave of what is missing; again,
+    // until the target is stored. Each wave solves every needed stage whose
+    // dependencies are all stored; a failure ends the build after its wave, so only
+    // stages that completed are tagged.
+    loop {
+        let progress = &mut *job.progress;
+        let signed = loaded
+            .sign_stored(&digests, &storage, &mut imports, &mut |line| {
+                progress.note(&format!("[conveyor] {line}"))
+            })
+            .await?;
+        for &id in &loaded.selection.order {
+            let Some(signature) = signed.signatures.get(&id) else {
+                continue;
+            };
+            if !looked_up.insert(id) {
+                continue;
+            }
+            let signature = &signature.signature;
+            references.insert(id, storage.reference(signature).map_err(Failure::build)?);
+            if let Some(found) = storage.lookup(signature).await.map_err(Failure::build)? {
+                stored.insert(id);
+                if in_registry {
+                    manifest_digests.insert(id, found.digest);
+                }
+            }
+        }
+        let done: BTreeSet<StageId> = stored.union(&built).copied().collect();
+        let needed =
+            crate::lower::prune_reused(graph, &loaded.selection, |id| done.contains(&id)).order;
+        for &id in &needed {
+            let name = graph.stage(id).display_name();
+            if stored.contains(&id) && !report.reused.contains(&name) {
+                job.progress.note(&format!(
+                    "[conveyor] stage {name}: reused {}",
+                    references[&id]
+                ));
+                report.reused.push(name);
+            }
+        }
+        let needed_references: BTreeMap<StageId, String> = needed
+            .iter()
+            .filter_map(|id| Some((*id, references.get(id)?.clone())))
+            .collect();
+        let pending: Vec<StageId> = needed
+            .iter()
+            .copied()
+            .filter(|id| !done.contains(id))
+            .collect();
+        if pending.is_empty() {
+            report.stored = stored_option(&needed_references, &manifest_digests, &done);
+            return Ok(report);
+        }
+        let (wave, _) = next_wave(&pending, &needed, &done, |id| graph.stage_dependencies(id));
+        let wave: Vec<StageId> = wave
+            .into_iter()
+            .filter(|id| signed.signatures.contains_key(id))
+            .collect();
         if wave.is_empty() {
             return Err(Failure::build(
                 "the stages left to build depend on each other in a cycle",
             ));
         }
+        let mut labels = loaded.stage_labels(&signed)?;
+        let progress = Mutex::new(&mut *job.progress);
         let mut solves = Vec::new();
         for &id in &wave {
             let name = graph.stage(id).display_name();
-            let reference = storage
-                .reference(&signed.signatures[&id].signature)
-                .map_err(Failure::build)?;
+            let reference = references[&id].clone();
             let stage_labels = labels
                 .remove(&id)
-                .expect("every selected stage has labels")
+                .expect("every signed stage has labels")
                 .to_labels();
             let mut attrs: BTreeMap<String, String> = job.input.frontend_attrs.clone();
             attrs.insert("conveyor.stage".into(), id.0.to_string());
@@ -204,7 +228,7 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
             );
             attrs.insert(
                 "conveyor.stored".into(),
-                stored_option(&references, &digests, &done),
+                stored_option(&needed_references, &manifest_digests, &done),
             );
             if !report.git_commits.is_empty() {
                 attrs.insert("conveyor.git-commits".into(), report.git_commits.clone());
@@ -227,9 +251,9 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
                                 "stage {name} was pushed but is not in the registry"
                             ))
                         })?;
-                        digests.insert(*id, pushed.digest);
+                        manifest_digests.insert(*id, pushed.digest);
                     }
-                    done.insert(*id);
+                    built.insert(*id);
                     report.built.push(name);
                 }
                 Err(error) => failure = failure.or(Some(error)),
@@ -238,10 +262,7 @@ pub async fn build_missing_stages(job: StagesBuild<'_>) -> Result<StagesReport, 
         if let Some(failure) = failure {
             return Err(failure);
         }
-        pending = rest;
     }
-    report.stored = stored_option(&references, &digests, &done);
-    Ok(report)
 }
 
 /// Splits `pending` into the stages that can be solved now — every dependency done,

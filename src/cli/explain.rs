@@ -16,12 +16,24 @@ pub fn explain(spec: &BuildSpec, repo: &str) -> Result<String, Failure> {
     let storage = stages::open_storage(repo, &loaded.platform)?;
     stages::runtime()?.block_on(async {
         let digests = stages::resolve_images(&loaded).await?;
-        let signed = loaded.sign(&digests)?;
+        let mut imports = stages::ImportDigests::new();
+        let signed = loaded
+            .sign_stored(&digests, &storage, &mut imports, &mut |_| {})
+            .await?;
         let today = loaded.stage_labels(&signed)?;
         let records = storage.list().await.map_err(Failure::build)?;
         let mut out = String::new();
         for &id in &loaded.selection.order {
-            let labels = &today[&id];
+            let Some(labels) = today.get(&id) else {
+                let name = loaded.stage_graph.stage(id).display_name();
+                let waits_for = loaded.waits_for(&signed, id).join(", ");
+                writeln!(
+                    out,
+                    "stage {name}: signature: after {waits_for} is built (the content imported from it signs this stage)"
+                )
+                .expect("a String");
+                continue;
+            };
             let heading = format!("stage {}", labels.stage);
             if let Some(found) = storage
                 .lookup(&labels.signature)

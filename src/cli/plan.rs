@@ -34,11 +34,17 @@ struct PlannedStage {
     index: usize,
     name: String,
     base: String,
+    /// Empty for a stage that cannot be signed yet (see `waits_for`).
     signature: String,
+    /// With `--repo`, for a werf stage (or one after it) importing from a stage not
+    /// stored yet: the stages to be built first; their content signs it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    waits_for: Vec<String>,
     /// Stages this one reads (FROM, COPY --from, RUN --mount from=).
     depends_on: Vec<String>,
-    /// With `--repo`: `reused` (stored as `stored`), `build`, or `skip` (only stored
-    /// stages need it).
+    /// With `--repo`: `reused` (stored as `stored`), `build`, `skip` (only stored
+    /// stages need it), or `pending` (signed only once `waits_for` are stored: then
+    /// reused or built).
     #[serde(skip_serializing_if = "Option::is_none")]
     action: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -88,11 +94,17 @@ pub fn plan(request: &PlanRequest) -> Result<String, Failure> {
             let storage = stages::open_storage(repo, &loaded.platform)?;
             stages::runtime()?.block_on(async {
                 let digests = stages::resolve_images(&loaded).await?;
-                let signed = loaded.sign(&digests)?;
+                let mut imports = stages::ImportDigests::new();
+                let signed = loaded
+                    .sign_stored(&digests, &storage, &mut imports, &mut |_| {})
+                    .await?;
                 let mut stored = StoredRefs::new();
                 for &id in &loaded.selection.order {
+                    let Some(signature) = signed.signatures.get(&id) else {
+                        continue;
+                    };
                     let found = storage
-                        .lookup(&signed.signatures[&id].signature)
+                        .lookup(&signature.signature)
                         .await
                         .map_err(Failure::build)?;
                     if let Some(found) = found {
@@ -118,20 +130,26 @@ pub fn plan(request: &PlanRequest) -> Result<String, Failure> {
         .iter()
         .map(|&id| {
             let stage = stage_graph.stage(id);
-            let signature = &signed.signatures[&id];
+            let signature = signed.signatures.get(&id);
             let stored_ref = stored.as_ref().and_then(|s| s.get(&id).cloned());
-            let action = needed
-                .as_ref()
-                .map(|needed| match (&stored_ref, needed.contains(&id)) {
-                    (Some(_), _) => "reused",
-                    (None, true) => "build",
-                    (None, false) => "skip",
-                });
+            let action = needed.as_ref().map(|needed| {
+                match (&stored_ref, needed.contains(&id), signature) {
+                    (Some(_), _, _) => "reused",
+                    (None, true, None) => "pending",
+                    (None, true, Some(_)) => "build",
+                    (None, false, _) => "skip",
+                }
+            });
+            let waits_for = match signature {
+                Some(_) => Vec::new(),
+                None => loaded.waits_for(&signed, id),
+            };
             PlannedStage {
                 index: stage.index,
                 name: stage.display_name(),
                 base: base_text(stage_graph, &stage.base),
-                signature: signature.signature.clone(),
+                signature: signature.map_or_else(String::new, |s| s.signature.clone()),
+                waits_for,
                 depends_on: stage_graph
                     .stage_dependencies(id)
                     .into_iter()
@@ -144,7 +162,8 @@ pub fn plan(request: &PlanRequest) -> Result<String, Failure> {
                     .and_then(|labels| labels.remove(&id))
                     .map(|labels| labels.to_labels()),
                 inputs: signature
-                    .inputs
+                    .map(|s| s.inputs.as_slice())
+                    .unwrap_or_default()
                     .iter()
                     .map(|i| PlannedInput {
                         name: i.name.clone(),
@@ -173,14 +192,22 @@ fn render_text(plan: &Plan) -> String {
         plan.stages.len()
     );
     for stage in &plan.stages {
+        let signature = if stage.waits_for.is_empty() {
+            stage.signature.clone()
+        } else {
+            format!("signature: after {} is built", stage.waits_for.join(", "))
+        };
         out.push_str(&format!(
-            "\nstage {} {}  {}\n",
-            stage.index, stage.name, stage.signature
+            "\nstage {} {}  {signature}\n",
+            stage.index, stage.name
         ));
         out.push_str(&format!("  base: {}\n", stage.base));
         match (stage.action, &stage.stored) {
             (Some("reused"), Some(stored)) => out.push_str(&format!("  reused: {stored}\n")),
             (Some("skip"), _) => out.push_str("  skip: only stored stages need it\n"),
+            (Some("pending"), _) => {
+                out.push_str("  pending: signed by the content it imports, then reused or built\n")
+            }
             (Some(_), _) => out.push_str("  build: not stored\n"),
             (None, _) => {}
         }

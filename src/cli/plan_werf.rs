@@ -146,6 +146,7 @@ pub fn plan(
     let mut digest_git = |files: &GitFiles| git_digest(&dir, &ignore, files);
     let mut werf_sources = WerfSources {
         git_digest: &mut digest_git,
+        import_digest: None,
     };
     let mut sources = SignatureSources {
         dockerfile_text: &rendered,

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use crate::buildkit::SecretSource;
 use crate::context::{self, Filter};
 use crate::dockerfile;
-use crate::graph::{self, SignatureSources, StageGraph, StageId, StageSignature};
+use crate::graph::{self, ImportedFiles, SignatureSources, StageGraph, StageId, StageSignature};
 use crate::registry::RegistryClient;
+use crate::storage::layers::ImportSelection;
 use crate::storage::{self, StageLabels, StagesStorage, StoredFile, StoredInput};
 use crate::werf::SecretValue;
 
@@ -47,11 +48,17 @@ pub struct Loaded {
 }
 
 /// The signatures of the selected stages, and the context sources each `context N`
-/// input covers (in signing order), for per-file digests.
+/// input covers (in signing order), for per-file digests. With a stages storage, a
+/// werf stage whose import content is not known yet has no signature, nor has any
+/// stage after it; `pending_imports` are the imports asked for.
 pub struct Signed {
     pub signatures: BTreeMap<StageId, StageSignature>,
     context_sources: Vec<Vec<String>>,
+    pub pending_imports: Vec<ImportedFiles>,
 }
+
+/// werf import digests known so far (`import N content` inputs), by what they cover.
+pub type ImportDigests = Vec<(ImportedFiles, String)>;
 
 /// `.dockerignore` patterns: `<build file>.dockerignore` beside the build file wins over
 /// the context's, as with the stock frontend.
@@ -278,8 +285,71 @@ impl Loaded {
     }
 
     /// Signs the selected stages; images in `image_digests` by their digest, others by
-    /// their reference text.
+    /// their reference text; werf imports by their source stage's signature.
     pub fn sign(&self, image_digests: &BTreeMap<String, String>) -> Result<Signed, Failure> {
+        self.sign_imports(image_digests, None)
+    }
+
+    /// Signs as a build with the stages storage does: werf imports by their content,
+    /// from the digests computed from stored source stages (and kept in the storage),
+    /// `imports` growing as more are known; stages that cannot be signed until a
+    /// source stage is stored are left unsigned. `note` hears of each digest computed.
+    pub async fn sign_stored(
+        &self,
+        image_digests: &BTreeMap<String, String>,
+        storage: &StagesStorage,
+        imports: &mut ImportDigests,
+        note: &mut dyn FnMut(String),
+    ) -> Result<Signed, Failure> {
+        loop {
+            let signed = self.sign_imports(image_digests, Some(imports))?;
+            let mut learned = false;
+            for files in &signed.pending_imports {
+                let selection = ImportSelection {
+                    add: &files.add,
+                    include_paths: &files.include_paths,
+                    exclude_paths: &files.exclude_paths,
+                };
+                let source = &files.source_signature;
+                let cached = storage
+                    .cached_import_digest(source, &selection)
+                    .await
+                    .map_err(Failure::build)?;
+                let digest = match cached {
+                    Some(digest) => digest,
+                    None if storage
+                        .lookup(source)
+                        .await
+                        .map_err(Failure::build)?
+                        .is_some() =>
+                    {
+                        let digest = storage
+                            .compute_import_digest(&self.platform, source, &selection)
+                            .await
+                            .map_err(Failure::build)?;
+                        let reference = storage.reference(source).map_err(Failure::build)?;
+                        note(format!(
+                            "import of {} from {reference}: content digest {digest}",
+                            files.add
+                        ));
+                        digest
+                    }
+                    None => continue,
+                };
+                imports.push((files.clone(), digest));
+                learned = true;
+            }
+            if !learned {
+                return Ok(signed);
+            }
+        }
+    }
+
+    fn sign_imports(
+        &self,
+        image_digests: &BTreeMap<String, String>,
+        imports: Option<&ImportDigests>,
+    ) -> Result<Signed, Failure> {
         let context_sources: RefCell<Vec<Vec<String>>> = RefCell::new(Vec::new());
         let mut context_digest = |paths: &[String]| -> Result<String, String> {
             context_sources.borrow_mut().push(paths.to_vec());
@@ -297,8 +367,20 @@ impl Loaded {
         let mut git_digest = |files: &graph::GitFiles| {
             super::plan_werf::git_digest(&self.context, &self.filter.exclude_patterns, files)
         };
+        let pending_imports: RefCell<Vec<ImportedFiles>> = RefCell::new(Vec::new());
+        let mut import_digest = |files: &ImportedFiles| -> Option<String> {
+            let known = imports?.iter().find(|(known, _)| known == files);
+            if known.is_none() && !pending_imports.borrow().contains(files) {
+                pending_imports.borrow_mut().push(files.clone());
+            }
+            known.map(|(_, digest)| digest.clone())
+        };
         let mut werf_sources = graph::WerfSources {
             git_digest: &mut git_digest,
+            import_digest: match imports {
+                Some(_) => Some(&mut import_digest),
+                None => None,
+            },
         };
         let signatures = graph::signatures_with_werf(
             &self.stage_graph,
@@ -310,16 +392,49 @@ impl Loaded {
         Ok(Signed {
             signatures,
             context_sources: context_sources.into_inner(),
+            pending_imports: pending_imports.into_inner(),
         })
     }
 
-    /// The storage labels of each selected stage: its signature inputs, context
+    /// For a stage left unsigned (see [`Loaded::sign_stored`]): the stages whose
+    /// stored image it waits for, the import sources of the unsigned stages it is
+    /// built on (itself included), by name.
+    pub fn waits_for(&self, signed: &Signed, id: StageId) -> Vec<String> {
+        let graph = &self.stage_graph;
+        let mut out: Vec<String> = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut pending = vec![id];
+        while let Some(id) = pending.pop() {
+            if signed.signatures.contains_key(&id) || !seen.insert(id) {
+                continue;
+            }
+            pending.extend(graph.stage_dependencies(id));
+            let Some(werf) = &graph.stage(id).werf else {
+                continue;
+            };
+            for (_, source) in &werf.imports {
+                // An external image is signed by its digest: nothing to wait for.
+                let &crate::graph::Base::Stage(source) = source else {
+                    continue;
+                };
+                let name = graph.stage(source).display_name();
+                if signed.signatures.contains_key(&source) && !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        out
+    }
+
+    /// The storage labels of each signed stage: its signature inputs, context
     /// inputs with the digest of each file (up to `labels::MAX_FILES`).
     pub fn stage_labels(&self, signed: &Signed) -> Result<BTreeMap<StageId, StageLabels>, Failure> {
         let mut calls = signed.context_sources.iter();
         let mut out = BTreeMap::new();
         for &id in &self.selection.order {
-            let signature = &signed.signatures[&id];
+            let Some(signature) = signed.signatures.get(&id) else {
+                continue;
+            };
             let mut inputs = Vec::new();
             for input in &signature.inputs {
                 let mut files = Vec::new();
@@ -432,3 +547,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .build()
         .map_err(|error| Failure::build(format!("cannot start the async runtime: {error}")))
 }
+
+#[cfg(test)]
+#[path = "stages_tests.rs"]
+mod tests;

@@ -258,6 +258,122 @@ impl CompiledFilter {
     }
 }
 
+impl CompiledFilter {
+    /// fsutil's filter decision for one path, given its parent directory's
+    /// per-pattern results, with the results to hand down if it is a directory.
+    fn judge(
+        &self,
+        include_parent: &MatchInfo,
+        exclude_parent: &MatchInfo,
+        path: &str,
+        is_dir: bool,
+    ) -> Result<(Verdict, MatchInfo, MatchInfo), ContextError> {
+        let mut hide = false;
+        let mut include_info = MatchInfo::default();
+        let mut exclude_info = MatchInfo::default();
+        if let Some(include) = &self.include {
+            let (matched, info) = include.matches_using_parent_results(path, include_parent)?;
+            include_info = info;
+            if !matched {
+                if is_dir && self.only_prefix_includes && !could_match_inside(include, false, path)
+                {
+                    return Ok((Verdict::Prune, include_info, exclude_info));
+                }
+                hide = true;
+            }
+        }
+        if let Some(exclude) = &self.exclude {
+            let (matched, info) = exclude.matches_using_parent_results(path, exclude_parent)?;
+            exclude_info = info;
+            if matched {
+                if is_dir
+                    && self.only_prefix_exclude_exceptions
+                    && (!exclude.exclusions() || !could_match_inside(exclude, true, path))
+                {
+                    return Ok((Verdict::Prune, include_info, exclude_info));
+                }
+                hide = true;
+            }
+        }
+        let verdict = if hide { Verdict::Hide } else { Verdict::Take };
+        Ok((verdict, include_info, exclude_info))
+    }
+}
+
+/// What [`walk`] would yield from a tree that is not on this disk (an image's
+/// layers), given all of that tree's `entries` in walk order: depth first, each
+/// directory's entries sorted byte-wise, a directory right before its contents.
+/// The same patterns decide; `filter.follow_paths` must be empty (there is no disk
+/// to resolve them on).
+pub fn filter_walked(entries: &[Entry], filter: &Filter) -> Result<Vec<Entry>, ContextError> {
+    if !filter.follow_paths.is_empty() {
+        return Err(ContextError::BadPattern {
+            pattern: filter.follow_paths.join(","),
+            reason: "follow paths need a tree on disk",
+        });
+    }
+    let filter = CompiledFilter::new(Path::new("/"), filter)?;
+    let no_parent = MatchInfo::default();
+    let mut out = Vec::new();
+    let mut parents: Vec<Parent> = Vec::new();
+    let mut pruned: Option<String> = None;
+    for entry in entries {
+        if let Some(dir) = &pruned {
+            if is_below(&entry.path, dir) {
+                continue;
+            }
+            pruned = None;
+        }
+        while parents
+            .last()
+            .is_some_and(|parent| !is_below(&entry.path, &parent.entry.path))
+        {
+            parents.pop();
+        }
+        let is_dir = entry.kind == EntryKind::Dir;
+        let parent = parents.last();
+        let (verdict, include_info, exclude_info) = filter.judge(
+            parent.map_or(&no_parent, |parent| &parent.include_info),
+            parent.map_or(&no_parent, |parent| &parent.exclude_info),
+            &entry.path,
+            is_dir,
+        )?;
+        let yielded = match verdict {
+            Verdict::Prune => {
+                if is_dir {
+                    pruned = Some(entry.path.clone());
+                }
+                continue;
+            }
+            Verdict::Hide => false,
+            Verdict::Take => {
+                for parent in &mut parents {
+                    if !parent.yielded {
+                        out.push(parent.entry.clone());
+                        parent.yielded = true;
+                    }
+                }
+                out.push(entry.clone());
+                true
+            }
+        };
+        if is_dir {
+            parents.push(Parent {
+                entry: entry.clone(),
+                yielded,
+                include_info,
+                exclude_info,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn is_below(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
 fn without_trailing_glob(pattern: &str) -> &str {
     let pattern = pattern.strip_suffix("/**").unwrap_or(pattern);
     pattern.strip_suffix("/*").unwrap_or(pattern)
@@ -424,8 +540,6 @@ impl Walker<'_> {
         result
     }
 
-    /// fsutil's filter decision for one path, with the per-pattern results to hand
-    /// down if it is a directory.
     fn judge(
         &self,
         path: &str,
@@ -433,39 +547,12 @@ impl Walker<'_> {
     ) -> Result<(Verdict, MatchInfo, MatchInfo), ContextError> {
         let no_parent = MatchInfo::default();
         let parent = self.parents.last();
-        let mut hide = false;
-        let mut include_info = MatchInfo::default();
-        let mut exclude_info = MatchInfo::default();
-        if let Some(include) = &self.filter.include {
-            let parent_info = parent.map_or(&no_parent, |parent| &parent.include_info);
-            let (matched, info) = include.matches_using_parent_results(path, parent_info)?;
-            include_info = info;
-            if !matched {
-                if is_dir
-                    && self.filter.only_prefix_includes
-                    && !could_match_inside(include, false, path)
-                {
-                    return Ok((Verdict::Prune, include_info, exclude_info));
-                }
-                hide = true;
-            }
-        }
-        if let Some(exclude) = &self.filter.exclude {
-            let parent_info = parent.map_or(&no_parent, |parent| &parent.exclude_info);
-            let (matched, info) = exclude.matches_using_parent_results(path, parent_info)?;
-            exclude_info = info;
-            if matched {
-                if is_dir
-                    && self.filter.only_prefix_exclude_exceptions
-                    && (!exclude.exclusions() || !could_match_inside(exclude, true, path))
-                {
-                    return Ok((Verdict::Prune, include_info, exclude_info));
-                }
-                hide = true;
-            }
-        }
-        let verdict = if hide { Verdict::Hide } else { Verdict::Take };
-        Ok((verdict, include_info, exclude_info))
+        self.filter.judge(
+            parent.map_or(&no_parent, |parent| &parent.include_info),
+            parent.map_or(&no_parent, |parent| &parent.exclude_info),
+            path,
+            is_dir,
+        )
     }
 
     fn entry(

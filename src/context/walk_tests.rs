@@ -515,3 +515,53 @@ fn open_file_reads_only_regular_files_inside_the_root() {
         "`/etc/passwd` is not a clean path inside the context"
     );
 }
+
+#[test]
+fn filtering_a_walked_tree_yields_what_the_filtered_walk_yields() {
+    let context = tree(
+        "a/
+         a/keep.txt
+         a/drop.log
+         a/deep/
+         a/deep/x.log
+         a/deep/y.txt
+         b/
+         b/only.log
+         c.txt
+         l -> a/keep.txt",
+    );
+    let everything = walk(context.path(), &Filter::default()).unwrap();
+    let filters = [
+        Filter {
+            include_patterns: vec!["a/deep".into(), "c.txt".into()],
+            ..Filter::default()
+        },
+        Filter {
+            exclude_patterns: vec!["**/*.log".into()],
+            ..Filter::default()
+        },
+        Filter {
+            include_patterns: vec!["**/*.log".into()],
+            exclude_patterns: vec!["a/deep".into()],
+            ..Filter::default()
+        },
+        Filter {
+            exclude_patterns: vec!["a".into(), "!a/deep/y.txt".into()],
+            ..Filter::default()
+        },
+        Filter {
+            include_patterns: vec!["b/*".into(), "l".into()],
+            ..Filter::default()
+        },
+    ];
+    for filter in filters {
+        let expected = walk_listing(context.path(), &filter);
+        let filtered = listing(&filter_walked(&everything, &filter).unwrap());
+        assert_eq!(filtered, expected, "{filter:?}");
+        assert_ne!(
+            filtered,
+            listing(&everything),
+            "{filter:?} takes everything"
+        );
+    }
+}

@@ -3,6 +3,10 @@
 //! does and asks BuildKit (ResolveImageConfig: the frontend's container has no
 //! network) for `<repo>:<signature hex>`; a stage found there lowers to that image.
 //!
+//! A werf stage importing from another stage is signed by the imported content when
+//! the storage keeps that content's digest (the CLI's `build --repo` puts it there);
+//! else it is left unsigned and built.
+//!
 //! Signing needs the content of the context files each stage copies. The frontend sees
 //! the context only through BuildKit: it solves the context (after `.dockerignore`),
 //! walks it with ReadDir, and reads just the files the stages copy, in ranges.
@@ -12,7 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest as _, Sha256};
 
 use crate::context::{self, ContextError, Entry, EntryKind};
-use crate::graph::{self, GitFiles, Selection, SignatureSources, StageGraph, WerfSources};
+use crate::graph::{
+    self, GitFiles, ImportedFiles, Selection, SignatureSources, StageGraph, WerfSources,
+};
 use crate::llb::{Definition, LocalSource, OpOptions, Platform};
 use crate::lower::{self, ImageConfig, ResolvedBase, ReusedStage, ReusedStages};
 use crate::proto::fsutil::types::Stat;
@@ -72,42 +78,72 @@ pub(super) async fn reused_stages(
     let platform = signing.platform.id();
 
     // First pass: which files the stages read. Second: sign with their real digests.
+    // werf imports are signed by their content, as the CLI signs them, when the
+    // storage keeps their digest (`storage::imports`); the frontend only reads those:
+    // a stage whose import digest is not kept stays unsigned, and is built. A digest
+    // learned can sign more stages, which may read more files: the first pass runs
+    // until no more are learned.
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     let mut wanted_git: Vec<GitFiles> = Vec::new();
-    let mut record_git = |files: &GitFiles| -> Result<String, String> {
-        if !wanted_git.contains(files) {
-            wanted_git.push(files.clone());
+    let mut import_digests: Vec<(ImportedFiles, String)> = Vec::new();
+    loop {
+        let mut asked: Vec<ImportedFiles> = Vec::new();
+        let mut record_import = |files: &ImportedFiles| -> Option<String> {
+            let known = import_digests.iter().find(|(known, _)| known == files);
+            if known.is_none() && !asked.contains(files) {
+                asked.push(files.clone());
+            }
+            known.map(|(_, digest)| digest.clone())
+        };
+        let mut record_git = |files: &GitFiles| -> Result<String, String> {
+            if !wanted_git.contains(files) {
+                wanted_git.push(files.clone());
+            }
+            Ok(String::new())
+        };
+        let mut record_werf = WerfSources {
+            git_digest: &mut record_git,
+            import_digest: Some(&mut record_import),
+        };
+        let mut record = |sources: &[String]| -> Result<String, String> {
+            let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+            let selected =
+                context::select_sources(&entries, &sources).map_err(|e| e.to_string())?;
+            wanted.extend(
+                selected
+                    .into_iter()
+                    .filter(|e| e.kind == EntryKind::File)
+                    .map(|e| e.path),
+            );
+            Ok(String::new())
+        };
+        let mut sources = SignatureSources {
+            dockerfile_text: signing.text,
+            platform: &platform,
+            build_args: signing.build_args,
+            image_digests,
+            context_digest: &mut record,
+        };
+        graph::signatures_with_werf(
+            stage_graph,
+            selection,
+            &mut sources,
+            signing.werf.then_some(&mut record_werf),
+        )
+        .map_err(|e| storage_error(e.to_string()))?;
+        let mut learned = false;
+        for files in asked {
+            if let Some(digest) =
+                kept_import_digest(bridge, repo, repository, &files, signing.platform).await?
+            {
+                import_digests.push((files, digest));
+                learned = true;
+            }
         }
-        Ok(String::new())
-    };
-    let mut record_werf = WerfSources {
-        git_digest: &mut record_git,
-    };
-    let mut record = |sources: &[String]| -> Result<String, String> {
-        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
-        let selected = context::select_sources(&entries, &sources).map_err(|e| e.to_string())?;
-        wanted.extend(
-            selected
-                .into_iter()
-                .filter(|e| e.kind == EntryKind::File)
-                .map(|e| e.path),
-        );
-        Ok(String::new())
-    };
-    let mut sources = SignatureSources {
-        dockerfile_text: signing.text,
-        platform: &platform,
-        build_args: signing.build_args,
-        image_digests,
-        context_digest: &mut record,
-    };
-    graph::signatures_with_werf(
-        stage_graph,
-        selection,
-        &mut sources,
-        signing.werf.then_some(&mut record_werf),
-    )
-    .map_err(|e| storage_error(e.to_string()))?;
+        if !learned {
+            break;
+        }
+    }
     let mut git_digests: Vec<(GitFiles, String)> = Vec::new();
     for files in wanted_git {
         let digest = git_digest(bridge, opts, signing.exclude_patterns, &files)
@@ -122,8 +158,15 @@ pub(super) async fn reused_stages(
             .map(|(_, digest)| digest.clone())
             .ok_or_else(|| "a git mapping was not read in the first pass".to_string())
     };
+    let mut lookup_import = |files: &ImportedFiles| -> Option<String> {
+        import_digests
+            .iter()
+            .find(|(known, _)| known == files)
+            .map(|(_, digest)| digest.clone())
+    };
     let mut git_sources = WerfSources {
         git_digest: &mut lookup_git,
+        import_digest: Some(&mut lookup_import),
     };
     let mut file_digests: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for path in wanted {
@@ -163,8 +206,12 @@ pub(super) async fn reused_stages(
         if opts.stage == Some(id.0) {
             continue;
         }
-        let signature = &signed[&id].signature;
-        let tag = storage::signature_tag(signature).map_err(|e| storage_error(e.to_string()))?;
+        // Unsigned: an import whose digest the storage does not keep.
+        let Some(signed) = signed.get(&id) else {
+            continue;
+        };
+        let tag =
+            storage::signature_tag(&signed.signature).map_err(|e| storage_error(e.to_string()))?;
         let reference = format!("{repository}:{tag}");
         let normalized = lower::normalize_reference(&reference);
         let log_name = format!(
@@ -185,6 +232,52 @@ pub(super) async fn reused_stages(
         reused.insert(id, reused_stage(reference, resolved, repo)?);
     }
     Ok(reused)
+}
+
+/// The import digest the storage keeps for `files` (`storage::imports`), read
+/// through BuildKit; `None` when there is none.
+async fn kept_import_digest(
+    bridge: &Bridge,
+    repo: &str,
+    repository: &str,
+    files: &ImportedFiles,
+    platform: &Platform,
+) -> Result<Option<String>, FrontendError> {
+    let selection = storage::layers::ImportSelection {
+        add: &files.add,
+        include_paths: &files.include_paths,
+        exclude_paths: &files.exclude_paths,
+    };
+    let tag = storage::imports::import_tag(&files.source_signature, &selection);
+    let reference = format!("{repository}:{tag}");
+    let normalized = lower::normalize_reference(&reference);
+    let log_name = format!(
+        "[conveyor] look up the content digest of import {}",
+        files.add
+    );
+    let resolved = match bridge
+        .resolve_image_config_as(&normalized, &platform.to_pb(), &log_name)
+        .await
+    {
+        Ok(resolved) => resolved,
+        Err(error) if is_not_found(&error.to_string()) => return Ok(None),
+        Err(_) if repo == storage::LOCAL => return Ok(None),
+        Err(error) => {
+            return Err(FrontendError::Storage {
+                repo: repo.to_string(),
+                reason: format!("{reference}: {error}"),
+            });
+        }
+    };
+    let labels =
+        storage::labels::of_config(&resolved.config).map_err(|reason| FrontendError::Storage {
+            repo: repo.to_string(),
+            reason: format!("{reference}: {reason}"),
+        })?;
+    Ok(labels
+        .get(storage::imports::IMPORT_DIGEST)
+        .filter(|digest| storage::signature_tag(digest).is_ok())
+        .cloned())
 }
 
 /// A stored stage as the lowering takes it: pinned to the resolved digest, its config

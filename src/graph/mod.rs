@@ -28,7 +28,7 @@ pub use signature::{
     signatures_with_werf,
 };
 pub use werf::{WerfImagePlan, WerfPlannedStage, WerfStage, WerfStageKind, from_werf};
-pub use werf_signature::{GitFiles, WerfSources};
+pub use werf_signature::{GitFiles, ImportDigest, ImportedFiles, WerfSources};
 
 use crate::diag::Span;
 use crate::dockerfile::{self, Command, Instruction, shell::Lexer};

@@ -88,7 +88,9 @@ pub fn signatures(
     signatures_with_werf(graph, selection, sources, None)
 }
 
-/// [`signatures`] with what werf stages read besides (see `werf_signature`).
+/// [`signatures`] with what werf stages read besides (see `werf_signature`). With
+/// `WerfSources::import_digest`, a stage whose import content is not known yet (and
+/// every stage after it) is left out of the map.
 pub fn signatures_with_werf(
     graph: &StageGraph,
     selection: &Selection,
@@ -101,6 +103,32 @@ pub fn signatures_with_werf(
         let error = |reason: String| SignatureError {
             stage: stage.display_name(),
             reason,
+        };
+        // A stage on an unsigned one stays unsigned (see `WerfSources::import_digest`).
+        if graph
+            .stage_dependencies(id)
+            .iter()
+            .any(|dependency| !signed.contains_key(dependency))
+        {
+            continue;
+        }
+        // Werf inputs come last but are asked first: a stage that cannot be signed
+        // yet asks for no context digests.
+        let werf_inputs = match &stage.werf {
+            Some(werf) => {
+                match super::werf_signature::werf_inputs(
+                    werf,
+                    &signed,
+                    sources.image_digests,
+                    werf_sources.as_deref_mut(),
+                )
+                .map_err(error)?
+                {
+                    Some(inputs) => inputs,
+                    None => continue,
+                }
+            }
+            None => Vec::new(),
         };
         let mut inputs = Vec::new();
         let base_digest = |base: &Base, signed: &BTreeMap<StageId, StageSignature>| match base {
@@ -193,17 +221,7 @@ pub fn signatures_with_werf(
                 });
             }
         }
-        if let Some(werf) = &stage.werf {
-            inputs.extend(
-                super::werf_signature::werf_inputs(
-                    werf,
-                    &signed,
-                    sources.image_digests,
-                    werf_sources.as_deref_mut(),
-                )
-                .map_err(error)?,
-            );
-        }
+        inputs.extend(werf_inputs);
         signed.insert(
             id,
             StageSignature {

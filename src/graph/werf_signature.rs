@@ -10,7 +10,10 @@
 //!   (for a remote mapping: its url and resolved commit, which gitArchive before the
 //!   stage signs already: any new commit re-signs the stage);
 //! - dependencies*: per import `import N` (source, stage, add, to, owner, group,
-//!   include and exclude paths) and `import N source`: the signature of the stage read;
+//!   include and exclude paths) and, with a stages storage, `import N content`: the
+//!   digest of the files the import takes from the stored source stage (so the stage
+//!   is signed only once its source is stored); without one, `import N source`: the
+//!   signature of the stage read;
 //!   per dependency `dependency N` (the image, each import's type and targetEnv) and
 //!   `dependency N image`: the signature of the dependency image's last stage, which
 //!   names it in the storage (werf signs the dependency's image name);
@@ -46,10 +49,28 @@ pub struct GitFiles {
     pub exclude_patterns: Vec<String>,
 }
 
+/// What a werf import takes from its source stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportedFiles {
+    /// The signature of the source stage (whose stored image holds the files).
+    pub source_signature: String,
+    pub add: String,
+    pub include_paths: Vec<String>,
+    pub exclude_paths: Vec<String>,
+}
+
+/// The content digest of an import's files, once known.
+pub type ImportDigest<'a> = &'a mut dyn FnMut(&ImportedFiles) -> Option<String>;
+
 /// What werf stages need from the caller besides [`super::SignatureSources`].
 pub struct WerfSources<'a> {
     /// The content digest of the files a [`GitFiles`] selects.
     pub git_digest: &'a mut dyn FnMut(&GitFiles) -> Result<String, String>,
+    /// With a stages storage: the digest of the files an import takes from its stored
+    /// source stage, `None` while the source is not stored — the dependencies stage
+    /// then stays unsigned, and so does every stage after it. Without a storage
+    /// (`None` here), imports are signed by their source stage's signature.
+    pub import_digest: Option<ImportDigest<'a>>,
 }
 
 fn input(name: impl Into<String>, text: &str) -> SignatureInput {
@@ -76,12 +97,14 @@ fn root_of(mapping: &GitMapping) -> String {
     mapping.add.trim_matches('/').to_string()
 }
 
+/// The werf inputs of a stage; `None` when it cannot be signed yet (an import's
+/// content is not known).
 pub(super) fn werf_inputs(
     werf: &WerfStage,
     signed: &BTreeMap<StageId, StageSignature>,
     image_digests: &BTreeMap<String, String>,
     mut sources: Option<&mut WerfSources<'_>>,
-) -> Result<Vec<SignatureInput>, String> {
+) -> Result<Option<Vec<SignatureInput>>, String> {
     let stapel = &werf.image.stapel;
     let mut inputs = vec![input("werf-stage", werf.kind.name())];
     let mut git_digest = |files: GitFiles| -> Result<String, String> {
@@ -165,20 +188,41 @@ pub(super) fn werf_inputs(
             for (index, source) in &werf.imports {
                 let import = &stapel.imports[*index];
                 inputs.push(input(format!("import {index}"), &import_text(import)));
-                // An external image is signed as a base image is: by the digest it
-                // resolved to (its reference when unresolved, as in `conveyor plan`).
-                let digest = match source {
-                    Base::Stage(id) => signed[id].signature.clone(),
-                    Base::Image { reference, .. } => image_digests
-                        .get(reference)
-                        .cloned()
-                        .unwrap_or_else(|| sha256(reference)),
-                    Base::Scratch => sha256("scratch"),
+                let (name, digest) = match source {
+                    Base::Stage(id) => {
+                        let source_signature = signed[id].signature.clone();
+                        let import_digest = sources
+                            .as_deref_mut()
+                            .and_then(|sources| sources.import_digest.as_deref_mut());
+                        match import_digest {
+                            // Without a stages storage: the source stage's signature.
+                            None => (format!("import {index} source"), source_signature),
+                            Some(import_digest) => {
+                                let files = ImportedFiles {
+                                    source_signature,
+                                    add: import.add.clone(),
+                                    include_paths: import.include_paths.clone(),
+                                    exclude_paths: import.exclude_paths.clone(),
+                                };
+                                let Some(digest) = import_digest(&files) else {
+                                    return Ok(None);
+                                };
+                                (format!("import {index} content"), digest)
+                            }
+                        }
+                    }
+                    // An external image is signed as a base image is: by the digest it
+                    // resolved to (its reference when unresolved, as in `conveyor plan`).
+                    Base::Image { reference, .. } => (
+                        format!("import {index} source"),
+                        image_digests
+                            .get(reference)
+                            .cloned()
+                            .unwrap_or_else(|| sha256(reference)),
+                    ),
+                    Base::Scratch => (format!("import {index} source"), sha256("scratch")),
                 };
-                inputs.push(SignatureInput {
-                    name: format!("import {index} source"),
-                    digest,
-                });
+                inputs.push(SignatureInput { name, digest });
             }
             for &(index, on) in &werf.dependencies {
                 let dependency = &stapel.dependencies[index];
@@ -268,7 +312,7 @@ pub(super) fn werf_inputs(
             inputs.push(input("image-spec", &text));
         }
     }
-    Ok(inputs)
+    Ok(Some(inputs))
 }
 
 /// Every imageSpec setting, each on its own line (an unset one empty), so that any
@@ -431,6 +475,7 @@ mod remote_git_tests {
             |_: &super::GitFiles| -> Result<String, String> { Err("read the context".into()) };
         let mut werf = super::WerfSources {
             git_digest: &mut git_digest,
+            import_digest: None,
         };
         let signed = signatures_with_werf(&graph, &selection, &mut sources, Some(&mut werf))
             .map_err(|e| e.to_string())?;

@@ -1,6 +1,7 @@
 //! A registry client for what the stages storage asks of a registry: resolve a
 //! reference to its manifest digest and image config (an index or manifest list to the
-//! manifest of one platform), whether a tag exists, and a repository's tags.
+//! manifest of one platform), whether a tag exists, a repository's tags, an image's
+//! layer blobs, and pushing an image that is only a config (werf import digests).
 //!
 //! Built on oci-client (as research/deps.md recommends): it does the Docker token
 //! handshake (`WWW-Authenticate: Bearer realm=…` → token GET with basic credentials,
@@ -126,6 +127,47 @@ impl RegistryClient {
             Err(error) if is_not_found(&error) => Ok(false),
             Err(error) => Err(request_error(reference, &self.platform, error)),
         }
+    }
+
+    /// The layer blobs of `reference` for this client's platform, bottom first, as
+    /// stored (compressed or not). Held in memory: stage images read for werf import
+    /// digests are read once, then their digest is kept in the storage.
+    pub async fn pull_layers(&self, reference: &str) -> Result<Vec<Vec<u8>>, RegistryError> {
+        let (client, parsed, auth) = self.session(reference)?;
+        let (manifest, _, _) = client
+            .pull_manifest_and_config(&parsed, &auth)
+            .await
+            .map_err(|error| request_error(reference, &self.platform, error))?;
+        let mut layers = Vec::with_capacity(manifest.layers.len());
+        for layer in &manifest.layers {
+            let mut blob: Vec<u8> = Vec::new();
+            client
+                .pull_blob(&parsed, layer, &mut blob)
+                .await
+                .map_err(|error| request_error(reference, &self.platform, error))?;
+            layers.push(blob);
+        }
+        Ok(layers)
+    }
+
+    /// Pushes an image of no layers with config `config_json` as `reference`.
+    pub async fn push_config_image(
+        &self,
+        reference: &str,
+        config_json: Vec<u8>,
+    ) -> Result<(), RegistryError> {
+        let (client, parsed, auth) = self.session(reference)?;
+        client
+            .push(
+                &parsed,
+                &[],
+                oci_client::client::Config::oci_v1(config_json, None),
+                &auth,
+                None,
+            )
+            .await
+            .map_err(|error| request_error(reference, &self.platform, error))?;
+        Ok(())
     }
 
     /// Every tag of `repository` (`host/name`); none when the repository does not exist.

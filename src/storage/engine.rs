@@ -1,11 +1,13 @@
-//! The two Docker Engine API calls the local stages storage needs, over `DOCKER_HOST`:
-//! inspect an image (`GET /images/{name}/json`) and list images by reference
-//! (`GET /images/json`). dockerd's image store is not a registry, so the registry
-//! client cannot read it; a whole Engine API crate (bollard) is too much for two GETs.
+//! The few Docker Engine API calls the local stages storage needs, over `DOCKER_HOST`:
+//! inspect an image (`GET /images/{name}/json`), list images by reference
+//! (`GET /images/json`), and for werf import digests export an image
+//! (`GET /images/{name}/get`) and load one (`POST /images/load`). dockerd's image
+//! store is not a registry, so the registry client cannot read it; a whole Engine API
+//! crate (bollard) is too much for four calls.
 
 use std::collections::BTreeMap;
 
-use http_body_util::{BodyExt as _, Empty};
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
@@ -86,15 +88,31 @@ impl DockerEngine {
     }
 
     async fn get(&self, path_and_query: &str) -> Result<(u16, Vec<u8>), String> {
+        self.request(http::Method::GET, path_and_query, Vec::new())
+            .await
+    }
+
+    async fn request(
+        &self,
+        method: http::Method,
+        path_and_query: &str,
+        body: Vec<u8>,
+    ) -> Result<(u16, Vec<u8>), String> {
         let failed = |error: &dyn std::fmt::Display| {
             format!(
-                "Docker Engine at {}: GET {path_and_query}: {error}",
+                "Docker Engine at {}: {method} {path_and_query}: {error}",
                 self.endpoint
             )
         };
-        let request = http::Request::get(path_and_query)
-            .header(http::header::HOST, "docker")
-            .body(Empty::<Bytes>::new())
+        let mut request = http::Request::builder()
+            .method(method.clone())
+            .uri(path_and_query)
+            .header(http::header::HOST, "docker");
+        if !body.is_empty() {
+            request = request.header(http::header::CONTENT_TYPE, "application/x-tar");
+        }
+        let request = request
+            .body(Full::new(Bytes::from(body)))
             .map_err(|e| failed(&e))?;
         let response = match &self.endpoint {
             Endpoint::Unix(path) => {
@@ -109,6 +127,35 @@ impl DockerEngine {
             }
         };
         response.map_err(|e| failed(&e))
+    }
+
+    /// The image `name` exported as `docker save` writes it: a tar holding
+    /// `manifest.json` and the config and layer files it names.
+    pub async fn save(&self, name: &str) -> Result<Vec<u8>, String> {
+        let (status, body) = self.get(&format!("/images/{name}/get")).await?;
+        if status != 200 {
+            return Err(format!(
+                "Docker Engine: export of image {name}: {status} {}",
+                String::from_utf8_lossy(&body).trim()
+            ));
+        }
+        Ok(body)
+    }
+
+    /// Loads images from a tar in `docker save`'s layout.
+    pub async fn load(&self, archive: Vec<u8>) -> Result<(), String> {
+        let (status, body) = self
+            .request(http::Method::POST, "/images/load?quiet=1", archive)
+            .await?;
+        // A failed load still answers 200, with the error in the JSON stream.
+        let text = String::from_utf8_lossy(&body);
+        if status != 200 || text.contains("\"error") {
+            return Err(format!(
+                "Docker Engine: image load: {status} {}",
+                text.trim()
+            ));
+        }
+        Ok(())
     }
 
     /// The image `name` (a reference or an id); `None` when the daemon has no such image.
@@ -144,7 +191,7 @@ impl DockerEngine {
 
 async fn send<T>(
     io: TokioIo<T>,
-    request: http::Request<Empty<Bytes>>,
+    request: http::Request<Full<Bytes>>,
 ) -> Result<(u16, Vec<u8>), hyper::Error>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,

@@ -9,7 +9,9 @@
 
 pub mod diff;
 mod engine;
+pub mod imports;
 pub mod labels;
+pub mod layers;
 
 use crate::registry::{RegistryClient, RegistryError};
 
