@@ -98,7 +98,14 @@ impl Lexer {
     where
         F: FnMut(&str) -> Option<String>,
     {
+        if self.is_literal(word) {
+            return Ok(Expanded {
+                value: word.to_string(),
+                ..Expanded::default()
+            });
+        }
         let mut scan = Scan::new(self, word, lookup);
+        scan.collect_words = false;
         let (value, _) = scan
             .process_stop_on(None, self.raw_escapes)
             .map_err(|message| ExpandError {
@@ -119,6 +126,13 @@ impl Lexer {
     where
         F: FnMut(&str) -> Option<String>,
     {
+        if self.is_literal(word) {
+            return Ok(word
+                .split(char::is_whitespace)
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect());
+        }
         let mut scan = Scan::new(self, word, lookup);
         let (_, words) = scan
             .process_stop_on(None, self.raw_escapes)
@@ -130,6 +144,16 @@ impl Lexer {
     }
 }
 
+impl Lexer {
+    /// A word with no `$`, quote, `<` or escape token expands to itself: most words of
+    /// a Dockerfile, and a compile expands thousands of them.
+    fn is_literal(&self, word: &str) -> bool {
+        !word
+            .chars()
+            .any(|c| matches!(c, '$' | '<' | '\'' | '"') || c == self.escape)
+    }
+}
+
 impl Default for Lexer {
     fn default() -> Lexer {
         Lexer::new('\\')
@@ -137,15 +161,28 @@ impl Default for Lexer {
 }
 
 /// Words being collected: whitespace ends a word unless it was added raw (quoted).
-#[derive(Default)]
 struct Words {
     buf: String,
     words: Vec<String>,
     in_word: bool,
+    /// Off when only the expanded text is wanted (`expand_word`): nothing is collected.
+    enabled: bool,
 }
 
 impl Words {
+    fn new(enabled: bool) -> Words {
+        Words {
+            buf: String::new(),
+            words: Vec::new(),
+            in_word: false,
+            enabled,
+        }
+    }
+
     fn add_char(&mut self, ch: char) {
+        if !self.enabled {
+            return;
+        }
         if ch.is_whitespace() {
             if self.in_word && !self.buf.is_empty() {
                 self.words.push(std::mem::take(&mut self.buf));
@@ -157,17 +194,26 @@ impl Words {
     }
 
     fn add_raw_char(&mut self, ch: char) {
+        if !self.enabled {
+            return;
+        }
         self.buf.push(ch);
         self.in_word = true;
     }
 
     fn add_string(&mut self, text: &str) {
+        if !self.enabled {
+            return;
+        }
         for ch in text.chars() {
             self.add_char(ch);
         }
     }
 
     fn add_raw_string(&mut self, text: &str) {
+        if !self.enabled {
+            return;
+        }
         self.buf.push_str(text);
         self.in_word = true;
     }
@@ -185,6 +231,8 @@ struct Scan<'l, F> {
     chars: Vec<char>,
     pos: usize,
     raw_escapes: bool,
+    /// Whether the caller wants the words too (`expand_words`), not only the text.
+    collect_words: bool,
     lookup: F,
     used: BTreeSet<String>,
     unset: BTreeSet<String>,
@@ -197,6 +245,7 @@ impl<'l, F: FnMut(&str) -> Option<String>> Scan<'l, F> {
             chars: word.chars().collect(),
             pos: 0,
             raw_escapes: lexer.raw_escapes,
+            collect_words: true,
             lookup,
             used: BTreeSet::new(),
             unset: BTreeSet::new(),
@@ -242,7 +291,7 @@ impl<'l, F: FnMut(&str) -> Option<String>> Scan<'l, F> {
         stop: Option<char>,
     ) -> Result<(String, Vec<String>), String> {
         let mut result = String::new();
-        let mut words = Words::default();
+        let mut words = Words::new(self.collect_words);
         let escape = self.lexer.escape;
         while let Some(ch) = self.peek() {
             if stop == Some(ch) {

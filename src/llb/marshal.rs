@@ -2,7 +2,7 @@
 //! dependencies first, each named `sha256:<hex>` of its exact protobuf bytes, and a
 //! terminal op last that points at the result.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, btree_map};
 use std::sync::Arc;
 
 use prost::Message;
@@ -198,41 +198,21 @@ impl Marshaller {
         };
         let bytes = op.encode_to_vec();
         let digest = digest_of(&bytes);
-        // An op already emitted has a metadata entry (record_options always adds one).
-        if !self.metadata.contains_key(&digest) {
-            self.def.push(bytes);
-        }
-        self.record_options(&digest, &node.options);
+        // Every emitted op has a metadata entry, even an empty one: it marks the digest
+        // as emitted, so an op built twice is written once.
+        let entry = match self.metadata.entry(digest.clone()) {
+            btree_map::Entry::Vacant(vacant) => {
+                self.def.push(bytes);
+                vacant.insert(pb::OpMetadata::default())
+            }
+            btree_map::Entry::Occupied(occupied) => occupied.into_mut(),
+        };
+        record_metadata(entry, &node.options);
+        self.record_location(&digest, &node.options);
         self.digests.insert(Arc::as_ptr(node), digest);
     }
 
-    fn record_options(&mut self, digest: &str, options: &OpOptions) {
-        // Always record an entry, even empty: it also marks the digest as emitted. An
-        // op emitted twice keeps what it was first given; the custom name wins over a
-        // description of the same key.
-        let entry = self.metadata.entry(digest.to_string()).or_default();
-        entry.ignore_cache |= options.ignore_cache;
-        if let Some(name) = &options.custom_name
-            && !entry.description.contains_key(CUSTOM_NAME)
-        {
-            entry
-                .description
-                .insert(CUSTOM_NAME.to_string(), name.clone());
-        }
-        for (key, value) in &options.description {
-            if !entry.description.contains_key(key) {
-                entry.description.insert(key.clone(), value.clone());
-            }
-        }
-        if entry.progress_group.is_none()
-            && let Some((id, name)) = &options.progress_group
-        {
-            entry.progress_group = Some(pb::ProgressGroup {
-                id: id.clone(),
-                name: name.clone(),
-                weak: false,
-            });
-        }
+    fn record_location(&mut self, digest: &str, options: &OpOptions) {
         if let Some(location) = &options.location {
             // By pointer first: every op of a build shares one source map, and comparing
             // its text per op would make marshalling quadratic in the file's length.
@@ -433,6 +413,33 @@ impl Marshaller {
             })
             .collect();
         pb::FileOp { actions }
+    }
+}
+
+/// An op emitted twice keeps what it was first given; the custom name wins over a
+/// description of the same key.
+fn record_metadata(entry: &mut pb::OpMetadata, options: &OpOptions) {
+    entry.ignore_cache |= options.ignore_cache;
+    if let Some(name) = &options.custom_name
+        && !entry.description.contains_key(CUSTOM_NAME)
+    {
+        entry
+            .description
+            .insert(CUSTOM_NAME.to_string(), name.clone());
+    }
+    for (key, value) in &options.description {
+        if !entry.description.contains_key(key) {
+            entry.description.insert(key.clone(), value.clone());
+        }
+    }
+    if entry.progress_group.is_none()
+        && let Some((id, name)) = &options.progress_group
+    {
+        entry.progress_group = Some(pb::ProgressGroup {
+            id: id.clone(),
+            name: name.clone(),
+            weak: false,
+        });
     }
 }
 

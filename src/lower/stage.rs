@@ -86,16 +86,19 @@ impl StageState {
         if self.cmd_total == 0 {
             return text.to_string();
         }
+        use std::fmt::Write as _;
         self.cmd_index += 1;
-        let width = self.cmd_total.to_string().len();
-        let name = if self.prefix_name.is_empty() {
-            String::new()
-        } else {
-            format!("{} ", self.prefix_name)
-        };
-        format!(
-            "[{name}{:>width$}/{}] {text}",
-            self.cmd_index, self.cmd_total
-        )
+        let width = self.cmd_total.ilog10() as usize + 1;
+        // One allocation: every vertex gets a name.
+        let mut name = String::with_capacity(self.prefix_name.len() + 2 * width + text.len() + 5);
+        name.push('[');
+        if !self.prefix_name.is_empty() {
+            name.push_str(&self.prefix_name);
+            name.push(' ');
+        }
+        write!(name, "{:>width$}/{}] ", self.cmd_index, self.cmd_total)
+            .expect("writing to a String succeeds");
+        name.push_str(text);
+        name
     }
 }
