@@ -119,6 +119,27 @@ impl Lexer {
         })
     }
 
+    /// [`Lexer::expand_word`]'s text alone, without recording which variables were
+    /// looked up: what lowering and signing need, thousands of times a build.
+    pub fn expand_value<F>(&self, word: &str, lookup: F) -> Result<String, ExpandError>
+    where
+        F: FnMut(&str) -> Option<String>,
+    {
+        if self.is_literal(word) {
+            return Ok(word.to_string());
+        }
+        let mut scan = Scan::new(self, word, lookup);
+        scan.collect_words = false;
+        scan.record_names = false;
+        let (value, _) = scan
+            .process_stop_on(None, self.raw_escapes)
+            .map_err(|message| ExpandError {
+                word: word.to_string(),
+                message,
+            })?;
+        Ok(value)
+    }
+
     /// Expands `word` and splits the result on unquoted whitespace (BuildKit
     /// `ProcessWords`). Whitespace that came from a variable also splits, unless the
     /// reference was inside double quotes.
@@ -233,6 +254,8 @@ struct Scan<'l, F> {
     raw_escapes: bool,
     /// Whether the caller wants the words too (`expand_words`), not only the text.
     collect_words: bool,
+    /// Whether to fill `used` and `unset` (`expand_value` does not need them).
+    record_names: bool,
     lookup: F,
     used: BTreeSet<String>,
     unset: BTreeSet<String>,
@@ -246,6 +269,7 @@ impl<'l, F: FnMut(&str) -> Option<String>> Scan<'l, F> {
             pos: 0,
             raw_escapes: lexer.raw_escapes,
             collect_words: true,
+            record_names: true,
             lookup,
             used: BTreeSet::new(),
             unset: BTreeSet::new(),
@@ -266,6 +290,9 @@ impl<'l, F: FnMut(&str) -> Option<String>> Scan<'l, F> {
 
     fn get_env(&mut self, name: &str) -> Option<String> {
         let value = (self.lookup)(name);
+        if !self.record_names {
+            return value;
+        }
         if value.is_some() {
             self.used.insert(name.to_string());
         } else {
@@ -290,7 +317,8 @@ impl<'l, F: FnMut(&str) -> Option<String>> Scan<'l, F> {
         &mut self,
         stop: Option<char>,
     ) -> Result<(String, Vec<String>), String> {
-        let mut result = String::new();
+        // Most words expand to about their own length.
+        let mut result = String::with_capacity(self.chars.len() - self.pos);
         let mut words = Words::new(self.collect_words);
         let escape = self.lexer.escape;
         while let Some(ch) = self.peek() {

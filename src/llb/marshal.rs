@@ -120,6 +120,7 @@ impl Marshaller {
     /// Post-order walk without recursion: graphs of thousands of ops stay off the stack.
     fn visit(&mut self, root: &Arc<Node>) -> String {
         let mut stack: Vec<(Arc<Node>, bool)> = vec![(root.clone(), false)];
+        let mut node_children = Vec::new();
         while let Some((node, children_done)) = stack.pop() {
             if self.digests.contains_key(&Arc::as_ptr(&node)) {
                 continue;
@@ -133,8 +134,9 @@ impl Marshaller {
                 self.emit(&node);
                 continue;
             }
-            stack.push((node.clone(), true));
-            for child in children(&node).into_iter().rev() {
+            children(&node, &mut node_children);
+            stack.push((node, true));
+            for child in node_children.drain(..).rev() {
                 if !self.digests.contains_key(&Arc::as_ptr(&child)) {
                     stack.push((child, false));
                 }
@@ -443,31 +445,34 @@ fn record_metadata(entry: &mut pb::OpMetadata, options: &OpOptions) {
     }
 }
 
-fn children(node: &Node) -> Vec<Arc<Node>> {
-    let states: Vec<&State> = match &node.op {
-        OpKind::Source(_) => Vec::new(),
-        OpKind::Exec(exec) => exec
-            .mounts
-            .iter()
-            .filter_map(|m| match &m.kind {
-                MountKind::Bind { source, .. } => Some(source),
-                MountKind::Cache { base, .. } => Some(base),
-                _ => None,
-            })
-            .collect(),
-        OpKind::File(file) => std::iter::once(&file.base)
-            .chain(file.actions.iter().filter_map(|a| match a {
-                FileAction::Copy(copy) => Some(&copy.source),
-                _ => None,
-            }))
-            .collect(),
-        OpKind::Merge(states) => states.iter().collect(),
-        OpKind::Diff { lower, upper } => vec![lower, upper],
-    };
-    states
-        .into_iter()
-        .filter_map(|s| s.output.as_ref().map(|o| o.node.clone()))
-        .collect()
+/// The nodes `node` reads, in input order, into `out` (reused across nodes).
+fn children(node: &Node, out: &mut Vec<Arc<Node>>) {
+    let mut add = |state: &State| out.extend(state.output.as_ref().map(|o| o.node.clone()));
+    match &node.op {
+        OpKind::Source(_) => {}
+        OpKind::Exec(exec) => {
+            for mount in &exec.mounts {
+                match &mount.kind {
+                    MountKind::Bind { source, .. } => add(source),
+                    MountKind::Cache { base, .. } => add(base),
+                    _ => {}
+                }
+            }
+        }
+        OpKind::File(file) => {
+            add(&file.base);
+            for action in &file.actions {
+                if let FileAction::Copy(copy) = action {
+                    add(&copy.source);
+                }
+            }
+        }
+        OpKind::Merge(states) => states.iter().for_each(add),
+        OpKind::Diff { lower, upper } => {
+            add(lower);
+            add(upper);
+        }
+    }
 }
 
 /// Names are looked up in the /etc/passwd and /etc/group of `input` (the state the

@@ -475,8 +475,7 @@ impl<'a> Lowering<'a> {
 
     fn expand(&self, st: &StageState, text: &str, span: Span) -> Result<String, LowerError> {
         Lexer::new(self.graph.escape)
-            .expand_word(text, |name| st.env_value(name))
-            .map(|e| e.value)
+            .expand_value(text, |name| st.env_value(name))
             .map_err(|err| LowerError::Expand {
                 message: err.to_string(),
                 span,
@@ -486,8 +485,8 @@ impl<'a> Lowering<'a> {
     /// BuildKit's vertex-name expansion: on failure the text is shown as written.
     fn expand_for_name(&self, st: &StageState, text: &str) -> String {
         Lexer::new(self.graph.escape)
-            .expand_word(text, |name| st.env_value(name))
-            .map_or_else(|_| text.to_string(), |e| e.value)
+            .expand_value(text, |name| st.env_value(name))
+            .unwrap_or_else(|_| text.to_string())
     }
 
     fn lower_workdir(
