@@ -3,6 +3,7 @@
 //! terminal op last that points at the result.
 
 use std::collections::{BTreeMap, HashMap, btree_map};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use prost::Message;
@@ -104,16 +105,44 @@ impl Definition {
     }
 }
 
+/// Hashes a node's address by one multiply: the marshaller's maps are keyed by
+/// pointers, where SipHash's flood resistance buys nothing and cost a visible share
+/// of marshalling.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(FIBONACCI);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        // Spreads the address into the high bits hashbrown reads too.
+        self.0 = (address as u64).wrapping_mul(FIBONACCI);
+    }
+}
+
+/// 2^64 / φ, odd: multiplying by it scatters nearby addresses.
+const FIBONACCI: u64 = 0x9e37_79b9_7f4a_7c15;
+
+type NodeMap<V> = HashMap<*const Node, V, BuildHasherDefault<AddressHasher>>;
+
 #[derive(Default)]
 struct Marshaller {
     /// Node identity → digest, so a shared node is encoded once.
-    digests: HashMap<*const Node, String>,
+    digests: NodeMap<String>,
     def: Vec<Vec<u8>>,
     metadata: BTreeMap<String, pb::OpMetadata>,
     sources: Vec<Arc<SourceMap>>,
     locations: BTreeMap<String, pb::Locations>,
     /// Placeholder node → the node marshalled in its place.
-    replacements: HashMap<*const Node, Arc<Node>>,
+    replacements: NodeMap<Arc<Node>>,
 }
 
 impl Marshaller {

@@ -57,7 +57,8 @@ mod sources;
 mod stage;
 mod werf;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 pub use error::LowerError;
@@ -218,6 +219,8 @@ struct Lowering<'a> {
     n_states: usize,
     /// Meta ARGs plus the automatic platform ARGs, by name.
     meta_args: Vec<(String, Option<String>)>,
+    /// `pinned`'s results by resolved reference.
+    pinned_references: RefCell<HashMap<String, String>>,
 }
 
 impl<'a> Lowering<'a> {
@@ -254,6 +257,7 @@ impl<'a> Lowering<'a> {
             stages: vec![None; graph.stages.len()],
             n_states,
             meta_args,
+            pinned_references: RefCell::default(),
         }
     }
 
