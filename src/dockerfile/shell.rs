@@ -98,7 +98,14 @@ impl Lexer {
     where
         F: FnMut(&str) -> Option<String>,
     {
+        if self.is_literal(word) {
+            return Ok(Expanded {
+                value: word.to_string(),
+                ..Expanded::default()
+            });
+        }
         let mut scan = Scan::new(self, word, lookup);
+        scan.collect_words = false;
         let (value, _) = scan
             .process_stop_on(None, self.raw_escapes)
             .map_err(|message| ExpandError {
@@ -112,6 +119,27 @@ impl Lexer {
         })
     }
 
+    /// [`Lexer::expand_word`]'s text alone, without recording which variables were
+    /// looked up: what lowering and signing need, thousands of times a build.
+    pub fn expand_value<F>(&self, word: &str, lookup: F) -> Result<String, ExpandError>
+    where
+        F: FnMut(&str) -> Option<String>,
+    {
+        if self.is_literal(word) {
+            return Ok(word.to_string());
+        }
+        let mut scan = Scan::new(self, word, lookup);
+        scan.collect_words = false;
+        scan.record_names = false;
+        let (value, _) = scan
+            .process_stop_on(None, self.raw_escapes)
+            .map_err(|message| ExpandError {
+                word: word.to_string(),
+                message,
+            })?;
+        Ok(value)
+    }
+
     /// Expands `word` and splits the result on unquoted whitespace (BuildKit
     /// `ProcessWords`). Whitespace that came from a variable also splits, unless the
     /// reference was inside double quotes.
@@ -119,6 +147,13 @@ impl Lexer {
     where
         F: FnMut(&str) -> Option<String>,
     {
+        if self.is_literal(word) {
+            return Ok(word
+                .split(char::is_whitespace)
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect());
+        }
         let mut scan = Scan::new(self, word, lookup);
         let (_, words) = scan
             .process_stop_on(None, self.raw_escapes)
@@ -130,6 +165,16 @@ impl Lexer {
     }
 }
 
+impl Lexer {
+    /// A word with no `$`, quote, `<` or escape token expands to itself: most words of
+    /// a Dockerfile, and a compile expands thousands of them.
+    fn is_literal(&self, word: &str) -> bool {
+        !word
+            .chars()
+            .any(|c| matches!(c, '$' | '<' | '\'' | '"') || c == self.escape)
+    }
+}
+
 impl Default for Lexer {
     fn default() -> Lexer {
         Lexer::new('\\')
@@ -137,15 +182,28 @@ impl Default for Lexer {
 }
 
 /// Words being collected: whitespace ends a word unless it was added raw (quoted).
-#[derive(Default)]
 struct Words {
     buf: String,
     words: Vec<String>,
     in_word: bool,
+    /// Off when only the expanded text is wanted (`expand_word`): nothing is collected.
+    enabled: bool,
 }
 
 impl Words {
+    fn new(enabled: bool) -> Words {
+        Words {
+            buf: String::new(),
+            words: Vec::new(),
+            in_word: false,
+            enabled,
+        }
+    }
+
     fn add_char(&mut self, ch: char) {
+        if !self.enabled {
+            return;
+        }
         if ch.is_whitespace() {
             if self.in_word && !self.buf.is_empty() {
                 self.words.push(std::mem::take(&mut self.buf));
@@ -157,17 +215,26 @@ impl Words {
     }
 
     fn add_raw_char(&mut self, ch: char) {
+        if !self.enabled {
+            return;
+        }
         self.buf.push(ch);
         self.in_word = true;
     }
 
     fn add_string(&mut self, text: &str) {
+        if !self.enabled {
+            return;
+        }
         for ch in text.chars() {
             self.add_char(ch);
         }
     }
 
     fn add_raw_string(&mut self, text: &str) {
+        if !self.enabled {
+            return;
+        }
         self.buf.push_str(text);
         self.in_word = true;
     }
@@ -185,6 +252,10 @@ struct Scan<'l, F> {
     chars: Vec<char>,
     pos: usize,
     raw_escapes: bool,
+    /// Whether the caller wants the words too (`expand_words`), not only the text.
+    collect_words: bool,
+    /// Whether to fill `used` and `unset` (`expand_value` does not need them).
+    record_names: bool,
     lookup: F,
     used: BTreeSet<String>,
     unset: BTreeSet<String>,
@@ -197,6 +268,8 @@ impl<'l, F: FnMut(&str) -> Option<String>> Scan<'l, F> {
             chars: word.chars().collect(),
             pos: 0,
             raw_escapes: lexer.raw_escapes,
+            collect_words: true,
+            record_names: true,
             lookup,
             used: BTreeSet::new(),
             unset: BTreeSet::new(),
@@ -217,6 +290,9 @@ impl<'l, F: FnMut(&str) -> Option<String>> Scan<'l, F> {
 
     fn get_env(&mut self, name: &str) -> Option<String> {
         let value = (self.lookup)(name);
+        if !self.record_names {
+            return value;
+        }
         if value.is_some() {
             self.used.insert(name.to_string());
         } else {
@@ -241,8 +317,9 @@ impl<'l, F: FnMut(&str) -> Option<String>> Scan<'l, F> {
         &mut self,
         stop: Option<char>,
     ) -> Result<(String, Vec<String>), String> {
-        let mut result = String::new();
-        let mut words = Words::default();
+        // Most words expand to about their own length.
+        let mut result = String::with_capacity(self.chars.len() - self.pos);
+        let mut words = Words::new(self.collect_words);
         let escape = self.lexer.escape;
         while let Some(ch) = self.peek() {
             if stop == Some(ch) {

@@ -324,14 +324,13 @@ fn expand(
     meta_args: &[MetaArg],
 ) -> Result<String, GraphError> {
     lexer
-        .expand_word(text, |name| {
+        .expand_value(text, |name| {
             meta_args
                 .iter()
                 .rev()
                 .find(|m| m.name == name)
                 .and_then(|m| m.value.clone())
         })
-        .map(|expanded| expanded.value)
         .map_err(|err| GraphError::Expand {
             message: err.to_string(),
             span,

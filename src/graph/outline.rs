@@ -132,8 +132,7 @@ pub fn outline(
             let instruction = &step.instruction;
             let expand = |capture: &Capture, text: &str, span: Span| {
                 lexer
-                    .expand_word(text, |n| capture.known.get(n).cloned())
-                    .map(|e| e.value)
+                    .expand_value(text, |n| capture.known.get(n).cloned())
                     .map_err(|err| GraphError::Expand {
                         message: err.to_string(),
                         span,

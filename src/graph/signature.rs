@@ -98,6 +98,7 @@ pub fn signatures_with_werf(
     mut werf_sources: Option<&mut WerfSources<'_>>,
 ) -> Result<BTreeMap<StageId, StageSignature>, SignatureError> {
     let mut signed: BTreeMap<StageId, StageSignature> = BTreeMap::new();
+    let platform_digest = sha256(sources.platform);
     for &id in &selection.order {
         let stage = graph.stage(id);
         let error = |reason: String| SignatureError {
@@ -146,7 +147,7 @@ pub fn signatures_with_werf(
         });
         inputs.push(SignatureInput {
             name: "platform".into(),
-            digest: sha256(sources.platform),
+            digest: platform_digest.clone(),
         });
         if let Some(image) = &stage.werf_dockerfile {
             inputs.extend(werf_dockerfile_inputs(image));
@@ -269,7 +270,7 @@ fn werf_dockerfile_inputs(image: &crate::werf::DockerfileImage) -> Vec<Signature
 fn expand(lexer: &Lexer, word: &str, known: &BTreeMap<String, Option<String>>) -> Option<String> {
     let mut resolvable = true;
     let expanded = lexer
-        .expand_word(word, |name| match known.get(name) {
+        .expand_value(word, |name| match known.get(name) {
             Some(Some(value)) => Some(value.clone()),
             _ => {
                 resolvable = false;
@@ -277,7 +278,7 @@ fn expand(lexer: &Lexer, word: &str, known: &BTreeMap<String, Option<String>>) -
             }
         })
         .ok()?;
-    resolvable.then_some(expanded.value)
+    resolvable.then_some(expanded)
 }
 
 /// The context paths an instruction reads, expanded; `["."]` when they cannot be

@@ -2,7 +2,8 @@
 //! dependencies first, each named `sha256:<hex>` of its exact protobuf bytes, and a
 //! terminal op last that points at the result.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, btree_map};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use prost::Message;
@@ -104,22 +105,51 @@ impl Definition {
     }
 }
 
+/// Hashes a node's address by one multiply: the marshaller's maps are keyed by
+/// pointers, where SipHash's flood resistance buys nothing and cost a visible share
+/// of marshalling.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(FIBONACCI);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        // Spreads the address into the high bits hashbrown reads too.
+        self.0 = (address as u64).wrapping_mul(FIBONACCI);
+    }
+}
+
+/// 2^64 / φ, odd: multiplying by it scatters nearby addresses.
+const FIBONACCI: u64 = 0x9e37_79b9_7f4a_7c15;
+
+type NodeMap<V> = HashMap<*const Node, V, BuildHasherDefault<AddressHasher>>;
+
 #[derive(Default)]
 struct Marshaller {
     /// Node identity → digest, so a shared node is encoded once.
-    digests: HashMap<*const Node, String>,
+    digests: NodeMap<String>,
     def: Vec<Vec<u8>>,
     metadata: BTreeMap<String, pb::OpMetadata>,
     sources: Vec<Arc<SourceMap>>,
     locations: BTreeMap<String, pb::Locations>,
     /// Placeholder node → the node marshalled in its place.
-    replacements: HashMap<*const Node, Arc<Node>>,
+    replacements: NodeMap<Arc<Node>>,
 }
 
 impl Marshaller {
     /// Post-order walk without recursion: graphs of thousands of ops stay off the stack.
     fn visit(&mut self, root: &Arc<Node>) -> String {
         let mut stack: Vec<(Arc<Node>, bool)> = vec![(root.clone(), false)];
+        let mut node_children = Vec::new();
         while let Some((node, children_done)) = stack.pop() {
             if self.digests.contains_key(&Arc::as_ptr(&node)) {
                 continue;
@@ -133,8 +163,9 @@ impl Marshaller {
                 self.emit(&node);
                 continue;
             }
-            stack.push((node.clone(), true));
-            for child in children(&node).into_iter().rev() {
+            children(&node, &mut node_children);
+            stack.push((node, true));
+            for child in node_children.drain(..).rev() {
                 if !self.digests.contains_key(&Arc::as_ptr(&child)) {
                     stack.push((child, false));
                 }
@@ -219,41 +250,21 @@ impl Marshaller {
         };
         let bytes = op.encode_to_vec();
         let digest = digest_of(&bytes);
-        // An op already emitted has a metadata entry (record_options always adds one).
-        if !self.metadata.contains_key(&digest) {
-            self.def.push(bytes);
-        }
-        self.record_options(&digest, &node.options);
+        // Every emitted op has a metadata entry, even an empty one: it marks the digest
+        // as emitted, so an op built twice is written once.
+        let entry = match self.metadata.entry(digest.clone()) {
+            btree_map::Entry::Vacant(vacant) => {
+                self.def.push(bytes);
+                vacant.insert(pb::OpMetadata::default())
+            }
+            btree_map::Entry::Occupied(occupied) => occupied.into_mut(),
+        };
+        record_metadata(entry, &node.options);
+        self.record_location(&digest, &node.options);
         self.digests.insert(Arc::as_ptr(node), digest);
     }
 
-    fn record_options(&mut self, digest: &str, options: &OpOptions) {
-        // Always record an entry, even empty: it also marks the digest as emitted. An
-        // op emitted twice keeps what it was first given; the custom name wins over a
-        // description of the same key.
-        let entry = self.metadata.entry(digest.to_string()).or_default();
-        entry.ignore_cache |= options.ignore_cache;
-        if let Some(name) = &options.custom_name
-            && !entry.description.contains_key(CUSTOM_NAME)
-        {
-            entry
-                .description
-                .insert(CUSTOM_NAME.to_string(), name.clone());
-        }
-        for (key, value) in &options.description {
-            if !entry.description.contains_key(key) {
-                entry.description.insert(key.clone(), value.clone());
-            }
-        }
-        if entry.progress_group.is_none()
-            && let Some((id, name)) = &options.progress_group
-        {
-            entry.progress_group = Some(pb::ProgressGroup {
-                id: id.clone(),
-                name: name.clone(),
-                weak: false,
-            });
-        }
+    fn record_location(&mut self, digest: &str, options: &OpOptions) {
         if let Some(location) = &options.location {
             // By pointer first: every op of a build shares one source map, and comparing
             // its text per op would make marshalling quadratic in the file's length.
@@ -457,31 +468,61 @@ impl Marshaller {
     }
 }
 
-fn children(node: &Node) -> Vec<Arc<Node>> {
-    let states: Vec<&State> = match &node.op {
-        OpKind::Source(_) | OpKind::Definition { .. } => Vec::new(),
-        OpKind::Exec(exec) => exec
-            .mounts
-            .iter()
-            .filter_map(|m| match &m.kind {
-                MountKind::Bind { source, .. } => Some(source),
-                MountKind::Cache { base, .. } => Some(base),
-                _ => None,
-            })
-            .collect(),
-        OpKind::File(file) => std::iter::once(&file.base)
-            .chain(file.actions.iter().filter_map(|a| match a {
-                FileAction::Copy(copy) => Some(&copy.source),
-                _ => None,
-            }))
-            .collect(),
-        OpKind::Merge(states) => states.iter().collect(),
-        OpKind::Diff { lower, upper } => vec![lower, upper],
-    };
-    states
-        .into_iter()
-        .filter_map(|s| s.output.as_ref().map(|o| o.node.clone()))
-        .collect()
+/// An op emitted twice keeps what it was first given; the custom name wins over a
+/// description of the same key.
+fn record_metadata(entry: &mut pb::OpMetadata, options: &OpOptions) {
+    entry.ignore_cache |= options.ignore_cache;
+    if let Some(name) = &options.custom_name
+        && !entry.description.contains_key(CUSTOM_NAME)
+    {
+        entry
+            .description
+            .insert(CUSTOM_NAME.to_string(), name.clone());
+    }
+    for (key, value) in &options.description {
+        if !entry.description.contains_key(key) {
+            entry.description.insert(key.clone(), value.clone());
+        }
+    }
+    if entry.progress_group.is_none()
+        && let Some((id, name)) = &options.progress_group
+    {
+        entry.progress_group = Some(pb::ProgressGroup {
+            id: id.clone(),
+            name: name.clone(),
+            weak: false,
+        });
+    }
+}
+
+/// The nodes `node` reads, in input order, into `out` (reused across nodes).
+fn children(node: &Node, out: &mut Vec<Arc<Node>>) {
+    let mut add = |state: &State| out.extend(state.output.as_ref().map(|o| o.node.clone()));
+    match &node.op {
+        OpKind::Source(_) | OpKind::Definition { .. } => {}
+        OpKind::Exec(exec) => {
+            for mount in &exec.mounts {
+                match &mount.kind {
+                    MountKind::Bind { source, .. } => add(source),
+                    MountKind::Cache { base, .. } => add(base),
+                    _ => {}
+                }
+            }
+        }
+        OpKind::File(file) => {
+            add(&file.base);
+            for action in &file.actions {
+                if let FileAction::Copy(copy) = action {
+                    add(&copy.source);
+                }
+            }
+        }
+        OpKind::Merge(states) => states.iter().for_each(add),
+        OpKind::Diff { lower, upper } => {
+            add(lower);
+            add(upper);
+        }
+    }
 }
 
 /// Names are looked up in the /etc/passwd and /etc/group of `input` (the state the

@@ -200,40 +200,50 @@ impl State {
 /// graphs of many thousand ops; unlink the children into a list instead.
 impl Drop for Node {
     fn drop(&mut self) {
-        let mut pending = take_children(&mut self.op);
-        while let Some(node) = pending.pop() {
-            if let Ok(mut node) = Arc::try_unwrap(node) {
-                pending.extend(take_children(&mut node.op));
-            }
+        // Only children this node alone holds go on the list, so dropping a node whose
+        // inputs are shared (or a node already unlinked here) allocates nothing.
+        let mut pending = Vec::new();
+        take_children(&mut self.op, &mut pending);
+        while let Some(mut node) = pending.pop() {
+            take_children(&mut node.op, &mut pending);
         }
     }
 }
 
-fn take_children(op: &mut OpKind) -> Vec<Arc<Node>> {
+/// Moves out of `op` the child nodes nothing else holds, onto `pending`.
+fn take_children(op: &mut OpKind, pending: &mut Vec<Node>) {
     use super::exec::MountKind;
     use super::file::FileAction;
-    let states: Vec<&mut State> = match op {
-        OpKind::Source(_) | OpKind::Definition { .. } => Vec::new(),
-        OpKind::Exec(exec) => exec
-            .mounts
-            .iter_mut()
-            .filter_map(|m| match &mut m.kind {
-                MountKind::Bind { source, .. } => Some(source),
-                MountKind::Cache { base, .. } => Some(base),
-                _ => None,
-            })
-            .collect(),
-        OpKind::File(file) => std::iter::once(&mut file.base)
-            .chain(file.actions.iter_mut().filter_map(|a| match a {
-                FileAction::Copy(copy) => Some(&mut copy.source),
-                _ => None,
-            }))
-            .collect(),
-        OpKind::Merge(states) => states.iter_mut().collect(),
-        OpKind::Diff { lower, upper } => vec![lower, upper],
+    let mut take = |state: &mut State| {
+        if let Some(output) = state.output.take()
+            && let Ok(node) = Arc::try_unwrap(output.node)
+        {
+            pending.push(node);
+        }
     };
-    states
-        .into_iter()
-        .filter_map(|s| s.output.take().map(|o| o.node))
-        .collect()
+    match op {
+        OpKind::Source(_) | OpKind::Definition { .. } => {}
+        OpKind::Exec(exec) => {
+            for mount in &mut exec.mounts {
+                match &mut mount.kind {
+                    MountKind::Bind { source, .. } => take(source),
+                    MountKind::Cache { base, .. } => take(base),
+                    _ => {}
+                }
+            }
+        }
+        OpKind::File(file) => {
+            take(&mut file.base);
+            for action in &mut file.actions {
+                if let FileAction::Copy(copy) = action {
+                    take(&mut copy.source);
+                }
+            }
+        }
+        OpKind::Merge(states) => states.iter_mut().for_each(take),
+        OpKind::Diff { lower, upper } => {
+            take(lower);
+            take(upper);
+        }
+    }
 }

@@ -174,8 +174,8 @@ impl Lowering<'_> {
         }
 
         let shown = Lexer::new(self.graph.escape)
-            .expand_word(at.original, |name| st.env_value(name))
-            .map_or_else(|_| at.original.to_string(), |e| e.value);
+            .expand_value(at.original, |name| st.env_value(name))
+            .unwrap_or_else(|_| at.original.to_string());
         let name = uppercase_command(&shown);
         let group_index = st.cmd_index + 1;
         let vertex_name = st.prefix(&name);
@@ -332,8 +332,7 @@ impl Lowering<'_> {
             return Ok(heredoc.content.clone());
         }
         Lexer::for_heredoc_body()
-            .expand_word(&heredoc.content, |name| st.env_value(name))
-            .map(|e| e.value)
+            .expand_value(&heredoc.content, |name| st.env_value(name))
             .map_err(|err| LowerError::Expand {
                 message: err.to_string(),
                 span: heredoc.span,

@@ -254,12 +254,10 @@ impl ImageConfig {
 
     /// Appends a history entry as BuildKit's `commitToHistory` does; entries for
     /// instructions that ran an op end in `# buildkit`.
-    pub(crate) fn commit(&mut self, created_by: String, with_layer: bool, ran_op: bool) {
-        let created_by = if ran_op {
-            format!("{created_by} # buildkit")
-        } else {
-            created_by
-        };
+    pub(crate) fn commit(&mut self, mut created_by: String, with_layer: bool, ran_op: bool) {
+        if ran_op {
+            created_by.push_str(" # buildkit");
+        }
         self.history.push(History {
             created_by,
             comment: HISTORY_COMMENT.into(),

@@ -58,7 +58,8 @@ mod stage;
 mod werf;
 mod werf_image_spec;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 pub use error::LowerError;
@@ -225,6 +226,8 @@ struct Lowering<'a> {
     n_states: usize,
     /// Meta ARGs plus the automatic platform ARGs, by name.
     meta_args: Vec<(String, Option<String>)>,
+    /// `pinned`'s results by resolved reference.
+    pinned_references: RefCell<HashMap<String, String>>,
 }
 
 impl<'a> Lowering<'a> {
@@ -261,6 +264,7 @@ impl<'a> Lowering<'a> {
             stages: vec![None; graph.stages.len()],
             n_states,
             meta_args,
+            pinned_references: RefCell::default(),
         }
     }
 
@@ -484,8 +488,7 @@ impl<'a> Lowering<'a> {
 
     fn expand(&self, st: &StageState, text: &str, span: Span) -> Result<String, LowerError> {
         Lexer::new(self.graph.escape)
-            .expand_word(text, |name| st.env_value(name))
-            .map(|e| e.value)
+            .expand_value(text, |name| st.env_value(name))
             .map_err(|err| LowerError::Expand {
                 message: err.to_string(),
                 span,
@@ -495,8 +498,8 @@ impl<'a> Lowering<'a> {
     /// BuildKit's vertex-name expansion: on failure the text is shown as written.
     fn expand_for_name(&self, st: &StageState, text: &str) -> String {
         Lexer::new(self.graph.escape)
-            .expand_word(text, |name| st.env_value(name))
-            .map_or_else(|_| text.to_string(), |e| e.value)
+            .expand_value(text, |name| st.env_value(name))
+            .unwrap_or_else(|_| text.to_string())
     }
 
     fn lower_workdir(

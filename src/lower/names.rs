@@ -6,10 +6,10 @@ use crate::graph::{Base, StageGraph};
 
 /// The first word upper-cased (BuildKit's `uppercaseCmd`).
 pub(super) fn uppercase_command(text: &str) -> String {
-    match text.split_once(' ') {
-        Some((first, rest)) => format!("{} {rest}", first.to_ascii_uppercase()),
-        None => text.to_ascii_uppercase(),
-    }
+    let mut out = text.to_string();
+    let keyword_end = text.find(' ').unwrap_or(text.len());
+    out[..keyword_end].make_ascii_uppercase();
+    out
 }
 
 /// An instruction's logical line: physical lines joined where they end in the escape
@@ -31,7 +31,12 @@ pub(super) fn logical_line(text: &str, escape: char) -> String {
             }
         }
     }
-    out.trim().to_string()
+    let trimmed = out.trim();
+    if trimmed.len() == out.len() {
+        out
+    } else {
+        trimmed.to_string()
+    }
 }
 
 /// The instruction written back from its parsed form, for names when the caller gave

@@ -27,17 +27,30 @@ pub(super) fn normalize_workdir(current: &str, requested: &str) -> String {
 
 /// Go's `path.Clean` for absolute paths: no `.`, `..` or repeated slashes.
 pub(super) fn clean_path(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
+    clean_parts(path.split('/'), path.len())
+}
+
+/// The parts of a path, `.` and empty ones dropped and `..` applied, joined into one
+/// absolute path (built in place: lowering cleans a few paths per instruction).
+fn clean_parts<'p>(parts: impl Iterator<Item = &'p str>, len: usize) -> String {
+    let mut out = String::with_capacity(len + 1);
+    for part in parts {
         match part {
             "" | "." => {}
             ".." => {
-                parts.pop();
+                let parent = out.rfind('/').unwrap_or(0);
+                out.truncate(parent);
             }
-            other => parts.push(other),
+            other => {
+                out.push('/');
+                out.push_str(other);
+            }
         }
     }
-    format!("/{}", parts.join("/"))
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 /// `path.Join(dir, p)` for an absolute `dir`, keeping a trailing `/` off.
@@ -45,7 +58,10 @@ pub(super) fn join_path(dir: &str, path: &str) -> String {
     if path.starts_with('/') {
         clean_path(path)
     } else {
-        clean_path(&format!("{dir}/{path}"))
+        clean_parts(
+            dir.split('/').chain(path.split('/')),
+            dir.len() + path.len() + 1,
+        )
     }
 }
 

@@ -87,16 +87,17 @@ impl Lowering<'_> {
         // written (escapes processed): the lexer that reads heredoc delimiters does that.
         let raw_lexer = Lexer::for_heredoc_name(true);
         let shown = raw_lexer
-            .expand_word(&custom_name, |name| st.env_value(name))
-            .map_or(custom_name.clone(), |e| e.value);
+            .expand_value(&custom_name, |name| st.env_value(name))
+            .unwrap_or_else(|_| custom_name.clone());
         let name = st.prefix(&uppercase_command(&shown));
         let mut options = self.op_options(Some(name), at.location);
         options
             .description
             .insert(DESCRIPTION_COMMAND.into(), at.original.to_string());
+        let history = format!("RUN {}", run_command_string(&args, &st.args, st));
         let exec = llb::Exec {
-            args: args.clone(),
-            env: env.clone(),
+            args,
+            env,
             cwd: st.dir.clone(),
             user: st.user.clone(),
             network: match run.network {
@@ -121,7 +122,6 @@ impl Lowering<'_> {
             ..Default::default()
         };
         st.state = st.state.run(exec).root();
-        let history = format!("RUN {}", run_command_string(&args, &st.args, st));
         st.image.commit(history, true, true);
         Ok(())
     }

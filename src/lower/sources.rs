@@ -58,9 +58,15 @@ impl<'a> Lowering<'a> {
             })
     }
 
+    /// The resolved reference pinned to its digest; worked out once per reference, as
+    /// many stages of a build share a base.
     pub(super) fn pinned(&self, reference: &str, span: Span) -> Result<String, LowerError> {
         let (base, reference) = self.resolved(reference, span)?;
-        Ok(pin_reference(&reference, &base.digest))
+        let mut pinned = self.pinned_references.borrow_mut();
+        Ok(pinned
+            .entry(reference)
+            .or_insert_with_key(|reference| pin_reference(reference, &base.digest))
+            .clone())
     }
 
     /// The filesystem of an image read by `COPY --from` or a mount: its own source op,

@@ -93,22 +93,25 @@ impl StageState {
         if self.cmd_total == 0 {
             return text.to_string();
         }
+        use std::fmt::Write as _;
         self.cmd_index += 1;
-        let width = self.cmd_total.to_string().len();
-        let platform = if self.prefix_platform {
-            format!("{}{} ", self.platform.id(), self.cross_target())
-        } else {
-            String::new()
-        };
-        let name = if self.prefix_name.is_empty() {
-            String::new()
-        } else {
-            format!("{} ", self.prefix_name)
-        };
-        format!(
-            "[{platform}{name}{:>width$}/{}] {text}",
-            self.cmd_index, self.cmd_total
-        )
+        let width = self.cmd_total.checked_ilog10().unwrap_or(0) as usize + 1;
+        // One allocation: every vertex gets a name.
+        let mut name = String::with_capacity(self.prefix_name.len() + 2 * width + text.len() + 5);
+        name.push('[');
+        if self.prefix_platform {
+            name.push_str(&self.platform.id());
+            name.push_str(&self.cross_target());
+            name.push(' ');
+        }
+        if !self.prefix_name.is_empty() {
+            name.push_str(&self.prefix_name);
+            name.push(' ');
+        }
+        write!(name, "{:>width$}/{}] ", self.cmd_index, self.cmd_total)
+            .expect("writing to a String succeeds");
+        name.push_str(text);
+        name
     }
 
     /// `->arm64` (or `->os/arch` across systems) when the stage's environment names a
