@@ -30,6 +30,26 @@ fn fake_digest(reference: &str) -> String {
     )
 }
 
+/// Lowering options for a werf config on linux/amd64: nothing stored, served or named.
+pub(super) fn werf_options() -> Options {
+    Options {
+        platform: llb::Platform::new("linux", "amd64", ""),
+        build_args: BTreeMap::new(),
+        context: ContextRef {
+            local_name: "context".into(),
+            session_id: "s".into(),
+            exclude_patterns: Vec::new(),
+            shared_key_hint: "context".into(),
+        },
+        dockerfile_source: None,
+        named_contexts: BTreeMap::new(),
+        merge_op: false,
+        reused_stages: ReusedStages::new(),
+        host_dirs: BTreeMap::new(),
+        prefix_platform: false,
+    }
+}
+
 /// Options for the test platform: `TARGETPLATFORM` among the build args, else linux/amd64.
 fn options(text: &str, build_args: BuildArgs) -> Options {
     let platform = build_args

@@ -2,8 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::llb;
-use crate::lower::{ContextRef, ImageConfig, Options, ResolvedBase, ResolvedBases, lower};
+use crate::lower::{ImageConfig, ResolvedBase, ResolvedBases, lower};
 use crate::werf::{TemplateEnv, load};
 
 /// A base with a CMD, ENTRYPOINT, user, working dir, env, labels, volumes and two
@@ -36,22 +35,7 @@ fn image_config(image_spec: &str) -> ImageConfig {
         .into_iter()
         .map(|reference| (reference, base()))
         .collect();
-    let options = Options {
-        platform: llb::Platform::new("linux", "amd64", ""),
-        build_args: BTreeMap::new(),
-        context: ContextRef {
-            local_name: "context".into(),
-            session_id: "s".into(),
-            exclude_patterns: Vec::new(),
-            shared_key_hint: "context".into(),
-        },
-        dockerfile_source: None,
-        named_contexts: BTreeMap::new(),
-        merge_op: false,
-        reused_stages: crate::lower::ReusedStages::new(),
-        host_dirs: BTreeMap::new(),
-        prefix_platform: false,
-    };
+    let options = crate::lower::tests::werf_options();
     lower(&stage_graph, &selection, &bases, &options)
         .unwrap()
         .image_config
@@ -155,22 +139,7 @@ fn a_dockerfile_images_image_spec_rewrites_its_target_config() {
         .into_iter()
         .map(|reference| (reference, base()))
         .collect();
-    let options = Options {
-        platform: llb::Platform::new("linux", "amd64", ""),
-        build_args: BTreeMap::new(),
-        context: ContextRef {
-            local_name: "context".into(),
-            session_id: "s".into(),
-            exclude_patterns: Vec::new(),
-            shared_key_hint: "context".into(),
-        },
-        dockerfile_source: None,
-        named_contexts: BTreeMap::new(),
-        merge_op: false,
-        reused_stages: crate::lower::ReusedStages::new(),
-        host_dirs: BTreeMap::new(),
-        prefix_platform: false,
-    };
+    let options = crate::lower::tests::werf_options();
     let image = lower(&stage_graph, &selection, &bases, &options)
         .unwrap()
         .image_config;

@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::llb;
 use crate::lower::{
-    ContextRef, ImageConfig, Lowered, Options, ResolvedBase, ResolvedBases, ReusedStage, lower,
+    ContextRef, ImageConfig, Lowered, ResolvedBase, ResolvedBases, ReusedStage, lower,
 };
 use crate::werf::{GitRef, TemplateEnv, load};
 
@@ -72,22 +71,8 @@ fn lower_werf_with(
             (crate::graph::StageId(id), stage.clone())
         })
         .collect();
-    let options = Options {
-        platform: llb::Platform::new("linux", "amd64", ""),
-        build_args: BTreeMap::new(),
-        context: ContextRef {
-            local_name: "context".into(),
-            session_id: "s".into(),
-            exclude_patterns: Vec::new(),
-            shared_key_hint: "context".into(),
-        },
-        dockerfile_source: None,
-        named_contexts: BTreeMap::new(),
-        merge_op: false,
-        reused_stages,
-        host_dirs: BTreeMap::new(),
-        prefix_platform: false,
-    };
+    let mut options = crate::lower::tests::werf_options();
+    options.reused_stages = reused_stages;
     lower(&stage_graph, &selection, &bases, &options)
         .map_err(|e| e.located("werf.yaml", &loaded.rendered).to_string())
 }
@@ -289,22 +274,8 @@ fn a_host_directory_the_client_serves_is_mounted_writable_for_the_commands() {
         exclude_patterns: Vec::new(),
         shared_key_hint: "werf-host-dir-abc".into(),
     };
-    let options = Options {
-        platform: llb::Platform::new("linux", "amd64", ""),
-        build_args: BTreeMap::new(),
-        context: ContextRef {
-            local_name: "context".into(),
-            session_id: "s".into(),
-            exclude_patterns: Vec::new(),
-            shared_key_hint: "context".into(),
-        },
-        dockerfile_source: None,
-        named_contexts: BTreeMap::new(),
-        merge_op: false,
-        reused_stages: crate::lower::ReusedStages::new(),
-        host_dirs: BTreeMap::from([("data".to_string(), host_dir)]),
-        prefix_platform: false,
-    };
+    let mut options = crate::lower::tests::werf_options();
+    options.host_dirs = BTreeMap::from([("data".to_string(), host_dir)]);
     let dump = lower(&stage_graph, &selection, &bases, &options)
         .unwrap()
         .definition
@@ -331,22 +302,7 @@ fn a_host_directory_without_a_client_serving_it_is_an_error_at_the_path() {
         .into_iter()
         .map(|reference| (reference, busybox()))
         .collect();
-    let options = Options {
-        platform: llb::Platform::new("linux", "amd64", ""),
-        build_args: BTreeMap::new(),
-        context: ContextRef {
-            local_name: "context".into(),
-            session_id: "s".into(),
-            exclude_patterns: Vec::new(),
-            shared_key_hint: "context".into(),
-        },
-        dockerfile_source: None,
-        named_contexts: BTreeMap::new(),
-        merge_op: false,
-        reused_stages: crate::lower::ReusedStages::new(),
-        host_dirs: BTreeMap::new(),
-        prefix_platform: false,
-    };
+    let options = crate::lower::tests::werf_options();
     let error = lower(&stage_graph, &selection, &bases, &options).expect_err("no host dir");
     let located = error.located("werf.yaml", &loaded.rendered);
     assert_eq!(located.at.to_string(), "7:13");

@@ -1,21 +1,8 @@
 //! Imports from external images (`from:`/`image:` with a tag or digest).
 
-use crate::werf::{TemplateEnv, WerfConfig, load};
+use crate::werf::tests::{load_err, load_ok};
 
 const META: &str = "project: demo\nconfigVersion: 1\n---\n";
-
-fn load_ok(text: &str) -> WerfConfig {
-    match load("werf.yaml", text, &TemplateEnv::without_project()) {
-        Ok(loaded) => loaded.config,
-        Err(error) => panic!("{}", error.located("werf.yaml", text)),
-    }
-}
-
-fn load_err(text: &str) -> String {
-    let error = load("werf.yaml", text, &TemplateEnv::without_project()).expect_err("wrong");
-    let located = error.located("werf.yaml", text);
-    format!("{}:{}: {}", located.file, located.at, located.message)
-}
 
 #[test]
 fn a_reference_with_a_tag_or_digest_is_an_external_image() {

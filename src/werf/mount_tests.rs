@@ -1,21 +1,9 @@
 //! `mount` with `fromPath` (a host directory).
 
-use crate::werf::{MountKind, TemplateEnv, WerfConfig, load};
+use crate::werf::MountKind;
+use crate::werf::tests::{load_err, load_ok};
 
 const META: &str = "project: demo\nconfigVersion: 1\n---\nimage: app\nfrom: alpine\nmount:\n";
-
-fn load_ok(text: &str) -> WerfConfig {
-    match load("werf.yaml", text, &TemplateEnv::without_project()) {
-        Ok(loaded) => loaded.config,
-        Err(error) => panic!("{}", error.located("werf.yaml", text)),
-    }
-}
-
-fn load_err(text: &str) -> String {
-    let error = load("werf.yaml", text, &TemplateEnv::without_project()).expect_err("wrong");
-    let located = error.located("werf.yaml", text);
-    format!("{}:{}: {}", located.file, located.at, located.message)
-}
 
 #[test]
 fn from_path_mounts_are_read_and_listed_once() {

@@ -3,7 +3,7 @@
 
 use super::*;
 
-fn load_ok(text: &str) -> WerfConfig {
+pub(super) fn load_ok(text: &str) -> WerfConfig {
     match load("werf.yaml", text, &TemplateEnv::without_project()) {
         Ok(loaded) => loaded.config,
         Err(error) => panic!("{}", error.located("werf.yaml", text)),
@@ -11,7 +11,7 @@ fn load_ok(text: &str) -> WerfConfig {
 }
 
 /// The rendered error message's first line: `file:line:col: message`.
-fn load_err(text: &str) -> String {
+pub(super) fn load_err(text: &str) -> String {
     load_err_with(text, &TemplateEnv::without_project())
 }
 
