@@ -50,6 +50,36 @@ pub(super) fn werf_options() -> Options {
     }
 }
 
+/// Lowers the werf config `text` for `target` on linux/amd64, every external image
+/// resolved to `base`, with the options `adjust` sets on [`werf_options`]; an error
+/// comes back placed in the rendered config (`werf.yaml`).
+pub(super) fn lower_werf_config(
+    text: &str,
+    target: &str,
+    commits: &BTreeMap<(String, crate::werf::GitRef), String>,
+    base: ResolvedBase,
+    adjust: impl FnOnce(&StageGraph, &mut Options),
+) -> Result<Lowered, crate::diag::Located> {
+    let env = crate::werf::TemplateEnv::without_project();
+    let mut loaded = crate::werf::load("werf.yaml", text, &env).unwrap();
+    loaded.config.set_resolved_commits(commits);
+    let stage_graph = graph::from_werf(
+        &loaded.config,
+        &graph::platform_args("linux/amd64", "linux/amd64"),
+    )
+    .unwrap();
+    let selection = stage_graph.select(Some(target)).unwrap();
+    let bases: ResolvedBases = stage_graph
+        .external_images(&selection)
+        .into_iter()
+        .map(|reference| (reference, base.clone()))
+        .collect();
+    let mut options = werf_options();
+    adjust(&stage_graph, &mut options);
+    lower(&stage_graph, &selection, &bases, &options)
+        .map_err(|e| e.located("werf.yaml", &loaded.rendered))
+}
+
 /// Options for the test platform: `TARGETPLATFORM` among the build args, else linux/amd64.
 fn options(text: &str, build_args: BuildArgs) -> Options {
     let platform = build_args

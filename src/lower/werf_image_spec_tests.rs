@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::lower::tests::lower_werf_config;
 use crate::lower::{ImageConfig, ResolvedBase, ResolvedBases, lower};
 use crate::werf::{TemplateEnv, load};
 
@@ -23,20 +24,7 @@ fn image_config(image_spec: &str) -> ImageConfig {
     let text = format!(
         "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: base\nshell:\n  install: echo hi > /hi\nimageSpec:\n{image_spec}"
     );
-    let loaded = load("werf.yaml", &text, &TemplateEnv::without_project()).unwrap();
-    let stage_graph = crate::graph::from_werf(
-        &loaded.config,
-        &crate::graph::platform_args("linux/amd64", "linux/amd64"),
-    )
-    .unwrap();
-    let selection = stage_graph.select(Some("app")).unwrap();
-    let bases: ResolvedBases = stage_graph
-        .external_images(&selection)
-        .into_iter()
-        .map(|reference| (reference, base()))
-        .collect();
-    let options = crate::lower::tests::werf_options();
-    lower(&stage_graph, &selection, &bases, &options)
+    lower_werf_config(&text, "app", &BTreeMap::new(), base(), |_, _| {})
         .unwrap()
         .image_config
 }

@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::lower::{
-    ContextRef, ImageConfig, Lowered, ResolvedBase, ResolvedBases, ReusedStage, lower,
-};
+use crate::lower::tests::lower_werf_config;
+use crate::lower::{ContextRef, ImageConfig, Lowered, ResolvedBase, ReusedStage};
 use crate::werf::{GitRef, TemplateEnv, load};
 
 fn busybox() -> ResolvedBase {
@@ -47,34 +46,21 @@ fn lower_werf_with(
     stored: &[(&str, ReusedStage)],
     commits: &BTreeMap<(String, GitRef), String>,
 ) -> Result<Lowered, String> {
-    let mut loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
-    loaded.config.set_resolved_commits(commits);
-    let stage_graph = crate::graph::from_werf(
-        &loaded.config,
-        &crate::graph::platform_args("linux/amd64", "linux/amd64"),
-    )
-    .unwrap();
-    let selection = stage_graph.select(Some(target)).unwrap();
-    let bases: ResolvedBases = stage_graph
-        .external_images(&selection)
-        .into_iter()
-        .map(|reference| (reference, busybox()))
-        .collect();
-    let reused_stages = stored
-        .iter()
-        .map(|(name, stage)| {
-            let id = stage_graph
-                .stages
-                .iter()
-                .position(|s| s.name.as_deref() == Some(name))
-                .unwrap();
-            (crate::graph::StageId(id), stage.clone())
-        })
-        .collect();
-    let mut options = crate::lower::tests::werf_options();
-    options.reused_stages = reused_stages;
-    lower(&stage_graph, &selection, &bases, &options)
-        .map_err(|e| e.located("werf.yaml", &loaded.rendered).to_string())
+    let stored_stages = |stage_graph: &crate::graph::StageGraph,
+                         options: &mut crate::lower::Options| {
+        options.reused_stages = stored
+            .iter()
+            .map(|(name, stage)| {
+                let id = stage_graph
+                    .stages
+                    .iter()
+                    .position(|s| s.name.as_deref() == Some(name))
+                    .unwrap();
+                (crate::graph::StageId(id), stage.clone())
+            })
+            .collect();
+    };
+    lower_werf_config(text, target, commits, busybox(), stored_stages).map_err(|e| e.to_string())
 }
 
 const CONFIG: &str = "project: p\nconfigVersion: 1\n---\nartifact: builder\nfrom: busybox\ngit:\n- add: /src\n  to: /build\n  includePaths: ['*.go']\nshell:\n  install: [mkdir /out, cp /build/main.go /out/]\n---\nimage: app\nfrom: busybox\nmount:\n- from: build_dir\n  to: /cache\n- from: tmp_dir\n  to: /scratch\nshell:\n  install: echo hi > /hi\nimport:\n- artifact: builder\n  add: /out\n  to: /opt\n  owner: '1000'\n  group: '2000'\n  after: install\ndocker:\n  ENTRYPOINT: [/bin/app]\n  ENV: {A: '$x \"q\"'}\n";
@@ -256,27 +242,16 @@ const FROM_PATH: &str = "project: p\nconfigVersion: 1\n---\nimage: app\nfrom: bu
 
 #[test]
 fn a_host_directory_the_client_serves_is_mounted_writable_for_the_commands() {
-    let loaded = load("werf.yaml", FROM_PATH, &TemplateEnv::without_project()).unwrap();
-    let stage_graph = crate::graph::from_werf(
-        &loaded.config,
-        &crate::graph::platform_args("linux/amd64", "linux/amd64"),
-    )
-    .unwrap();
-    let selection = stage_graph.select(Some("app")).unwrap();
-    let bases: ResolvedBases = stage_graph
-        .external_images(&selection)
-        .into_iter()
-        .map(|reference| (reference, busybox()))
-        .collect();
     let host_dir = ContextRef {
         local_name: "werf-host-dir-abc".into(),
         session_id: "s".into(),
         exclude_patterns: Vec::new(),
         shared_key_hint: "werf-host-dir-abc".into(),
     };
-    let mut options = crate::lower::tests::werf_options();
-    options.host_dirs = BTreeMap::from([("data".to_string(), host_dir)]);
-    let dump = lower(&stage_graph, &selection, &bases, &options)
+    let serve = |_: &_, options: &mut crate::lower::Options| {
+        options.host_dirs = BTreeMap::from([("data".to_string(), host_dir)]);
+    };
+    let dump = lower_werf_config(FROM_PATH, "app", &BTreeMap::new(), busybox(), serve)
         .unwrap()
         .definition
         .dump();
@@ -290,21 +265,8 @@ fn a_host_directory_the_client_serves_is_mounted_writable_for_the_commands() {
 
 #[test]
 fn a_host_directory_without_a_client_serving_it_is_an_error_at_the_path() {
-    let loaded = load("werf.yaml", FROM_PATH, &TemplateEnv::without_project()).unwrap();
-    let stage_graph = crate::graph::from_werf(
-        &loaded.config,
-        &crate::graph::platform_args("linux/amd64", "linux/amd64"),
-    )
-    .unwrap();
-    let selection = stage_graph.select(Some("app")).unwrap();
-    let bases: ResolvedBases = stage_graph
-        .external_images(&selection)
-        .into_iter()
-        .map(|reference| (reference, busybox()))
-        .collect();
-    let options = crate::lower::tests::werf_options();
-    let error = lower(&stage_graph, &selection, &bases, &options).expect_err("no host dir");
-    let located = error.located("werf.yaml", &loaded.rendered);
+    let located = lower_werf_config(FROM_PATH, "app", &BTreeMap::new(), busybox(), |_, _| {})
+        .expect_err("no host dir");
     assert_eq!(located.at.to_string(), "7:13");
     assert!(
         located.message.contains("only `conveyor build` serves"),
