@@ -10,7 +10,7 @@ mod parity;
 
 use std::path::Path;
 
-use common::conveyor::{built, conveyor};
+use common::conveyor::{build_werf_stored, built, built_stages, conveyor, set};
 use common::{buildx, docker_ok, frontend_image, harness, unique};
 use parity::config::diff_configs;
 use parity::docker::{export_listing, history, inspect_config, remove_image};
@@ -208,45 +208,6 @@ docker:
     MODE: production
 "#;
 
-/// The stages a `build --repo` run built, from its `[conveyor] stage X: building` notes.
-/// The stages a build built, as a set: stages of one wave are solved at once, so the
-/// order of their lines is the daemon's.
-fn built_stages(stderr: &str) -> std::collections::BTreeSet<String> {
-    stderr
-        .lines()
-        .filter_map(|line| line.strip_prefix("[conveyor] stage "))
-        .filter_map(|line| line.split_once(": building"))
-        .map(|(name, _)| name.to_string())
-        .collect()
-}
-
-fn set(names: &[&str]) -> std::collections::BTreeSet<String> {
-    names.iter().map(|n| n.to_string()).collect()
-}
-
-fn build_stored(dir: &Path, repo: &str, tag: &str) -> common::conveyor::Run {
-    let file = dir.join("werf.yaml").display().to_string();
-    let context = dir.display().to_string();
-    let run = conveyor(
-        &[
-            "build",
-            "--progress=plain",
-            "-f",
-            &file,
-            "--target",
-            "app",
-            "--repo",
-            repo,
-            "-t",
-            tag,
-            &context,
-        ],
-        Path::new("/"),
-    );
-    built(&run);
-    run
-}
-
 /// Built twice with `--repo`, the second run builds nothing; a changed install command
 /// rebuilds install and the stages after it, and `plan --repo` shows beforeInstall
 /// (and the artifact) reused.
@@ -264,9 +225,9 @@ fn a_werf_config_built_with_repo_reuses_its_stored_stages() {
     let tag = format!("conveyor-test/werf-stored:{}", unique("t"));
     write("echo one > /install.txt");
 
-    let first = build_stored(dir.path(), &repo, &tag);
+    let first = build_werf_stored(dir.path(), &repo, &tag);
     assert_eq!(
-        built_stages(&first.stderr),
+        built_stages::<std::collections::BTreeSet<String>>(&first.stderr),
         set(&[
             "builder/from",
             "builder/install",
@@ -280,8 +241,11 @@ fn a_werf_config_built_with_repo_reuses_its_stored_stages() {
             "app/dockerInstructions",
         ])
     );
-    let second = build_stored(dir.path(), &repo, &tag);
-    assert_eq!(built_stages(&second.stderr), set(&[]));
+    let second = build_werf_stored(dir.path(), &repo, &tag);
+    assert_eq!(
+        built_stages::<std::collections::BTreeSet<String>>(&second.stderr),
+        set(&[])
+    );
     assert!(second.stderr.contains(" 0 built"), "{}", second.stderr);
 
     write("echo two > /install.txt");
@@ -325,9 +289,9 @@ fn a_werf_config_built_with_repo_reuses_its_stored_stages() {
         after("stage app/dependenciesAfterInstall: ").1,
         "  parent changed (stage app/install)"
     );
-    let third = build_stored(dir.path(), &repo, &tag);
+    let third = build_werf_stored(dir.path(), &repo, &tag);
     assert_eq!(
-        built_stages(&third.stderr),
+        built_stages::<std::collections::BTreeSet<String>>(&third.stderr),
         set(&[
             "app/install",
             "app/dependenciesAfterInstall",
@@ -397,9 +361,9 @@ fn dependencies_name_the_stored_image_of_the_dependency() {
     std::fs::write(dir.path().join("werf.yaml"), config).unwrap();
     let repo = format!("{}/{}", harness().registry, unique("werf-deps"));
     let tag = format!("conveyor-test/werf-deps:{}", unique("t"));
-    let run = build_stored(dir.path(), &repo, &tag);
+    let run = build_werf_stored(dir.path(), &repo, &tag);
     assert_eq!(
-        built_stages(&run.stderr),
+        built_stages::<std::collections::BTreeSet<String>>(&run.stderr),
         set(&[
             "backend/from",
             "backend/install",

@@ -11,7 +11,7 @@ mod parity;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::conveyor::{Run, built, conveyor};
+use common::conveyor::{Run, built, built_stages, conveyor};
 use common::{buildx, docker_ok, frontend_image, harness, unique};
 
 /// Runs git with a fixed identity; panics with its stderr if it fails.
@@ -138,16 +138,6 @@ fn build_stored(dir: &Path, repo: &str, tag: &str) -> Run {
     run
 }
 
-/// The stages a `build --repo` run built, in order (one image: one stage a wave).
-fn built_stages(stderr: &str) -> Vec<String> {
-    stderr
-        .lines()
-        .filter_map(|line| line.strip_prefix("[conveyor] stage "))
-        .filter_map(|line| line.split_once(": building"))
-        .map(|(name, _)| name.to_string())
-        .collect()
-}
-
 /// Stage name → signature, from `conveyor plan --format json`.
 fn plan(dir: &Path) -> std::collections::BTreeMap<String, String> {
     let run = conveyor(
@@ -190,7 +180,7 @@ fn a_remote_branch_is_built_at_its_commit_and_a_new_commit_resigns_git_archive()
 
     let first = build_stored(dir.path(), &repo, &tag);
     assert_eq!(
-        built_stages(&first.stderr),
+        built_stages::<Vec<String>>(&first.stderr),
         [
             "app/from",
             "app/gitArchive",
@@ -221,7 +211,7 @@ fn a_remote_branch_is_built_at_its_commit_and_a_new_commit_resigns_git_archive()
 
     let third = build_stored(dir.path(), &repo, &tag);
     assert_eq!(
-        built_stages(&third.stderr),
+        built_stages::<Vec<String>>(&third.stderr),
         ["app/gitArchive", "app/install", "app/gitLatestPatch"]
     );
     assert_eq!(

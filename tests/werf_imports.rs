@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::conveyor::{built, conveyor};
+use common::conveyor::{build_werf_stored, built_stages, conveyor, set};
 use common::{buildx, docker, docker_ok, frontend_image, harness, unique};
 
 /// `NOTE` changes a file the import does not take; `IMPORTED` the one it takes;
@@ -47,16 +47,6 @@ fn write_config(dir: &Path, marker: &str, imported: &str, note: &str) {
     std::fs::write(dir.join("werf.yaml"), config).unwrap();
 }
 
-/// The stages a build built, from its `[conveyor] stage X: building` notes.
-fn built_stages(stderr: &str) -> BTreeSet<String> {
-    stderr
-        .lines()
-        .filter_map(|line| line.strip_prefix("[conveyor] stage "))
-        .filter_map(|line| line.split_once(": building"))
-        .map(|(name, _)| name.to_string())
-        .collect()
-}
-
 /// The import digests a build computed, from its `[conveyor] import of …` notes.
 fn import_digests(stderr: &str) -> Vec<String> {
     stderr
@@ -65,30 +55,6 @@ fn import_digests(stderr: &str) -> Vec<String> {
         .filter_map(|line| line.rsplit_once(": content digest "))
         .map(|(_, digest)| digest.to_string())
         .collect()
-}
-
-fn set(names: &[&str]) -> BTreeSet<String> {
-    names.iter().map(|n| n.to_string()).collect()
-}
-
-fn build(dir: &Path, repo: &str, tag: &str) -> common::conveyor::Run {
-    let context = dir.display().to_string();
-    let run = conveyor(
-        &[
-            "build",
-            "--progress=plain",
-            "--target",
-            "app",
-            "--repo",
-            repo,
-            "-t",
-            tag,
-            &context,
-        ],
-        Path::new("/"),
-    );
-    built(&run);
-    run
 }
 
 fn plan_json(dir: &Path, repo: &str) -> serde_json::Value {
@@ -127,10 +93,15 @@ fn rebuilds_only_on_imported_bytes(repo: &str) {
     let write_config =
         |imported: &str, note: &str| write_config(dir.path(), &marker, imported, note);
     write_config("imported-1", "note-1");
-    let first = build(dir.path(), repo, &tag);
+    let first = build_werf_stored(dir.path(), repo, &tag);
     let mut all = set(&APP_STAGES);
     all.extend(set(&["builder/from", "builder/install"]));
-    assert_eq!(built_stages(&first.stderr), all, "{}", first.stderr);
+    assert_eq!(
+        built_stages::<BTreeSet<String>>(&first.stderr),
+        all,
+        "{}",
+        first.stderr
+    );
     let first_digests = import_digests(&first.stderr);
     assert_eq!(first_digests.len(), 1, "{}", first.stderr);
 
@@ -152,9 +123,9 @@ fn rebuilds_only_on_imported_bytes(repo: &str) {
     );
     assert_eq!(planned(&plan, "app/beforeInstall")["action"], "reused");
     assert_eq!(planned(&plan, "builder/install")["action"], "build");
-    let second = build(dir.path(), repo, &tag);
+    let second = build_werf_stored(dir.path(), repo, &tag);
     assert_eq!(
-        built_stages(&second.stderr),
+        built_stages::<BTreeSet<String>>(&second.stderr),
         set(&["builder/install"]),
         "{}",
         second.stderr
@@ -178,15 +149,20 @@ fn rebuilds_only_on_imported_bytes(repo: &str) {
             "{name}: {plan}"
         );
     }
-    let third = build(dir.path(), repo, &tag);
-    assert_eq!(built_stages(&third.stderr), set(&[]), "{}", third.stderr);
+    let third = build_werf_stored(dir.path(), repo, &tag);
+    assert_eq!(
+        built_stages::<BTreeSet<String>>(&third.stderr),
+        set(&[]),
+        "{}",
+        third.stderr
+    );
     assert_eq!(import_digests(&third.stderr), Vec::<String>::new());
 
     // The imported file changes: the dependencies stage and those after it rebuild.
     write_config("imported-2", "note-2");
-    let fourth = build(dir.path(), repo, &tag);
+    let fourth = build_werf_stored(dir.path(), repo, &tag);
     assert_eq!(
-        built_stages(&fourth.stderr),
+        built_stages::<BTreeSet<String>>(&fourth.stderr),
         set(&[
             "builder/install",
             "app/dependenciesAfterInstall",
@@ -255,7 +231,7 @@ fn the_frontend_reads_the_kept_import_digest() {
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &unique("marker"), "imported-1", "note-1");
     let tag = format!("conveyor-test/werf-imports:{}", unique("t"));
-    build(dir.path(), &repo, &tag);
+    build_werf_stored(dir.path(), &repo, &tag);
     let _ = docker().args(["image", "rm", &tag]).output();
 
     let syntax = format!("BUILDKIT_SYNTAX={}", frontend_image());

@@ -70,3 +70,43 @@ pub fn registry_manifest_status(name: &str, tag: &str) -> u16 {
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("no HTTP status in {response:?}"))
 }
+
+/// The stages a `build --repo` run built, from its `[conveyor] stage X: building`
+/// notes, in the order of their lines (stages of one wave: the daemon's order).
+pub fn built_stages<C: FromIterator<String>>(stderr: &str) -> C {
+    stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("[conveyor] stage "))
+        .filter_map(|line| line.split_once(": building"))
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+pub fn set(names: &[&str]) -> std::collections::BTreeSet<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+/// `conveyor build --repo REPO -t TAG --target app` of `DIR/werf.yaml`, which must
+/// succeed.
+pub fn build_werf_stored(dir: &Path, repo: &str, tag: &str) -> Run {
+    let file = dir.join("werf.yaml").display().to_string();
+    let context = dir.display().to_string();
+    let run = conveyor(
+        &[
+            "build",
+            "--progress=plain",
+            "-f",
+            &file,
+            "--target",
+            "app",
+            "--repo",
+            repo,
+            "-t",
+            tag,
+            &context,
+        ],
+        Path::new("/"),
+    );
+    built(&run);
+    run
+}
