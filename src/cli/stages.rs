@@ -267,6 +267,14 @@ pub fn werf_session(
     })
 }
 
+/// Digests of context files by what read them: the phases of a `--repo` build sign
+/// the same stages again, over files that have not changed in between.
+#[derive(Default)]
+struct FileDigests {
+    context: BTreeMap<Vec<String>, String>,
+    git: Vec<(graph::GitFiles, String)>,
+}
+
 impl Loaded {
     /// The `conveyor.config` label: the build file relative to the context when it is
     /// inside it, else its path as given.
@@ -301,8 +309,9 @@ impl Loaded {
         imports: &mut ImportDigests,
         note: &mut dyn FnMut(String),
     ) -> Result<Signed, Failure> {
+        let mut file_digests = FileDigests::default();
         loop {
-            let signed = self.sign_imports(image_digests, Some(imports))?;
+            let signed = self.sign_with(image_digests, Some(imports), &mut file_digests)?;
             let mut learned = false;
             for files in &signed.pending_imports {
                 let selection = ImportSelection {
@@ -350,12 +359,32 @@ impl Loaded {
         image_digests: &BTreeMap<String, String>,
         imports: Option<&ImportDigests>,
     ) -> Result<Signed, Failure> {
+        self.sign_with(image_digests, imports, &mut FileDigests::default())
+    }
+
+    /// [`Loaded::sign_imports`], reading each context selection and git mapping's
+    /// files once into `file_digests`.
+    fn sign_with(
+        &self,
+        image_digests: &BTreeMap<String, String>,
+        imports: Option<&ImportDigests>,
+        file_digests: &mut FileDigests,
+    ) -> Result<Signed, Failure> {
+        let FileDigests {
+            context: known_context,
+            git: known_git,
+        } = file_digests;
         let context_sources: RefCell<Vec<Vec<String>>> = RefCell::new(Vec::new());
         let mut context_digest = |paths: &[String]| -> Result<String, String> {
             context_sources.borrow_mut().push(paths.to_vec());
+            if let Some(digest) = known_context.get(paths) {
+                return Ok(digest.clone());
+            }
             let sources: Vec<&str> = paths.iter().map(String::as_str).collect();
-            context::digest_paths(&self.context, &sources, &self.filter)
-                .map_err(|error| error.to_string())
+            let digest = context::digest_paths(&self.context, &sources, &self.filter)
+                .map_err(|error| error.to_string())?;
+            known_context.insert(paths.to_vec(), digest.clone());
+            Ok(digest)
         };
         let mut sources = SignatureSources {
             dockerfile_text: &self.text,
@@ -364,8 +393,14 @@ impl Loaded {
             image_digests,
             context_digest: &mut context_digest,
         };
-        let mut git_digest = |files: &graph::GitFiles| {
-            super::plan_werf::git_digest(&self.context, &self.filter.exclude_patterns, files)
+        let mut git_digest = |files: &graph::GitFiles| -> Result<String, String> {
+            if let Some((_, digest)) = known_git.iter().find(|(known, _)| known == files) {
+                return Ok(digest.clone());
+            }
+            let digest =
+                super::plan_werf::git_digest(&self.context, &self.filter.exclude_patterns, files)?;
+            known_git.push((files.clone(), digest.clone()));
+            Ok(digest)
         };
         let pending_imports: RefCell<Vec<ImportedFiles>> = RefCell::new(Vec::new());
         let mut import_digest = |files: &ImportedFiles| -> Option<String> {
