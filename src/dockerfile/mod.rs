@@ -97,7 +97,10 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
     }
     let mut meta_args = Vec::new();
     let mut stages: Vec<Stage> = Vec::new();
-    for node in &scanned.nodes {
+    // Each syntax node is dropped once parsed: a large file's nodes and instructions
+    // are then never all held at once.
+    for node in scanned.nodes {
+        let node = &node;
         let instruction = parse::parse_node(node, scanned.escape)?;
         match (instruction.command, stages.last_mut()) {
             (Command::From(from), _) => stages.push(Stage {

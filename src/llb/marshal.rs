@@ -2,17 +2,20 @@
 //! dependencies first, each named `sha256:<hex>` of its exact protobuf bytes, and a
 //! terminal op last that points at the result.
 
-use std::collections::{BTreeMap, HashMap, btree_map};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use prost::Message;
+use sha2::{Digest as _, Sha256};
 
+use crate::digest::sha256_string;
 use crate::proto::pb;
 
-use super::exec::{CacheSharing, ExecOp, MountKind, NetMode, SecurityMode};
-use super::file::{ChownOpt, FileAction, FileOp, UserOpt};
-use super::state::{Node, OpKind, OpOptions, SourceMap, State};
+use super::exec::MountKind;
+use super::file::FileAction;
+use super::state::{Node, OpKind, OpOptions, SourceLocation, SourceMap, State};
+use super::wire::{self, InputRef, OpBody, OpDigest, Writer};
 
 /// The description key BuildKit shows as a vertex's name.
 const CUSTOM_NAME: &str = "llb.customname";
@@ -51,33 +54,8 @@ impl Definition {
             }
         }
         let digest = marshaller.visit(&output.node);
-        let terminal = pb::Op {
-            inputs: vec![pb::Input {
-                digest,
-                index: output.index,
-            }],
-            ..pb::Op::default()
-        };
-        marshaller.def.push(terminal.encode_to_vec());
-        let source = (!marshaller.locations.is_empty()).then(|| pb::Source {
-            locations: marshaller.locations,
-            infos: marshaller
-                .sources
-                .iter()
-                .map(|s| pb::SourceInfo {
-                    filename: s.filename.clone(),
-                    data: s.data.clone(),
-                    language: s.language.clone(),
-                    definition: None,
-                })
-                .collect(),
-        });
         Definition {
-            pb: pb::Definition {
-                def: marshaller.def,
-                metadata: marshaller.metadata,
-                source,
-            },
+            pb: marshaller.finish((digest, output.index)),
         }
     }
 
@@ -133,21 +111,53 @@ const FIBONACCI: u64 = 0x9e37_79b9_7f4a_7c15;
 
 type NodeMap<V> = HashMap<*const Node, V, BuildHasherDefault<AddressHasher>>;
 
+/// Hashes an op digest by its first eight bytes: sha256 output is uniform already.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut head = [0u8; 8];
+        let n = bytes.len().min(8);
+        head[..n].copy_from_slice(&bytes[..n]);
+        self.0 ^= u64::from_le_bytes(head);
+    }
+
+    /// The array's length prefix: the same for every digest.
+    fn write_usize(&mut self, _length: usize) {}
+}
+
+/// One op in the definition, with what rides on it.
+struct Emitted {
+    digest: OpDigest,
+    bytes: Vec<u8>,
+    metadata: pb::OpMetadata,
+    locations: Vec<pb::Location>,
+}
+
 #[derive(Default)]
 struct Marshaller {
     /// Node identity → digest, so a shared node is encoded once.
-    digests: NodeMap<String>,
-    def: Vec<Vec<u8>>,
-    metadata: BTreeMap<String, pb::OpMetadata>,
+    digests: NodeMap<OpDigest>,
+    /// The ops in definition order, dependencies first.
+    ops: Vec<Emitted>,
+    /// Digest → position in `ops`: an op built twice is written once.
+    positions: HashMap<OpDigest, usize, BuildHasherDefault<DigestHasher>>,
     sources: Vec<Arc<SourceMap>>,
-    locations: BTreeMap<String, pb::Locations>,
     /// Placeholder node → the node marshalled in its place.
     replacements: NodeMap<Arc<Node>>,
+    /// Reused for every op's bytes and inputs.
+    writer: Writer,
+    inputs: Vec<InputRef>,
 }
 
 impl Marshaller {
     /// Post-order walk without recursion: graphs of thousands of ops stay off the stack.
-    fn visit(&mut self, root: &Arc<Node>) -> String {
+    fn visit(&mut self, root: &Arc<Node>) -> OpDigest {
         let mut stack: Vec<(Arc<Node>, bool)> = vec![(root.clone(), false)];
         let mut node_children = Vec::new();
         while let Some((node, children_done)) = stack.pop() {
@@ -171,300 +181,202 @@ impl Marshaller {
                 }
             }
         }
-        self.digests[&Arc::as_ptr(root)].clone()
+        self.digests[&Arc::as_ptr(root)]
     }
 
-    fn input(&self, state: &State) -> Option<pb::Input> {
-        let output = state.output.as_ref()?;
-        Some(pb::Input {
-            digest: self.digests[&Arc::as_ptr(&output.node)].clone(),
-            index: output.index,
-        })
-    }
-
-    /// Index of `state` among `inputs`, adding it if new; -1 for scratch.
-    fn input_index(&self, inputs: &mut Vec<pb::Input>, state: &State) -> i64 {
-        let Some(input) = self.input(state) else {
+    /// Index of `state` among the op's inputs, adding it if new; -1 for scratch.
+    fn input_index(&mut self, state: &State) -> i64 {
+        let Some(output) = &state.output else {
             return -1;
         };
-        let position = inputs.iter().position(|i| *i == input).unwrap_or_else(|| {
-            inputs.push(input);
-            inputs.len() - 1
-        });
-        position as i64
+        let input = (self.digests[&Arc::as_ptr(&output.node)], output.index);
+        let position = self.inputs.iter().position(|i| *i == input);
+        position.unwrap_or_else(|| {
+            self.inputs.push(input);
+            self.inputs.len() - 1
+        }) as i64
     }
 
     /// A definition from elsewhere: its ops (all but the terminal) and their metadata
     /// as they are; the node's digest is the op its terminal points at.
-    fn emit_definition(&mut self, node: &Arc<Node>, definition: &pb::Definition, result: &str) {
-        let Some((_terminal, ops)) = definition.def.split_last() else {
-            return;
-        };
-        for bytes in ops {
-            let digest = digest_of(bytes);
-            if !self.metadata.contains_key(&digest) {
-                self.def.push(bytes.clone());
-                let metadata = definition.metadata.get(&digest).cloned();
-                self.metadata.insert(digest, metadata.unwrap_or_default());
+    fn emit_definition(&mut self, node: &Arc<Node>, definition: &pb::Definition, result: OpDigest) {
+        if let Some((_terminal, ops)) = definition.def.split_last() {
+            for bytes in ops {
+                let digest: OpDigest = Sha256::digest(bytes).into();
+                if !self.positions.contains_key(&digest) {
+                    let metadata = definition.metadata.get(&sha256_string(&digest)).cloned();
+                    self.push(digest, bytes.clone(), metadata.unwrap_or_default());
+                }
             }
         }
-        self.digests.insert(Arc::as_ptr(node), result.to_string());
+        self.digests.insert(Arc::as_ptr(node), result);
+    }
+
+    fn push(&mut self, digest: OpDigest, bytes: Vec<u8>, metadata: pb::OpMetadata) -> usize {
+        self.positions.insert(digest, self.ops.len());
+        self.ops.push(Emitted {
+            digest,
+            bytes,
+            metadata,
+            locations: Vec::new(),
+        });
+        self.ops.len() - 1
     }
 
     fn emit(&mut self, node: &Arc<Node>) {
-        let mut inputs = Vec::new();
-        let op = match &node.op {
+        self.inputs.clear();
+        let mut writer = std::mem::take(&mut self.writer);
+        writer.buf.clear();
+        match &node.op {
             OpKind::Definition { definition, result } => {
-                self.emit_definition(node, definition, result);
+                self.emit_definition(node, definition, *result);
+                self.writer = writer;
                 return;
             }
-            OpKind::Source(source) => pb::op::Op::Source(source.clone()),
-            OpKind::Exec(exec) => pb::op::Op::Exec(self.exec_op(exec, &mut inputs)),
-            OpKind::File(file) => pb::op::Op::File(self.file_op(file, &mut inputs)),
-            OpKind::Merge(states) => {
-                let merge_inputs = states
-                    .iter()
-                    .filter(|s| !s.is_scratch())
-                    .map(|s| pb::MergeInput {
-                        input: self.input_index(&mut inputs, s),
+            OpKind::Source(source) => {
+                wire::op(
+                    &mut writer,
+                    &[],
+                    OpBody::Source(source),
+                    node.platform.as_ref(),
+                );
+            }
+            OpKind::Exec(exec) => {
+                let mount_inputs: Vec<i64> = (exec.mounts.iter())
+                    .map(|mount| match &mount.kind {
+                        MountKind::Bind { source, .. } => self.input_index(source),
+                        MountKind::Cache { base, .. } => self.input_index(base),
+                        _ => -1,
                     })
                     .collect();
-                pb::op::Op::Merge(pb::MergeOp {
-                    inputs: merge_inputs,
-                })
+                let body = OpBody::Exec(exec, &mount_inputs);
+                wire::op(&mut writer, &self.inputs, body, node.platform.as_ref());
+            }
+            OpKind::File(file) => {
+                let base = self.input_index(&file.base);
+                let secondary: Vec<i64> = (file.actions.iter())
+                    .map(|action| match action {
+                        FileAction::Copy(copy) => self.input_index(&copy.source),
+                        _ => -1,
+                    })
+                    .collect();
+                // Action i > 0 works on the result of action i-1, numbered after the
+                // inputs.
+                let n_inputs = self.inputs.len() as i64;
+                let indexes: Vec<(i64, i64)> = (secondary.into_iter().enumerate())
+                    .map(|(i, secondary)| {
+                        let input = if i == 0 {
+                            base
+                        } else {
+                            n_inputs + i as i64 - 1
+                        };
+                        (input, secondary)
+                    })
+                    .collect();
+                let body = OpBody::File(file, &indexes);
+                wire::op(&mut writer, &self.inputs, body, node.platform.as_ref());
+            }
+            OpKind::Merge(states) => {
+                let indexes: Vec<i64> = (states.iter().filter(|s| !s.is_scratch()))
+                    .map(|s| self.input_index(s))
+                    .collect();
+                let body = OpBody::Merge(&indexes);
+                wire::op(&mut writer, &self.inputs, body, node.platform.as_ref());
             }
             OpKind::Diff { lower, upper } => {
-                let lower = self.input_index(&mut inputs, lower);
-                let upper = self.input_index(&mut inputs, upper);
-                pb::op::Op::Diff(pb::DiffOp {
-                    lower: Some(pb::LowerDiffInput { input: lower }),
-                    upper: Some(pb::UpperDiffInput { input: upper }),
-                })
+                let lower = self.input_index(lower);
+                let upper = self.input_index(upper);
+                let body = OpBody::Diff { lower, upper };
+                wire::op(&mut writer, &self.inputs, body, node.platform.as_ref());
             }
+        }
+        let digest: OpDigest = Sha256::digest(&writer.buf).into();
+        // Every emitted op has a metadata entry, even an empty one.
+        let position = match self.positions.get(&digest) {
+            Some(&position) => position,
+            None => self.push(digest, writer.buf.clone(), pb::OpMetadata::default()),
         };
-        let op = pb::Op {
-            inputs,
-            op: Some(op),
-            platform: node.platform.as_ref().map(|p| p.to_pb()),
-            constraints: None,
-        };
-        let bytes = op.encode_to_vec();
-        let digest = digest_of(&bytes);
-        // Every emitted op has a metadata entry, even an empty one: it marks the digest
-        // as emitted, so an op built twice is written once.
-        let entry = match self.metadata.entry(digest.clone()) {
-            btree_map::Entry::Vacant(vacant) => {
-                self.def.push(bytes);
-                vacant.insert(pb::OpMetadata::default())
-            }
-            btree_map::Entry::Occupied(occupied) => occupied.into_mut(),
-        };
-        record_metadata(entry, &node.options);
-        self.record_location(&digest, &node.options);
+        self.writer = writer;
+        record_metadata(&mut self.ops[position].metadata, &node.options);
+        if let Some(location) = &node.options.location {
+            let location = self.location(location);
+            self.ops[position].locations.push(location);
+        }
         self.digests.insert(Arc::as_ptr(node), digest);
     }
 
-    fn record_location(&mut self, digest: &str, options: &OpOptions) {
-        if let Some(location) = &options.location {
-            // By pointer first: every op of a build shares one source map, and comparing
-            // its text per op would make marshalling quadratic in the file's length.
-            let source_index = match self
-                .sources
-                .iter()
-                .position(|s| Arc::ptr_eq(s, &location.source) || **s == *location.source)
-            {
-                Some(index) => index,
-                None => {
-                    self.sources.push(location.source.clone());
-                    self.sources.len() - 1
-                }
-            };
-            let ranges = location
-                .ranges
-                .iter()
-                .map(|&(start_line, start_char, end_line, end_char)| pb::Range {
-                    start: Some(pb::Position {
-                        line: start_line,
-                        character: start_char,
-                    }),
-                    end: Some(pb::Position {
-                        line: end_line,
-                        character: end_char,
-                    }),
-                })
-                .collect();
-            self.locations
-                .entry(digest.to_string())
-                .or_default()
-                .locations
-                .push(pb::Location {
-                    source_index: source_index as i32,
-                    ranges,
-                });
+    fn location(&mut self, location: &SourceLocation) -> pb::Location {
+        // By pointer first: every op of a build shares one source map, and comparing
+        // its text per op would make marshalling quadratic in the file's length.
+        let source_index = match self
+            .sources
+            .iter()
+            .position(|s| Arc::ptr_eq(s, &location.source) || **s == *location.source)
+        {
+            Some(index) => index,
+            None => {
+                self.sources.push(location.source.clone());
+                self.sources.len() - 1
+            }
+        };
+        let ranges = location
+            .ranges
+            .iter()
+            .map(|&(start_line, start_char, end_line, end_char)| pb::Range {
+                start: Some(pb::Position {
+                    line: start_line,
+                    character: start_char,
+                }),
+                end: Some(pb::Position {
+                    line: end_line,
+                    character: end_char,
+                }),
+            })
+            .collect();
+        pb::Location {
+            source_index: source_index as i32,
+            ranges,
         }
     }
 
-    fn exec_op(&self, op: &ExecOp, inputs: &mut Vec<pb::Input>) -> pb::ExecOp {
-        let exec = &op.exec;
-        let mut mounts = Vec::with_capacity(op.mounts.len());
-        let mut n_outputs = 0;
-        for mount in &op.mounts {
-            let mut pm = pb::Mount {
-                dest: mount.dest.clone(),
-                output: -1,
-                input: -1,
-                ..Default::default()
-            };
-            match &mount.kind {
-                MountKind::Bind {
-                    source,
-                    selector,
-                    readonly,
-                } => {
-                    pm.input = self.input_index(inputs, source);
-                    pm.selector = selector.clone();
-                    pm.readonly = *readonly;
-                    if !readonly {
-                        pm.output = n_outputs;
-                        n_outputs += 1;
-                    }
-                }
-                MountKind::Cache {
-                    id,
-                    sharing,
-                    base,
-                    selector,
-                } => {
-                    pm.input = self.input_index(inputs, base);
-                    pm.selector = selector.clone();
-                    pm.mount_type = pb::MountType::Cache as i32;
-                    let sharing = match sharing {
-                        CacheSharing::Shared => pb::CacheSharingOpt::Shared,
-                        CacheSharing::Private => pb::CacheSharingOpt::Private,
-                        CacheSharing::Locked => pb::CacheSharingOpt::Locked,
-                    };
-                    pm.cache_opt = Some(pb::CacheOpt {
-                        id: id.clone(),
-                        sharing: sharing as i32,
-                    });
-                }
-                MountKind::Tmpfs { size } => {
-                    pm.mount_type = pb::MountType::Tmpfs as i32;
-                    pm.tmpfs_opt = Some(pb::TmpfsOpt { size: *size });
-                }
-                // Secret and ssh mounts are never outputs; Go leaves output at 0.
-                MountKind::Secret {
-                    id,
-                    uid,
-                    gid,
-                    mode,
-                    optional,
-                } => {
-                    pm.output = 0;
-                    pm.mount_type = pb::MountType::Secret as i32;
-                    pm.secret_opt = Some(pb::SecretOpt {
-                        id: id.clone(),
-                        uid: *uid,
-                        gid: *gid,
-                        mode: *mode,
-                        optional: *optional,
-                    });
-                }
-                MountKind::Ssh {
-                    id,
-                    uid,
-                    gid,
-                    mode,
-                    optional,
-                } => {
-                    pm.output = 0;
-                    pm.mount_type = pb::MountType::Ssh as i32;
-                    pm.ssh_opt = Some(pb::SshOpt {
-                        id: id.clone(),
-                        uid: *uid,
-                        gid: *gid,
-                        mode: *mode,
-                        optional: *optional,
-                    });
-                }
+    /// The definition: the ops, a terminal op pointing at `result`, and the metadata
+    /// and locations keyed by `sha256:<hex>`.
+    fn finish(mut self, result: InputRef) -> pb::Definition {
+        let mut terminal = Writer::default();
+        wire::op(&mut terminal, &[result], OpBody::Terminal, None);
+        // Sorted by digest bytes, which is the order of their hex: the maps below are
+        // then built from sorted runs.
+        let mut by_digest: Vec<usize> = (0..self.ops.len()).collect();
+        by_digest.sort_unstable_by_key(|&i| self.ops[i].digest);
+        let mut metadata = Vec::with_capacity(self.ops.len());
+        let mut locations = Vec::new();
+        for &i in &by_digest {
+            let op = &mut self.ops[i];
+            let digest = sha256_string(&op.digest);
+            if !op.locations.is_empty() {
+                let located = std::mem::take(&mut op.locations);
+                locations.push((digest.clone(), pb::Locations { locations: located }));
             }
-            mounts.push(pm);
+            metadata.push((digest, std::mem::take(&mut op.metadata)));
         }
-        let network = match exec.network {
-            NetMode::Sandbox => pb::NetMode::Unset,
-            NetMode::Host => pb::NetMode::Host,
-            NetMode::None => pb::NetMode::None,
-        };
-        let security = match exec.security {
-            SecurityMode::Sandbox => pb::SecurityMode::Sandbox,
-            SecurityMode::Insecure => pb::SecurityMode::Insecure,
-        };
-        pb::ExecOp {
-            meta: Some(pb::Meta {
-                args: exec.args.clone(),
-                env: exec.env.clone(),
-                cwd: exec.cwd.clone(),
-                user: exec.user.clone(),
-                hostname: exec.hostname.clone(),
-                extra_hosts: exec
-                    .extra_hosts
-                    .iter()
-                    .map(|(host, ip)| pb::HostIp {
-                        host: host.clone(),
-                        ip: ip.clone(),
-                    })
-                    .collect(),
-                remove_mount_stubs_recursive: true,
-                ..Default::default()
-            }),
-            mounts,
-            network: network as i32,
-            security: security as i32,
-            secretenv: exec
-                .secret_env
-                .iter()
-                .map(|(id, name, optional)| pb::SecretEnv {
-                    id: id.clone(),
-                    name: name.clone(),
-                    optional: *optional,
+        let source = (!locations.is_empty()).then(|| pb::Source {
+            locations: locations.into_iter().collect(),
+            infos: (self.sources.iter())
+                .map(|s| pb::SourceInfo {
+                    filename: s.filename.clone(),
+                    data: s.data.clone(),
+                    language: s.language.clone(),
+                    definition: None,
                 })
                 .collect(),
+        });
+        let mut def: Vec<Vec<u8>> = self.ops.into_iter().map(|op| op.bytes).collect();
+        def.push(terminal.buf);
+        pb::Definition {
+            def,
+            metadata: metadata.into_iter().collect(),
+            source,
         }
-    }
-
-    fn file_op(&self, op: &FileOp, inputs: &mut Vec<pb::Input>) -> pb::FileOp {
-        let base = self.input_index(inputs, &op.base);
-        let sources: Vec<i64> = op
-            .actions
-            .iter()
-            .map(|action| match action {
-                FileAction::Copy(copy) => self.input_index(inputs, &copy.source),
-                _ => -1,
-            })
-            .collect();
-        // Action i > 0 works on the result of action i-1, numbered after the inputs.
-        let n_inputs = inputs.len() as i64;
-        let last = op.actions.len() - 1;
-        let actions = op
-            .actions
-            .iter()
-            .zip(sources)
-            .enumerate()
-            .map(|(i, (action, secondary_input))| {
-                let input = if i == 0 {
-                    base
-                } else {
-                    n_inputs + i as i64 - 1
-                };
-                pb::FileAction {
-                    input,
-                    secondary_input,
-                    output: if i == last { 0 } else { -1 },
-                    action: Some(file_action(action, input)),
-                }
-            })
-            .collect();
-        pb::FileOp { actions }
     }
 }
 
@@ -522,66 +434,5 @@ fn children(node: &Node, out: &mut Vec<Arc<Node>>) {
             add(lower);
             add(upper);
         }
-    }
-}
-
-/// Names are looked up in the /etc/passwd and /etc/group of `input` (the state the
-/// action writes into).
-fn chown(owner: &Option<ChownOpt>, input: i64) -> Option<pb::ChownOpt> {
-    let owner = owner.as_ref()?;
-    let user_opt = |user: &Option<UserOpt>| {
-        user.as_ref().map(|u| pb::UserOpt {
-            user: Some(match u {
-                UserOpt::Id(id) => pb::user_opt::User::ById(*id),
-                UserOpt::Name(name) => pb::user_opt::User::ByName(pb::NamedUserOpt {
-                    name: name.clone(),
-                    input,
-                }),
-            }),
-        })
-    };
-    Some(pb::ChownOpt {
-        user: user_opt(&owner.user),
-        group: user_opt(&owner.group),
-    })
-}
-
-fn file_action(action: &FileAction, input: i64) -> pb::file_action::Action {
-    use pb::file_action::Action;
-    match action {
-        FileAction::Copy(copy) => Action::Copy(pb::FileActionCopy {
-            src: copy.src.clone(),
-            dest: copy.dest.clone(),
-            owner: chown(&copy.owner, input),
-            mode: copy.mode.map_or(-1, |m| m as i32),
-            follow_symlink: copy.follow_symlink,
-            dir_copy_contents: copy.dir_copy_contents,
-            attempt_unpack_docker_compatibility: copy.attempt_unpack,
-            create_dest_path: copy.create_dest_path,
-            allow_wildcard: copy.allow_wildcard,
-            allow_empty_wildcard: copy.allow_empty_wildcard,
-            timestamp: copy.timestamp.unwrap_or(-1),
-            include_patterns: copy.include_patterns.clone(),
-            exclude_patterns: copy.exclude_patterns.clone(),
-        }),
-        FileAction::MkFile(mkfile) => Action::Mkfile(pb::FileActionMkFile {
-            path: mkfile.path.clone(),
-            mode: mkfile.mode as i32,
-            data: mkfile.data.clone(),
-            owner: chown(&mkfile.owner, input),
-            timestamp: mkfile.timestamp.unwrap_or(-1),
-        }),
-        FileAction::MkDir(mkdir) => Action::Mkdir(pb::FileActionMkDir {
-            path: mkdir.path.clone(),
-            mode: mkdir.mode as i32,
-            make_parents: mkdir.make_parents,
-            owner: chown(&mkdir.owner, input),
-            timestamp: mkdir.timestamp.unwrap_or(-1),
-        }),
-        FileAction::Rm(rm) => Action::Rm(pb::FileActionRm {
-            path: rm.path.clone(),
-            allow_not_found: rm.allow_not_found,
-            allow_wildcard: rm.allow_wildcard,
-        }),
     }
 }

@@ -11,6 +11,7 @@ mod file;
 mod marshal;
 mod source;
 mod state;
+mod wire;
 
 pub use exec::{CacheSharing, Exec, ExecResult, Mount, MountKind, NetMode, SecurityMode};
 pub use file::{ChownOpt, Copy, FileAction, MkDir, MkFile, Rm, UserOpt};
@@ -20,3 +21,6 @@ pub use state::{OpOptions, Platform, SourceLocation, SourceMap, State};
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod wire_tests;

@@ -43,7 +43,7 @@ pub(super) enum OpKind {
     Definition {
         definition: pb::Definition,
         /// The digest of the op its terminal op points at.
-        result: String,
+        result: super::wire::OpDigest,
     },
 }
 
@@ -160,7 +160,15 @@ impl State {
                 terminal.inputs.len()
             ));
         };
-        let (index, result) = (input.index, input.digest.clone());
+        let index = input.index;
+        let mut result = [0u8; 32];
+        let hex = input.digest.strip_prefix("sha256:").unwrap_or_default();
+        hex::decode_to_slice(hex, &mut result).map_err(|_| {
+            format!(
+                "the definition's result {:?} is not a sha256 digest",
+                input.digest
+            )
+        })?;
         Ok(State::from_node(
             Node {
                 op: OpKind::Definition { definition, result },
@@ -201,24 +209,27 @@ impl State {
 impl Drop for Node {
     fn drop(&mut self) {
         // Only children this node alone holds go on the list, so dropping a node whose
-        // inputs are shared (or a node already unlinked here) allocates nothing.
-        let mut pending = Vec::new();
+        // inputs are shared (or a node already unlinked here) allocates nothing. A child
+        // is unlinked in place and its `Arc` dropped only once it holds no children.
+        let mut pending: Vec<Arc<Node>> = Vec::new();
         take_children(&mut self.op, &mut pending);
         while let Some(mut node) = pending.pop() {
-            take_children(&mut node.op, &mut pending);
+            if let Some(node) = Arc::get_mut(&mut node) {
+                take_children(&mut node.op, &mut pending);
+            }
         }
     }
 }
 
 /// Moves out of `op` the child nodes nothing else holds, onto `pending`.
-fn take_children(op: &mut OpKind, pending: &mut Vec<Node>) {
+fn take_children(op: &mut OpKind, pending: &mut Vec<Arc<Node>>) {
     use super::exec::MountKind;
     use super::file::FileAction;
     let mut take = |state: &mut State| {
         if let Some(output) = state.output.take()
-            && let Ok(node) = Arc::try_unwrap(output.node)
+            && Arc::strong_count(&output.node) == 1
         {
-            pending.push(node);
+            pending.push(output.node);
         }
     };
     match op {

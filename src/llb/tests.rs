@@ -46,7 +46,7 @@ fn sample(script: &str) -> State {
     )
 }
 
-fn op_kind(op: &pb::Op) -> &'static str {
+pub(super) fn op_kind(op: &pb::Op) -> &'static str {
     match &op.op {
         Some(pb::op::Op::Source(_)) => "source",
         Some(pb::op::Op::Exec(_)) => "exec",
