@@ -46,14 +46,13 @@ impl Definition {
             return Definition::default();
         };
         let mut marshaller = Marshaller::default();
+        let mut replaced = NodeMap::default();
         for (placeholder, actual) in replacements {
             if let (Some(placeholder), Some(actual)) = (&placeholder.output, &actual.output) {
-                marshaller
-                    .replacements
-                    .insert(Arc::as_ptr(&placeholder.node), actual.node.clone());
+                replaced.insert(Arc::as_ptr(&placeholder.node), &*actual.node);
             }
         }
-        let digest = marshaller.visit(&output.node);
+        let digest = marshaller.visit(&output.node, &replaced);
         Definition {
             pb: marshaller.finish((digest, output.index)),
         }
@@ -148,8 +147,6 @@ struct Marshaller {
     /// Digest → position in `ops`: an op built twice is written once.
     positions: HashMap<OpDigest, usize, BuildHasherDefault<DigestHasher>>,
     sources: Vec<Arc<SourceMap>>,
-    /// Placeholder node → the node marshalled in its place.
-    replacements: NodeMap<Arc<Node>>,
     /// Reused for every op's bytes and inputs.
     writer: Writer,
     inputs: Vec<InputRef>,
@@ -157,31 +154,33 @@ struct Marshaller {
 
 impl Marshaller {
     /// Post-order walk without recursion: graphs of thousands of ops stay off the stack.
-    fn visit(&mut self, root: &Arc<Node>) -> OpDigest {
-        let mut stack: Vec<(Arc<Node>, bool)> = vec![(root.clone(), false)];
+    /// Walks by reference: `root` (and `replacements`) keep every node alive.
+    fn visit<'a>(&mut self, root: &'a Node, replacements: &NodeMap<&'a Node>) -> OpDigest {
+        let mut stack: Vec<(&'a Node, bool)> = vec![(root, false)];
         let mut node_children = Vec::new();
         while let Some((node, children_done)) = stack.pop() {
-            if self.digests.contains_key(&Arc::as_ptr(&node)) {
+            let address: *const Node = node;
+            if self.digests.contains_key(&address) {
                 continue;
             }
-            if let Some(actual) = self.replacements.get(&Arc::as_ptr(&node)).cloned() {
-                let digest = self.visit(&actual);
-                self.digests.insert(Arc::as_ptr(&node), digest);
+            if let Some(actual) = replacements.get(&address) {
+                let digest = self.visit(actual, replacements);
+                self.digests.insert(address, digest);
                 continue;
             }
             if children_done {
-                self.emit(&node);
+                self.emit(node);
                 continue;
             }
-            children(&node, &mut node_children);
+            children(node, &mut node_children);
             stack.push((node, true));
             for child in node_children.drain(..).rev() {
-                if !self.digests.contains_key(&Arc::as_ptr(&child)) {
+                if !self.digests.contains_key(&(child as *const Node)) {
                     stack.push((child, false));
                 }
             }
         }
-        self.digests[&Arc::as_ptr(root)]
+        self.digests[&(root as *const Node)]
     }
 
     /// Index of `state` among the op's inputs, adding it if new; -1 for scratch.
@@ -199,7 +198,7 @@ impl Marshaller {
 
     /// A definition from elsewhere: its ops (all but the terminal) and their metadata
     /// as they are; the node's digest is the op its terminal points at.
-    fn emit_definition(&mut self, node: &Arc<Node>, definition: &pb::Definition, result: OpDigest) {
+    fn emit_definition(&mut self, node: &Node, definition: &pb::Definition, result: OpDigest) {
         if let Some((_terminal, ops)) = definition.def.split_last() {
             for bytes in ops {
                 let digest: OpDigest = Sha256::digest(bytes).into();
@@ -209,7 +208,7 @@ impl Marshaller {
                 }
             }
         }
-        self.digests.insert(Arc::as_ptr(node), result);
+        self.digests.insert(node, result);
     }
 
     fn push(&mut self, digest: OpDigest, bytes: Vec<u8>, metadata: pb::OpMetadata) -> usize {
@@ -223,7 +222,7 @@ impl Marshaller {
         self.ops.len() - 1
     }
 
-    fn emit(&mut self, node: &Arc<Node>) {
+    fn emit(&mut self, node: &Node) {
         self.inputs.clear();
         let mut writer = std::mem::take(&mut self.writer);
         writer.buf.clear();
@@ -302,7 +301,7 @@ impl Marshaller {
             let location = self.location(location);
             self.ops[position].locations.push(location);
         }
-        self.digests.insert(Arc::as_ptr(node), digest);
+        self.digests.insert(node, digest);
     }
 
     fn location(&mut self, location: &SourceLocation) -> pb::Location {
@@ -408,8 +407,8 @@ fn record_metadata(entry: &mut pb::OpMetadata, options: &OpOptions) {
 }
 
 /// The nodes `node` reads, in input order, into `out` (reused across nodes).
-fn children(node: &Node, out: &mut Vec<Arc<Node>>) {
-    let mut add = |state: &State| out.extend(state.output.as_ref().map(|o| o.node.clone()));
+fn children<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
+    let mut add = |state: &'a State| out.extend(state.output.as_ref().map(|o| &*o.node));
     match &node.op {
         OpKind::Source(_) | OpKind::Definition { .. } => {}
         OpKind::Exec(exec) => {

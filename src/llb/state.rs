@@ -1,7 +1,6 @@
 //! The graph itself: a `State` is one output of one op, shared cheaply (`Arc`), never
 //! mutated; every builder call returns a new `State`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::proto::pb;
@@ -107,8 +106,9 @@ pub struct OpOptions {
     /// Shown as the vertex name (`llb.customname`).
     pub custom_name: Option<String>,
     pub ignore_cache: bool,
-    /// Other `OpMetadata.description` entries.
-    pub description: BTreeMap<String, String>,
+    /// Other `OpMetadata.description` entries, `(key, value)`; an op carries one or
+    /// two, where a map would cost a node each.
+    pub description: Vec<(String, String)>,
     pub progress_group: Option<(String, String)>,
     pub location: Option<SourceLocation>,
 }

@@ -377,10 +377,10 @@ impl<'a> Lowering<'a> {
                         .text
                         .get(stage.from_span.start..stage.from_span.end)
                         .unwrap_or_default();
-                    options.description.insert(
+                    options.description.push((
                         DESCRIPTION_COMMAND.into(),
                         logical_line(from_text, self.graph.escape),
-                    );
+                    ));
                 }
                 st.state = llb::ImageSource {
                     reference: pinned,
