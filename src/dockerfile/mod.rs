@@ -29,6 +29,8 @@ pub use error::ParseError;
 pub use instructions::*;
 pub use syntax::Directive;
 
+use std::sync::Arc;
+
 use crate::diag::Span;
 
 /// A parsed Dockerfile: directives, the ARGs before the first FROM, and the stages.
@@ -54,7 +56,7 @@ pub struct Stage {
     /// `FROM --platform=…`, unexpanded.
     pub platform: Option<Word>,
     /// The instructions after FROM (FROM itself is not among them).
-    pub instructions: Vec<Instruction>,
+    pub instructions: Vec<Arc<Instruction>>,
     /// The FROM line through the stage's last instruction.
     pub span: Span,
     /// The FROM instruction alone.
@@ -125,11 +127,11 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
             }
             (command, Some(stage)) => {
                 stage.span = stage.span.cover(instruction.span);
-                stage.instructions.push(Instruction {
+                stage.instructions.push(Arc::new(Instruction {
                     command,
                     span: instruction.span,
                     keyword_span: instruction.keyword_span,
-                });
+                }));
             }
         }
     }

@@ -20,6 +20,7 @@ mod werf;
 mod werf_signature;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub use error::GraphError;
 pub use outline::{Outline, OutlineArg, OutlineMount, outline};
@@ -137,7 +138,7 @@ pub enum Base {
 /// One instruction of a stage and the other stages or images it reads from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
-    pub instruction: Instruction,
+    pub instruction: Arc<Instruction>,
     pub dependencies: Vec<Dependency>,
 }
 
@@ -254,7 +255,7 @@ pub fn from_dockerfile(
         for instruction in &stage.instructions {
             let dependencies = dependencies(instruction, stage, &names)?;
             steps.push(Step {
-                instruction: instruction.clone(),
+                instruction: Arc::clone(instruction),
                 dependencies,
             });
         }
