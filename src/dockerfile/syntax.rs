@@ -417,14 +417,17 @@ fn extract_flags(line: &Logical, from: usize, escape: char) -> (Vec<FlagWord>, u
 
 /// Only RUN, COPY and ADD in shell form (directly or under ONBUILD) own heredocs.
 fn can_contain_heredoc(node: &Node, escape: char) -> bool {
+    let inner;
     let (keyword, args) = if node.keyword.eq_ignore_ascii_case("onbuild") {
-        let inner = split_command(&node.args, escape);
-        (inner.keyword, inner.args.text)
+        inner = split_command(&node.args, escape);
+        (&inner.keyword, &inner.args.text)
     } else {
-        (node.keyword.clone(), node.args.text.clone())
+        (&node.keyword, &node.args.text)
     };
-    let keyword = keyword.to_ascii_lowercase();
-    matches!(keyword.as_str(), "run" | "copy" | "add") && !matches!(parse_json(&args), Some(Ok(_)))
+    ["run", "copy", "add"]
+        .iter()
+        .any(|k| keyword.eq_ignore_ascii_case(k))
+        && !matches!(parse_json(args), Some(Ok(_)))
 }
 
 /// The exec (JSON) form: `None` when the text is not a JSON array (then it is shell
