@@ -18,14 +18,16 @@ mod follow;
 mod gopath;
 mod ignore;
 mod walk;
+mod walked;
 
 use std::io;
 use std::path::PathBuf;
 
 pub use digest::{digest_entries, digest_files, digest_paths, entry_digests, select_sources};
 pub use ignore::{MatchInfo, Pattern, PatternMatcher, parse_dockerignore};
-pub use walk::{Entry, EntryKind, Filter, filter_walked, open_file, walk};
+pub use walk::{Entry, EntryKind, Filter, open_file, walk};
 pub(crate) use walk::{go_mode_bits, unix_permissions};
+pub use walked::filter_walked;
 
 /// Everything that can go wrong reading a build context. Each variant names the
 /// path or pattern at fault.

@@ -209,7 +209,7 @@ pub(crate) fn check_clean(path: &str) -> Result<(), ContextError> {
 /// pruning directories no pattern can reach into.
 const PATTERN_CHARS: &[char] = &['*', '[', ']', '?', '^', '\\'];
 
-struct CompiledFilter {
+pub(super) struct CompiledFilter {
     include: Option<PatternMatcher>,
     exclude: Option<PatternMatcher>,
     /// Every include pattern is a plain path (after dropping a trailing `/*` or
@@ -220,7 +220,7 @@ struct CompiledFilter {
 }
 
 impl CompiledFilter {
-    fn new(root: &Path, filter: &Filter) -> Result<CompiledFilter, ContextError> {
+    pub(super) fn new(root: &Path, filter: &Filter) -> Result<CompiledFilter, ContextError> {
         let mut include_patterns = filter.include_patterns.clone();
         if !filter.follow_paths.is_empty()
             && let Some(targets) = follow_links(root, &filter.follow_paths)?
@@ -261,7 +261,7 @@ impl CompiledFilter {
 impl CompiledFilter {
     /// fsutil's filter decision for one path, given its parent directory's
     /// per-pattern results, with the results to hand down if it is a directory.
-    fn judge(
+    pub(super) fn judge(
         &self,
         include_parent: &MatchInfo,
         exclude_parent: &MatchInfo,
@@ -300,76 +300,7 @@ impl CompiledFilter {
     }
 }
 
-/// What [`walk`] would yield from a tree that is not on this disk (an image's
-/// layers), given all of that tree's `entries` in walk order: depth first, each
-/// directory's entries sorted byte-wise, a directory right before its contents.
-/// The same patterns decide; `filter.follow_paths` must be empty (there is no disk
-/// to resolve them on).
-pub fn filter_walked(entries: &[Entry], filter: &Filter) -> Result<Vec<Entry>, ContextError> {
-    if !filter.follow_paths.is_empty() {
-        return Err(ContextError::BadPattern {
-            pattern: filter.follow_paths.join(","),
-            reason: "follow paths need a tree on disk",
-        });
-    }
-    let filter = CompiledFilter::new(Path::new("/"), filter)?;
-    let no_parent = MatchInfo::default();
-    let mut out = Vec::new();
-    let mut parents: Vec<Parent> = Vec::new();
-    let mut pruned: Option<String> = None;
-    for entry in entries {
-        if let Some(dir) = &pruned {
-            if is_below(&entry.path, dir) {
-                continue;
-            }
-            pruned = None;
-        }
-        while parents
-            .last()
-            .is_some_and(|parent| !is_below(&entry.path, &parent.entry.path))
-        {
-            parents.pop();
-        }
-        let is_dir = entry.kind == EntryKind::Dir;
-        let parent = parents.last();
-        let (verdict, include_info, exclude_info) = filter.judge(
-            parent.map_or(&no_parent, |parent| &parent.include_info),
-            parent.map_or(&no_parent, |parent| &parent.exclude_info),
-            &entry.path,
-            is_dir,
-        )?;
-        let yielded = match verdict {
-            Verdict::Prune => {
-                if is_dir {
-                    pruned = Some(entry.path.clone());
-                }
-                continue;
-            }
-            Verdict::Hide => false,
-            Verdict::Take => {
-                for parent in &mut parents {
-                    if !parent.yielded {
-                        out.push(parent.entry.clone());
-                        parent.yielded = true;
-                    }
-                }
-                out.push(entry.clone());
-                true
-            }
-        };
-        if is_dir {
-            parents.push(Parent {
-                entry: entry.clone(),
-                yielded,
-                include_info,
-                exclude_info,
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn is_below(path: &str, dir: &str) -> bool {
+pub(super) fn is_below(path: &str, dir: &str) -> bool {
     path.strip_prefix(dir)
         .is_some_and(|rest| rest.starts_with('/'))
 }
@@ -439,16 +370,16 @@ pub(crate) fn read_sorted_names(dir: &Path) -> Result<Vec<String>, ReadDirError>
 }
 
 /// A directory on the path from the root to the entry being looked at.
-struct Parent {
-    entry: Entry,
+pub(super) struct Parent {
+    pub(super) entry: Entry,
     /// Already yielded; a filtered-out directory is yielded late, before the first
     /// thing inside it that is.
-    yielded: bool,
-    include_info: MatchInfo,
-    exclude_info: MatchInfo,
+    pub(super) yielded: bool,
+    pub(super) include_info: MatchInfo,
+    pub(super) exclude_info: MatchInfo,
 }
 
-enum Verdict {
+pub(super) enum Verdict {
     /// Neither yield it nor look inside.
     Prune,
     /// Do not yield it, but look inside if it is a directory.

@@ -4,6 +4,7 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 
 use super::go_mode_bits::*;
 use super::*;
+use crate::context::filter_walked;
 
 /// Builds a tree from `path` / `path/` (directory) / `path -> target` lines.
 pub(crate) fn tree(spec: &str) -> tempfile::TempDir {

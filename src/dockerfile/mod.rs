@@ -152,6 +152,9 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
 mod tests;
 
 #[cfg(test)]
+mod robustness_tests;
+
+#[cfg(test)]
 mod golden_tests;
 
 #[cfg(test)]
