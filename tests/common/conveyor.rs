@@ -110,3 +110,21 @@ pub fn build_werf_stored(dir: &Path, repo: &str, tag: &str) -> Run {
     built(&run);
     run
 }
+
+/// A context whose result is a few files made by RUN and COPY: a script with mode
+/// 0755, a text file, a symlink and a nested directory.
+pub fn files_context(dir: &Path, marker: &str) {
+    write(
+        &dir.join("context/greeting.txt"),
+        &format!("hello {marker}\n"),
+    );
+    write(
+        &dir.join("context/Dockerfile"),
+        &format!(
+            "FROM {} AS make\nRUN mkdir -p /out/nested && printf '#!/bin/sh\\necho run\\n' > /out/run.sh \
+             && chmod 755 /out/run.sh && echo deep > /out/nested/deep.txt && ln -s run.sh /out/link\n\
+             FROM scratch\nCOPY --from=make /out/ /\nCOPY greeting.txt /\n",
+            busybox()
+        ),
+    );
+}
