@@ -71,14 +71,7 @@ fn rawjson_progress_writes_only_solve_status_json_lines() {
         &work.path().join("context"),
     );
     built(&run);
-    let lines: Vec<serde_json::Value> = run
-        .stderr
-        .lines()
-        .map(|line| {
-            serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}\n{}", run.stderr))
-        })
-        .collect();
+    let lines = json_lines(&run.stderr);
     let vertexes: Vec<&serde_json::Value> = lines
         .iter()
         .filter_map(|line| line["vertexes"].as_array())
@@ -134,14 +127,7 @@ fn rawjson_progress_writes_a_failure_as_json_too() {
     );
     let run = conveyor(&["build", "--progress=rawjson", "."], work.path());
     assert_eq!(run.code, 1, "{}", run.stderr);
-    let lines: Vec<serde_json::Value> = run
-        .stderr
-        .lines()
-        .map(|line| {
-            serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}\n{}", run.stderr))
-        })
-        .collect();
+    let lines = json_lines(&run.stderr);
     let failed = lines
         .iter()
         .filter_map(|line| line["vertexes"].as_array())
@@ -156,4 +142,15 @@ fn rawjson_progress_writes_a_failure_as_json_too() {
     let last = lines.last().unwrap()["conveyor"].as_str().unwrap_or("");
     assert!(last.starts_with("conveyor: "), "{}", run.stderr);
     assert!(last.contains("exit code: 3"), "{}", run.stderr);
+}
+
+/// Each line of `stderr` as JSON; a line that is not fails the test.
+fn json_lines(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}\n{stderr}"))
+        })
+        .collect()
 }

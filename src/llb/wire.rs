@@ -228,25 +228,33 @@ fn exec_op(w: &mut Writer, op: &ExecOp, mount_inputs: &[i64]) {
                         w.int32(2, sharing as i32);
                     });
                 }
+                // `SecretOpt` and `SSHOpt` share their fields.
                 MountKind::Secret {
                     id,
                     uid,
                     gid,
                     mode,
                     optional,
-                } => {
-                    w.int32(6, pb::MountType::Secret as i32);
-                    w.message(21, |w| secret_like(w, id, *uid, *gid, *mode, *optional));
                 }
-                MountKind::Ssh {
+                | MountKind::Ssh {
                     id,
                     uid,
                     gid,
                     mode,
                     optional,
                 } => {
-                    w.int32(6, pb::MountType::Ssh as i32);
-                    w.message(22, |w| secret_like(w, id, *uid, *gid, *mode, *optional));
+                    let (mount_type, field) = match &mount.kind {
+                        MountKind::Secret { .. } => (pb::MountType::Secret, 21),
+                        _ => (pb::MountType::Ssh, 22),
+                    };
+                    w.int32(6, mount_type as i32);
+                    w.message(field, |w| {
+                        w.string(1, id);
+                        w.uint32(2, *uid);
+                        w.uint32(3, *gid);
+                        w.uint32(4, *mode);
+                        w.bool(5, *optional);
+                    });
                 }
             }
         });
@@ -269,15 +277,6 @@ fn exec_op(w: &mut Writer, op: &ExecOp, mount_inputs: &[i64]) {
             w.bool(3, *optional);
         });
     }
-}
-
-/// `SecretOpt` and `SSHOpt` share their fields.
-fn secret_like(w: &mut Writer, id: &str, uid: u32, gid: u32, mode: u32, optional: bool) {
-    w.string(1, id);
-    w.uint32(2, uid);
-    w.uint32(3, gid);
-    w.uint32(4, mode);
-    w.bool(5, optional);
 }
 
 fn file_op(w: &mut Writer, op: &FileOp, indexes: &[(i64, i64)]) {
