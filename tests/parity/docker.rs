@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::RwLock;
 
 use crate::common::docker;
 
@@ -96,9 +97,20 @@ pub struct BuildRequest<'a> {
     pub cli: Option<&'a Path>,
 }
 
+/// Held shared by every build and exclusively by every removal. The parity tests run
+/// side by side and build the same cases, and a deterministic build makes the same
+/// image ID in both: removing one test's tag while the other's build was writing and
+/// naming that image deleted the image under it ("failed to get digest", or "No such
+/// image" right after the build). A removal now waits for the builds in flight, and then
+/// only untags an image another tag holds.
+static IMAGE_STORE: RwLock<()> = RwLock::new(());
+
 /// `docker buildx build --load`, or `conveyor build` when the request says; the error
 /// carries the end of the build log.
 pub fn build(request: &BuildRequest) -> Result<(), String> {
+    let _building = IMAGE_STORE
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(binary) = request.cli {
         return build_with_cli(request, binary);
     }
@@ -313,6 +325,9 @@ pub fn push(image: &str) -> Result<(), String> {
 
 /// Best effort: a leftover image costs disk, not correctness.
 pub fn remove_image(image: &str) {
+    let _removing = IMAGE_STORE
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let _ = docker().args(["rmi", image]).output();
 }
 
