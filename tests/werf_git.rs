@@ -11,7 +11,7 @@ mod parity;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::conveyor::{Run, built, built_stages, conveyor};
+use common::conveyor::{build_werf_stored, built, built_stages, conveyor};
 use common::{buildx, docker_ok, frontend_image, harness, unique};
 
 /// Runs git with a fixed identity; panics with its stderr if it fails.
@@ -120,24 +120,6 @@ fn project(config: &str) -> tempfile::TempDir {
     dir
 }
 
-fn build_stored(dir: &Path, repo: &str, tag: &str) -> Run {
-    let context = dir.display().to_string();
-    let run = conveyor(
-        &[
-            "build",
-            "--progress=plain",
-            "--repo",
-            repo,
-            "-t",
-            tag,
-            &context,
-        ],
-        Path::new("/"),
-    );
-    built(&run);
-    run
-}
-
 /// Stage name → signature, from `conveyor plan --format json`.
 fn plan(dir: &Path) -> std::collections::BTreeMap<String, String> {
     let run = conveyor(
@@ -178,7 +160,7 @@ fn a_remote_branch_is_built_at_its_commit_and_a_new_commit_resigns_git_archive()
     let repo = format!("{}/{}", harness().registry, unique("werf-git-stages"));
     let tag = format!("conveyor-test/werf-git:{}", unique("t"));
 
-    let first = build_stored(dir.path(), &repo, &tag);
+    let first = build_werf_stored(dir.path(), &repo, &tag);
     assert_eq!(
         built_stages::<Vec<String>>(&first.stderr),
         [
@@ -195,7 +177,7 @@ fn a_remote_branch_is_built_at_its_commit_and_a_new_commit_resigns_git_archive()
         ),
         "1234:2345 /lib/hello.txt\nhello from the remote\nhello.txt\nhello.txt\n"
     );
-    let second = build_stored(dir.path(), &repo, &tag);
+    let second = build_werf_stored(dir.path(), &repo, &tag);
     assert!(second.stderr.contains(" 0 built"), "{}", second.stderr);
 
     let before = plan(dir.path());
@@ -209,7 +191,7 @@ fn a_remote_branch_is_built_at_its_commit_and_a_new_commit_resigns_git_archive()
     // The plan names stages within their image.
     assert_eq!(changed, ["gitArchive", "gitLatestPatch", "install"]);
 
-    let third = build_stored(dir.path(), &repo, &tag);
+    let third = build_werf_stored(dir.path(), &repo, &tag);
     assert_eq!(
         built_stages::<Vec<String>>(&third.stderr),
         ["app/gitArchive", "app/install", "app/gitLatestPatch"]

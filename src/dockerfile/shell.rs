@@ -108,14 +108,7 @@ impl Lexer {
                 ..Expanded::default()
             });
         }
-        let mut scan = Scan::new(self, word, lookup);
-        scan.collect_words = false;
-        let (value, _) = scan
-            .process_stop_on(None, self.raw_escapes)
-            .map_err(|message| ExpandError {
-                word: word.to_string(),
-                message,
-            })?;
+        let (value, scan) = self.scan_value(word, lookup, true)?;
         Ok(Expanded {
             value,
             used: scan.used,
@@ -132,16 +125,30 @@ impl Lexer {
         if self.is_literal(word) {
             return Ok(word.to_string());
         }
+        Ok(self.scan_value(word, lookup, false)?.0)
+    }
+
+    /// The expanded text of `word`, and the scan that made it (with the names it
+    /// looked up when `record_names`).
+    fn scan_value<'l, F>(
+        &'l self,
+        word: &str,
+        lookup: F,
+        record_names: bool,
+    ) -> Result<(String, Scan<'l, F>), ExpandError>
+    where
+        F: FnMut(&str) -> Option<String>,
+    {
         let mut scan = Scan::new(self, word, lookup);
         scan.collect_words = false;
-        scan.record_names = false;
+        scan.record_names = record_names;
         let (value, _) = scan
             .process_stop_on(None, self.raw_escapes)
             .map_err(|message| ExpandError {
                 word: word.to_string(),
                 message,
             })?;
-        Ok(value)
+        Ok((value, scan))
     }
 
     /// Expands `word` and splits the result on unquoted whitespace (BuildKit

@@ -7,10 +7,18 @@ use crate::werf::{TemplateEnv, load};
 
 /// The signature of the last stage of image `app`.
 fn last_signature(text: &str) -> String {
+    signed_with(text, &BTreeMap::new())
+}
+
+/// `last_signature` with these image references resolved to digests.
+fn signed_with(text: &str, image_digests: &BTreeMap<String, String>) -> String {
     let loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
     let args = platform_args("linux/amd64", "linux/amd64");
     let graph = from_werf(&loaded.config, &args).unwrap();
     let selection = graph.select(Some("app")).unwrap();
+    for reference in image_digests.keys() {
+        assert!(graph.external_images(&selection).contains(reference));
+    }
     let mut context = |_: &[String]| -> Result<String, String> { Ok("sha256:0".into()) };
     let signed = signatures(
         &graph,
@@ -19,7 +27,7 @@ fn last_signature(text: &str) -> String {
             dockerfile_text: &loaded.rendered,
             platform: "linux/amd64",
             build_args: &args,
-            image_digests: &BTreeMap::new(),
+            image_digests,
             context_digest: &mut context,
         },
     )
@@ -67,30 +75,10 @@ fn the_projects_image_spec_re_signs_final_images() {
 
 /// The signature of `app`'s last stage with the import source resolved to `digest`.
 fn signature_with_digest(text: &str, reference: &str, digest: &str) -> String {
-    let loaded = load("werf.yaml", text, &TemplateEnv::without_project()).unwrap();
-    let args = platform_args("linux/amd64", "linux/amd64");
-    let graph = from_werf(&loaded.config, &args).unwrap();
-    let selection = graph.select(Some("app")).unwrap();
-    assert!(
-        graph
-            .external_images(&selection)
-            .contains(&reference.to_string())
-    );
-    let digests = BTreeMap::from([(reference.to_string(), digest.to_string())]);
-    let mut context = |_: &[String]| -> Result<String, String> { Ok("sha256:0".into()) };
-    let signed = signatures(
-        &graph,
-        &selection,
-        &mut SignatureSources {
-            dockerfile_text: &loaded.rendered,
-            platform: "linux/amd64",
-            build_args: &args,
-            image_digests: &digests,
-            context_digest: &mut context,
-        },
+    signed_with(
+        text,
+        &BTreeMap::from([(reference.to_string(), digest.to_string())]),
     )
-    .unwrap();
-    signed[&selection.target].signature.clone()
 }
 
 #[test]

@@ -337,18 +337,7 @@ fn read_stapel_body(doc: &Fields<'_>, root: &Node) -> Result<Stapel, ConfigError
             "`docker` and `imageSpec` cannot be used together",
         ));
     }
-    let network = doc.string("network")?;
-    if let Some(network) = &network
-        && !["default", "host", "none"].contains(&network.value.as_str())
-    {
-        return Err(ConfigError::new(
-            network.span,
-            format!(
-                "network must be default, host or none, not {:?}",
-                network.value
-            ),
-        ));
-    }
+    let network = read_network(doc)?;
     let mut mounts = Vec::new();
     for node in doc.list("mount")? {
         mounts.push(read_mount(node, &mounts)?);
@@ -486,18 +475,7 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
             }
         }
     }
-    let network = doc.string("network")?;
-    if let Some(network) = &network
-        && !["default", "host", "none"].contains(&network.value.as_str())
-    {
-        return Err(ConfigError::new(
-            network.span,
-            format!(
-                "network must be default, host or none, not {:?}",
-                network.value
-            ),
-        ));
-    }
+    let network = read_network(&doc)?;
     let mut add_hosts = Vec::new();
     for entry in doc.strings("addHost")? {
         // docker's `--add-host host:ip`; an IPv6 address keeps its own colons.
@@ -574,4 +552,21 @@ fn read_dockerfile_image(root: &Node) -> Result<Vec<DockerfileImage>, ConfigErro
             image_spec: image_spec.clone(),
         })
         .collect())
+}
+
+/// `network`: `default`, `host` or `none` (stapel and Dockerfile images alike).
+fn read_network(doc: &Fields<'_>) -> Result<Option<Located<String>>, ConfigError> {
+    let network = doc.string("network")?;
+    if let Some(network) = &network
+        && !["default", "host", "none"].contains(&network.value.as_str())
+    {
+        return Err(ConfigError::new(
+            network.span,
+            format!(
+                "network must be default, host or none, not {:?}",
+                network.value
+            ),
+        ));
+    }
+    Ok(network)
 }
