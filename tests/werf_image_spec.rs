@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::conveyor::{built, conveyor};
+use common::conveyor::{Run, built, conveyor};
 use common::{buildx, docker_ok, frontend_image, harness, unique};
 use serde_json::Value;
 
@@ -138,26 +138,32 @@ fn assert_spec_applied(tag: &str) {
     assert!(entries.iter().all(|e| *e == "|"), "{history}");
 }
 
+/// `docker buildx build -f werf.yaml ARGS --load -t TAG` in `dir`, which must succeed.
+fn load_through_frontend(dir: &Path, args: &[&str], tag: &str) {
+    let mut all = vec!["--progress=plain", "-f", "werf.yaml"];
+    all.extend_from_slice(args);
+    all.extend(["--load", "-t", tag, "."]);
+    let (ok, _, stderr) = buildx(&all, dir);
+    assert!(ok, "buildx build failed:\n{stderr}");
+}
+
+/// `conveyor build ARGS -t TAG DIR`, which must succeed.
+fn build_with_cli(dir: &Path, args: &[&str], tag: &str) -> Run {
+    let context = dir.display().to_string();
+    let mut all = vec!["build", "--progress=plain"];
+    all.extend_from_slice(args);
+    all.extend(["-t", tag, &context]);
+    let run = conveyor(&all, Path::new("/"));
+    built(&run);
+    run
+}
+
 #[test]
 fn image_spec_clears_and_removes_through_the_frontend() {
     harness();
     let dir = project(true);
     let tag = format!("conveyor-test/werf-spec:{}", unique("f"));
-    let (ok, _, stderr) = buildx(
-        &[
-            "--progress=plain",
-            "-f",
-            "werf.yaml",
-            "--target",
-            "app",
-            "--load",
-            "-t",
-            &tag,
-            ".",
-        ],
-        &dir,
-    );
-    assert!(ok, "buildx build failed:\n{stderr}");
+    load_through_frontend(&dir, &["--target", "app"], &tag);
     assert_spec_applied(&tag);
     docker_ok(&["image", "rm", &tag], None);
 }
@@ -167,19 +173,7 @@ fn image_spec_clears_and_removes_through_conveyor_build() {
     harness();
     let dir = project(false);
     let tag = format!("conveyor-test/werf-spec:{}", unique("c"));
-    let run = conveyor(
-        &[
-            "build",
-            "--progress=plain",
-            "--target",
-            "app",
-            "-t",
-            &tag,
-            &dir.display().to_string(),
-        ],
-        Path::new("/"),
-    );
-    built(&run);
+    build_with_cli(&dir, &["--target", "app"], &tag);
     assert_spec_applied(&tag);
     docker_ok(&["image", "rm", &tag], None);
 }
@@ -197,21 +191,7 @@ fn image_spec_never_removes_the_stage_labels_of_the_storage() {
         unique("r")
     );
     let tag = format!("conveyor-test/werf-spec:{}", unique("r"));
-    let run = conveyor(
-        &[
-            "build",
-            "--progress=plain",
-            "--target",
-            "app",
-            "--repo",
-            &repo,
-            "-t",
-            &tag,
-            &dir.display().to_string(),
-        ],
-        Path::new("/"),
-    );
-    built(&run);
+    let run = build_with_cli(&dir, &["--target", "app", "--repo", &repo], &tag);
     assert_spec_applied(&tag);
     let stored = run
         .stderr
@@ -300,38 +280,15 @@ fn a_dockerfile_images_image_spec_applies_through_both_modes() {
     harness();
     let dir = dockerfile_project(true);
     let frontend_tag = format!("conveyor-test/werf-spec-df:{}", unique("f"));
-    let (ok, _, stderr) = buildx(
-        &[
-            "--progress=plain",
-            "-f",
-            "werf.yaml",
-            "--load",
-            "-t",
-            &frontend_tag,
-            ".",
-        ],
-        &dir,
-    );
-    assert!(ok, "buildx build failed:\n{stderr}");
+    load_through_frontend(&dir, &[], &frontend_tag);
     assert_dockerfile_spec_applied(&frontend_tag);
     docker_ok(&["image", "rm", &frontend_tag], None);
 
     // With a Dockerfile in the context, `conveyor build` needs `-f werf.yaml`.
     let dir = dockerfile_project(false);
     let cli_tag = format!("conveyor-test/werf-spec-df:{}", unique("c"));
-    let run = conveyor(
-        &[
-            "build",
-            "--progress=plain",
-            "-f",
-            &dir.join("werf.yaml").display().to_string(),
-            "-t",
-            &cli_tag,
-            &dir.display().to_string(),
-        ],
-        Path::new("/"),
-    );
-    built(&run);
+    let file = dir.join("werf.yaml").display().to_string();
+    build_with_cli(&dir, &["-f", &file], &cli_tag);
     assert_dockerfile_spec_applied(&cli_tag);
     docker_ok(&["image", "rm", &cli_tag], None);
 }
