@@ -51,7 +51,7 @@ fn solve_request(definition: &Definition, image_name: Option<&str>) -> SolveRequ
         .into_iter()
         .collect();
     SolveRequest {
-        definition: Some(definition.pb.clone()),
+        definition: Some(definition.to_pb()),
         exporters,
         ..Default::default()
     }

@@ -84,7 +84,7 @@ RUN ls /app > listing
 
     let image = format!("conveyor-test/lower:{}", unique("t"));
     let request = SolveRequest {
-        definition: Some(lowered.definition.pb.clone()),
+        definition: Some(lowered.definition.to_pb()),
         exporters: vec![Exporter {
             r#type: "moby".into(),
             attrs: BTreeMap::from([("name".into(), image.clone())]),

@@ -53,7 +53,7 @@ fn the_pb_is_a_definition_whose_context_is_the_local_named_context_without_a_ses
     let bytes = definition_bytes(&request(&dir, LlbFormat::Pb))
         .unwrap_or_else(|failure| panic!("{}", failure.message));
     let definition = pb::Definition::decode(bytes.as_slice()).expect("the pb decodes");
-    let decoded = crate::llb::Definition { pb: definition };
+    let decoded = crate::llb::Definition::from_pb(definition.clone());
     let ops = decoded.ops();
     let locals: Vec<&pb::SourceOp> = ops
         .iter()
@@ -87,7 +87,7 @@ fn the_pb_is_a_definition_whose_context_is_the_local_named_context_without_a_ses
         .expect("an exec op");
     assert_eq!(run.args, ["/bin/app.sh", "$MODE"]);
     assert!(run.env.contains(&"MODE=prod".to_string()), "{:?}", run.env);
-    let source = decoded.pb.source.as_ref().expect("source locations");
+    let source = definition.source.as_ref().expect("source locations");
     assert_eq!(source.infos[0].filename, "Dockerfile");
     // The JSON dumps the same Definition.
     let json: serde_json::Value = serde_json::from_str(&json_text(&dir)).unwrap();

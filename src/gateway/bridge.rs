@@ -14,6 +14,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Uri};
 
 use crate::buildkit::{BuildkitError, Daemon, error_chain, rpc_error};
+use crate::llb::Definition;
 use crate::proto::fsutil::types::Stat;
 use crate::proto::moby::buildkit::v1::frontend::llb_bridge_client::LlbBridgeClient;
 use crate::proto::moby::buildkit::v1::frontend::{
@@ -190,9 +191,9 @@ impl Bridge {
 
     /// Solves a definition (lazily: the daemon runs it when the ref is read or
     /// returned) and gives the ref's id.
-    pub async fn solve(&self, definition: pb::Definition) -> Result<String, BuildkitError> {
+    pub async fn solve(&self, definition: &Definition) -> Result<String, BuildkitError> {
         let request = gw::SolveRequest {
-            definition: Some(definition),
+            definition: definition.encode(),
             allow_result_return: true,
             allow_result_array_ref: true,
             ..Default::default()

@@ -76,7 +76,7 @@ async fn read_local_dockerignore(
         },
         ..Default::default()
     };
-    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+    let reference = bridge.solve(&Definition::marshal(&local.state())).await?;
     if bridge
         .stat_file(&reference, ".dockerignore")
         .await?
@@ -491,11 +491,11 @@ pub(super) async fn solve_lowered(
         .config
         .labels
         .extend(opts.stage_labels.clone());
-    let mut definition = lowered.definition.pb;
+    let mut definition = lowered.definition;
     if opts.no_cache {
         super::nocache::ignore_cache_of_runs_and_copies(&mut definition);
     }
-    let reference = bridge.solve(definition).await?;
+    let reference = bridge.solve(&definition).await?;
     let metadata = BTreeMap::from([(
         "containerimage.config".to_string(),
         lowered.image_config.to_json(),

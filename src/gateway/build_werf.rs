@@ -248,7 +248,7 @@ async fn read_context_file(
         },
         ..Default::default()
     };
-    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+    let reference = bridge.solve(&Definition::marshal(&local.state())).await?;
     if bridge.stat_file(&reference, &path).await?.is_none() {
         return Ok(None);
     }

@@ -80,7 +80,7 @@ pub async fn read_build_file(
         },
         ..Default::default()
     };
-    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+    let reference = bridge.solve(&Definition::marshal(&local.state())).await?;
     let bytes = bridge
         .read_file(&reference, &opts.filename)
         .await

@@ -5,31 +5,20 @@
 //! running it again makes the same directory. FIXME: `no-cache=stage,…` (buildx's
 //! `--no-cache-filter`) should mark only those stages' ops; every stage's are marked.
 
-use prost::Message;
-
-use crate::llb::digest_of;
-use crate::proto::pb::{self, op::Op};
+use crate::llb::Definition;
+use crate::proto::pb::op::Op;
 
 /// Marks every exec and file op of `definition` to be run again.
-pub fn ignore_cache_of_runs_and_copies(definition: &mut pb::Definition) {
-    for bytes in &definition.def {
-        let Ok(op) = pb::Op::decode(bytes.as_slice()) else {
-            continue;
-        };
-        if matches!(op.op, Some(Op::Exec(_) | Op::File(_))) {
-            definition
-                .metadata
-                .entry(digest_of(bytes))
-                .or_default()
-                .ignore_cache = true;
-        }
-    }
+pub fn ignore_cache_of_runs_and_copies(definition: &mut Definition) {
+    definition.ignore_cache_of(|op| matches!(op.op, Some(Op::Exec(_) | Op::File(_))));
 }
 
 #[cfg(test)]
 mod tests {
+    use prost::Message;
+
     use super::*;
-    use crate::llb::{Definition, Exec, ImageSource, OpOptions, Platform};
+    use crate::llb::{Exec, ImageSource, OpOptions, Platform};
 
     #[test]
     fn marks_execs_and_file_ops_but_not_sources() {
@@ -56,12 +45,13 @@ mod tests {
             })],
             OpOptions::default(),
         );
-        let mut definition = Definition::marshal(&made).pb;
+        let mut definition = Definition::marshal(&made);
         ignore_cache_of_runs_and_copies(&mut definition);
+        let definition = definition.to_pb();
         let kinds: Vec<(bool, &str)> = definition.def[..definition.def.len() - 1]
             .iter()
             .map(|bytes| {
-                let op = pb::Op::decode(bytes.as_slice()).unwrap();
+                let op = crate::proto::pb::Op::decode(bytes.as_slice()).unwrap();
                 let kind = match op.op {
                     Some(Op::Source(_)) => "source",
                     Some(Op::Exec(_)) => "exec",
@@ -70,7 +60,7 @@ mod tests {
                 };
                 let ignored = definition
                     .metadata
-                    .get(&digest_of(bytes))
+                    .get(&crate::llb::digest_of(bytes))
                     .is_some_and(|m| m.ignore_cache);
                 (ignored, kind)
             })

@@ -379,7 +379,7 @@ async fn git_digest(
         },
         ..Default::default()
     };
-    let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+    let reference = bridge.solve(&Definition::marshal(&local.state())).await?;
     let entries = walk(bridge, &reference).await?;
     let root = if files.root.is_empty() {
         "."
@@ -419,7 +419,7 @@ async fn solve_context(
         },
         ..Default::default()
     };
-    Ok(bridge.solve(Definition::marshal(&local.state()).pb).await?)
+    Ok(bridge.solve(&Definition::marshal(&local.state())).await?)
 }
 
 /// The context as BuildKit holds it, in the CLI walk's order: depth first, each

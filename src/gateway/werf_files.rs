@@ -104,7 +104,7 @@ impl ContextFiles {
             },
             ..Default::default()
         };
-        let reference = bridge.solve(Definition::marshal(&local.state()).pb).await?;
+        let reference = bridge.solve(&Definition::marshal(&local.state())).await?;
         for path in wanted {
             let stat = if path.is_empty() {
                 None

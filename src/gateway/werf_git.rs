@@ -67,7 +67,7 @@ async fn commit_of_ref(
         failed(format!("cannot resolve {git_ref}: {error}"))
     };
     let reference = bridge
-        .solve(Definition::marshal(&source.state()).pb)
+        .solve(&Definition::marshal(&source.state()))
         .await
         .map_err(cannot)?;
     let head = bridge

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::proto::pb;
 
-use super::marshal::Definition;
+use super::definition::Definition;
 
 fn short(digest: &str) -> String {
     digest
@@ -21,6 +21,7 @@ impl Definition {
     /// A stable text rendering of every op; not meant to be parsed.
     pub fn dump(&self) -> String {
         let mut out = String::new();
+        let pb = self.to_pb();
         let ops = self.ops();
         for (digest, op) in &ops {
             let inputs: Vec<String> = op
@@ -72,7 +73,7 @@ impl Definition {
             if !inputs.is_empty() {
                 let _ = write!(out, "\n    inputs {}", inputs.join(" "));
             }
-            if let Some(metadata) = self.pb.metadata.get(digest) {
+            if let Some(metadata) = pb.metadata.get(digest) {
                 for (key, value) in &metadata.description {
                     let _ = write!(out, "\n    {key}: {value:?}");
                 }
@@ -83,7 +84,7 @@ impl Definition {
                     let _ = write!(out, "\n    ignore-cache");
                 }
             }
-            if let Some(source) = &self.pb.source
+            if let Some(source) = &pb.source
                 && let Some(locations) = source.locations.get(digest)
             {
                 for location in &locations.locations {

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::proto::pb;
 
-use super::marshal::Definition;
+use super::definition::Definition;
 
 /// A proto enum's name in lower case, or its number when it has no name here.
 fn enum_name<E: std::fmt::Debug>(value: i32, parse: impl Fn(i32) -> Option<E>) -> Value {
@@ -40,6 +40,7 @@ impl Definition {
     pub fn to_json(&self) -> Value {
         let mut ops = Vec::new();
         let mut result = Value::Null;
+        let pb = self.to_pb();
         for (digest, op) in self.ops() {
             let inputs: Vec<Value> = op
                 .inputs
@@ -59,16 +60,15 @@ impl Definition {
             if let Some(platform) = &op.platform {
                 entry.insert("platform".into(), json!(platform_id(platform)));
             }
-            if let Some(metadata) = self.pb.metadata.get(&digest) {
+            if let Some(metadata) = pb.metadata.get(&digest) {
                 entry.insert("metadata".into(), metadata_json(metadata));
             }
-            if let Some(locations) = self.locations_json(&digest) {
+            if let Some(locations) = Self::locations_json(&pb, &digest) {
                 entry.insert("locations".into(), locations);
             }
             ops.push(Value::Object(entry));
         }
-        let sources: Vec<Value> = self
-            .pb
+        let sources: Vec<Value> = pb
             .source
             .iter()
             .flat_map(|source| &source.infos)
@@ -83,8 +83,8 @@ impl Definition {
         json!({"ops": ops, "result": result, "sources": sources})
     }
 
-    fn locations_json(&self, digest: &str) -> Option<Value> {
-        let source = self.pb.source.as_ref()?;
+    fn locations_json(pb: &pb::Definition, digest: &str) -> Option<Value> {
+        let source = pb.source.as_ref()?;
         let locations = source.locations.get(digest)?;
         let position = |p: &Option<pb::Position>| {
             p.as_ref().map_or(

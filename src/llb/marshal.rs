@@ -1,4 +1,4 @@
-//! Marshalling a `State` graph into a `pb.Definition`: each distinct op once,
+//! Marshalling a `State` graph into a `Definition`: each distinct op once,
 //! dependencies first, each named `sha256:<hex>` of its exact protobuf bytes, and a
 //! terminal op last that points at the result.
 
@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use prost::Message;
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::sha256_string;
 use crate::proto::pb;
 
+use super::definition::{DefinedOp, Definition, Location, OpMetadata, digest_order};
 use super::exec::MountKind;
 use super::file::FileAction;
 use super::state::{Node, OpKind, OpOptions, SourceLocation, SourceMap, State};
@@ -23,12 +23,6 @@ const CUSTOM_NAME: &str = "llb.customname";
 /// `sha256:<hex>` of some bytes: how BuildKit names ops and content.
 pub fn digest_of(bytes: &[u8]) -> String {
     crate::digest::sha256(bytes)
-}
-
-/// A marshalled LLB graph, ready to send to BuildKit.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Definition {
-    pub pb: pb::Definition,
 }
 
 impl Definition {
@@ -53,32 +47,7 @@ impl Definition {
             }
         }
         let digest = marshaller.visit(&output.node, &replaced);
-        Definition {
-            pb: marshaller.finish((digest, output.index)),
-        }
-    }
-
-    /// The protobuf bytes of the whole definition (what `buildctl build` reads).
-    pub fn encode(&self) -> Vec<u8> {
-        self.pb.encode_to_vec()
-    }
-
-    /// Each op with its digest, in definition order (the terminal op last).
-    pub fn ops(&self) -> Vec<(String, pb::Op)> {
-        self.pb
-            .def
-            .iter()
-            .map(|bytes| {
-                let op = pb::Op::decode(bytes.as_slice()).expect("definition holds ops we encoded");
-                (digest_of(bytes), op)
-            })
-            .collect()
-    }
-
-    /// The digest of the op whose output is the result, if any.
-    pub fn result_digest(&self) -> Option<String> {
-        let terminal = pb::Op::decode(self.pb.def.last()?.as_slice()).ok()?;
-        terminal.inputs.first().map(|input| input.digest.clone())
+        marshaller.finish((digest, output.index))
     }
 }
 
@@ -130,20 +99,12 @@ impl Hasher for DigestHasher {
     fn write_usize(&mut self, _length: usize) {}
 }
 
-/// One op in the definition, with what rides on it.
-struct Emitted {
-    digest: OpDigest,
-    bytes: Vec<u8>,
-    metadata: pb::OpMetadata,
-    locations: Vec<pb::Location>,
-}
-
 #[derive(Default)]
 struct Marshaller {
     /// Node identity → digest, so a shared node is encoded once.
     digests: NodeMap<OpDigest>,
     /// The ops in definition order, dependencies first.
-    ops: Vec<Emitted>,
+    ops: Vec<DefinedOp>,
     /// Digest → position in `ops`: an op built twice is written once.
     positions: HashMap<OpDigest, usize, BuildHasherDefault<DigestHasher>>,
     sources: Vec<Arc<SourceMap>>,
@@ -204,16 +165,17 @@ impl Marshaller {
                 let digest: OpDigest = Sha256::digest(bytes).into();
                 if !self.positions.contains_key(&digest) {
                     let metadata = definition.metadata.get(&sha256_string(&digest)).cloned();
-                    self.push(digest, bytes.clone(), metadata.unwrap_or_default());
+                    let metadata = metadata.map(OpMetadata::from_pb).unwrap_or_default();
+                    self.push(digest, bytes.clone(), metadata);
                 }
             }
         }
         self.digests.insert(node, result);
     }
 
-    fn push(&mut self, digest: OpDigest, bytes: Vec<u8>, metadata: pb::OpMetadata) -> usize {
+    fn push(&mut self, digest: OpDigest, bytes: Vec<u8>, metadata: OpMetadata) -> usize {
         self.positions.insert(digest, self.ops.len());
-        self.ops.push(Emitted {
+        self.ops.push(DefinedOp {
             digest,
             bytes,
             metadata,
@@ -293,7 +255,7 @@ impl Marshaller {
         // Every emitted op has a metadata entry, even an empty one.
         let position = match self.positions.get(&digest) {
             Some(&position) => position,
-            None => self.push(digest, writer.buf.clone(), pb::OpMetadata::default()),
+            None => self.push(digest, writer.buf.clone(), OpMetadata::default()),
         };
         self.writer = writer;
         record_metadata(&mut self.ops[position].metadata, &node.options);
@@ -304,7 +266,7 @@ impl Marshaller {
         self.digests.insert(node, digest);
     }
 
-    fn location(&mut self, location: &SourceLocation) -> pb::Location {
+    fn location(&mut self, location: &SourceLocation) -> Location {
         // By pointer first: every op of a build shares one source map, and comparing
         // its text per op would make marshalling quadratic in the file's length.
         let source_index = match self
@@ -318,82 +280,35 @@ impl Marshaller {
                 self.sources.len() - 1
             }
         };
-        let ranges = location
-            .ranges
-            .iter()
-            .map(|&(start_line, start_char, end_line, end_char)| pb::Range {
-                start: Some(pb::Position {
-                    line: start_line,
-                    character: start_char,
-                }),
-                end: Some(pb::Position {
-                    line: end_line,
-                    character: end_char,
-                }),
-            })
-            .collect();
-        pb::Location {
+        Location {
             source_index: source_index as i32,
-            ranges,
+            ranges: location.ranges.clone(),
         }
     }
 
-    /// The definition: the ops, a terminal op pointing at `result`, and the metadata
-    /// and locations keyed by `sha256:<hex>`.
-    fn finish(mut self, result: InputRef) -> pb::Definition {
+    /// The definition: the ops, a terminal op pointing at `result`, and the order
+    /// of their digests (the order of the metadata and location maps).
+    fn finish(self, result: InputRef) -> Definition {
         let mut terminal = Writer::default();
         wire::op(&mut terminal, &[result], OpBody::Terminal, None);
-        // Sorted by digest bytes, which is the order of their hex: the maps below are
-        // then built from sorted runs.
-        let mut by_digest: Vec<usize> = (0..self.ops.len()).collect();
-        by_digest.sort_unstable_by_key(|&i| self.ops[i].digest);
-        let mut metadata = Vec::with_capacity(self.ops.len());
-        let mut locations = Vec::new();
-        for &i in &by_digest {
-            let op = &mut self.ops[i];
-            let digest = sha256_string(&op.digest);
-            if !op.locations.is_empty() {
-                let located = std::mem::take(&mut op.locations);
-                locations.push((digest.clone(), pb::Locations { locations: located }));
-            }
-            metadata.push((digest, std::mem::take(&mut op.metadata)));
-        }
-        let source = (!locations.is_empty()).then(|| pb::Source {
-            locations: locations.into_iter().collect(),
-            infos: (self.sources.iter())
-                .map(|s| pb::SourceInfo {
-                    filename: s.filename.clone(),
-                    data: s.data.clone(),
-                    language: s.language.clone(),
-                    definition: None,
-                })
-                .collect(),
-        });
-        let mut def: Vec<Vec<u8>> = self.ops.into_iter().map(|op| op.bytes).collect();
-        def.push(terminal.buf);
-        pb::Definition {
-            def,
-            metadata: metadata.into_iter().collect(),
-            source,
+        Definition {
+            by_digest: digest_order(&self.ops),
+            ops: self.ops,
+            terminal: terminal.buf,
+            sources: self.sources,
         }
     }
 }
 
 /// An op emitted twice keeps what it was first given; the custom name wins over a
 /// description of the same key.
-fn record_metadata(entry: &mut pb::OpMetadata, options: &OpOptions) {
+fn record_metadata(entry: &mut OpMetadata, options: &OpOptions) {
     entry.ignore_cache |= options.ignore_cache;
-    if let Some(name) = &options.custom_name
-        && !entry.description.contains_key(CUSTOM_NAME)
-    {
-        entry
-            .description
-            .insert(CUSTOM_NAME.to_string(), name.clone());
+    if let Some(name) = &options.custom_name {
+        entry.describe(CUSTOM_NAME, name);
     }
     for (key, value) in &options.description {
-        if !entry.description.contains_key(key) {
-            entry.description.insert(key.clone(), value.clone());
-        }
+        entry.describe(key, value);
     }
     if entry.progress_group.is_none()
         && let Some((id, name)) = &options.progress_group

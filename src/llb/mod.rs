@@ -4,6 +4,7 @@
 //!
 //! Knows BuildKit's wire types (`crate::proto::pb`), nothing of Dockerfiles or werf.
 
+mod definition;
 mod dump;
 mod dump_json;
 mod exec;
@@ -13,9 +14,10 @@ mod source;
 mod state;
 mod wire;
 
+pub use definition::{Definition, OpMetadata};
 pub use exec::{CacheSharing, Exec, ExecResult, Mount, MountKind, NetMode, SecurityMode};
 pub use file::{ChownOpt, Copy, FileAction, MkDir, MkFile, Rm, UserOpt};
-pub use marshal::{Definition, digest_of};
+pub use marshal::digest_of;
 pub use source::{GitSource, HttpSource, ImageSource, LocalSource, OciLayoutSource};
 pub use state::{OpOptions, Platform, SourceLocation, SourceMap, State};
 

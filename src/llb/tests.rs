@@ -72,11 +72,11 @@ fn same_graph_marshals_to_same_bytes_every_time() {
 #[test]
 fn digest_is_sha256_of_the_op_bytes() {
     let definition = Definition::marshal(&busybox().run(sh("true")).root());
-    for (bytes, (digest, _)) in definition.pb.def.iter().zip(definition.ops()) {
+    for (bytes, (digest, _)) in definition.to_pb().def.iter().zip(definition.ops()) {
         assert_eq!(digest, digest_of(bytes));
         assert!(digest.starts_with("sha256:") && digest.len() == 7 + 64);
         assert!(
-            definition.pb.metadata.contains_key(&digest)
+            definition.to_pb().metadata.contains_key(&digest)
                 || digest == definition.ops().last().unwrap().0
         );
     }
@@ -92,7 +92,7 @@ fn fields_are_written_in_tag_order_like_go() {
     // Op{inputs=1, exec=2, platform=10}: Go's deterministic marshal writes tags in
     // ascending order; so must we, or digests differ from Go-built LLB.
     let definition = Definition::marshal(&busybox().run(sh("true")).root());
-    let exec_bytes = &definition.pb.def[1];
+    let exec_bytes = &definition.to_pb().def[1];
     assert_eq!(exec_bytes[0], (1 << 3) | 2, "inputs (field 1) first");
     let op = pb::Op::decode_from(exec_bytes);
     let inputs_len = prost::Message::encoded_len(&op.inputs[0]);
@@ -128,7 +128,7 @@ fn fields_are_written_in_tag_order_like_go() {
         identifier.len() as u8,
     ];
     expected.extend_from_slice(identifier);
-    assert_eq!(source.pb.def[0], expected);
+    assert_eq!(source.to_pb().def[0], expected);
 }
 
 trait DecodeFrom {
@@ -169,10 +169,10 @@ fn metadata_does_not_change_digests() {
         plain.encode().len() < named.encode().len(),
         "the name rides in metadata"
     );
-    assert_eq!(plain.pb.def, named.pb.def);
+    assert_eq!(plain.to_pb().def, named.to_pb().def);
     let exec_digest = named.ops()[1].0.clone();
     assert_eq!(
-        named.pb.metadata[&exec_digest].description["llb.customname"],
+        named.to_pb().metadata[&exec_digest].description["llb.customname"],
         "RUN true"
     );
 }
@@ -389,7 +389,8 @@ fn source_maps_point_ops_at_lines() {
         })
         .root();
     let definition = Definition::marshal(&ran);
-    let source = definition.pb.source.as_ref().unwrap();
+    let pb = definition.to_pb();
+    let source = pb.source.as_ref().unwrap();
     assert_eq!(source.infos.len(), 1, "one file, shared");
     assert_eq!(source.infos[0].filename, "Dockerfile");
     let ops = definition.ops();
@@ -405,7 +406,7 @@ fn source_maps_point_ops_at_lines() {
 
 #[test]
 fn scratch_marshals_to_an_empty_definition() {
-    assert!(Definition::marshal(&State::scratch()).pb.def.is_empty());
+    assert!(Definition::marshal(&State::scratch()).ops().is_empty());
 }
 
 #[test]
@@ -423,7 +424,7 @@ fn deep_chains_marshal_without_recursion() {
             OpOptions::default(),
         );
     }
-    assert_eq!(Definition::marshal(&state).pb.def.len(), 20_002);
+    assert_eq!(Definition::marshal(&state).ops().len(), 20_002);
 }
 
 #[test]
@@ -463,15 +464,18 @@ fn ssh_mounts_set_ssh_auth_sock_unless_given() {
 fn a_definition_from_elsewhere_is_built_on_with_its_ops_unchanged() {
     let input = Definition::marshal(&sample("echo hi > /greeting"));
     let result = input.result_digest().unwrap();
-    let base = State::from_definition(input.pb.clone()).unwrap();
+    let base = State::from_definition(input.to_pb()).unwrap();
     let built = Definition::marshal(&base.run(sh("cat /out/greeting")).root());
     // Every op of the input but its terminal, byte for byte, with its metadata.
-    for bytes in &input.pb.def[..input.pb.def.len() - 1] {
-        assert!(built.pb.def.contains(bytes));
+    for bytes in &input.to_pb().def[..input.to_pb().def.len() - 1] {
+        assert!(built.to_pb().def.contains(bytes));
         let digest = digest_of(bytes);
-        assert_eq!(built.pb.metadata[&digest], input.pb.metadata[&digest]);
+        assert_eq!(
+            built.to_pb().metadata[&digest],
+            input.to_pb().metadata[&digest]
+        );
     }
-    assert_eq!(built.pb.def.len(), input.pb.def.len() + 1);
+    assert_eq!(built.to_pb().def.len(), input.to_pb().def.len() + 1);
     let ops = built.ops();
     let (_, exec) = &ops[ops.len() - 2];
     assert_eq!(op_kind(exec), "exec");
@@ -482,7 +486,7 @@ fn a_definition_from_elsewhere_is_built_on_with_its_ops_unchanged() {
             .unwrap()
             .is_scratch()
     );
-    let mut no_terminal = input.pb.clone();
+    let mut no_terminal = input.to_pb();
     no_terminal.def.truncate(1);
     assert_eq!(
         State::from_definition(no_terminal).unwrap_err(),

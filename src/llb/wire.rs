@@ -40,27 +40,27 @@ impl Writer {
         self.varint(u64::from(field) << 3 | wire_type);
     }
 
-    fn bytes(&mut self, field: u32, bytes: &[u8]) {
+    pub(super) fn bytes(&mut self, field: u32, bytes: &[u8]) {
         self.key(field, LEN);
         self.varint(bytes.len() as u64);
         self.buf.extend_from_slice(bytes);
     }
 
     /// A singular string: left out when empty.
-    fn string(&mut self, field: u32, text: &str) {
+    pub(super) fn string(&mut self, field: u32, text: &str) {
         if !text.is_empty() {
             self.bytes(field, text.as_bytes());
         }
     }
 
     /// A repeated string: every element, empty ones too.
-    fn strings(&mut self, field: u32, texts: &[String]) {
+    pub(super) fn strings(&mut self, field: u32, texts: &[String]) {
         for text in texts {
             self.bytes(field, text.as_bytes());
         }
     }
 
-    fn int64(&mut self, field: u32, value: i64) {
+    pub(super) fn int64(&mut self, field: u32, value: i64) {
         if value != 0 {
             self.key(field, VARINT);
             self.varint(value as u64);
@@ -68,15 +68,15 @@ impl Writer {
     }
 
     /// Negative int32s are sign-extended to ten bytes, as protobuf requires.
-    fn int32(&mut self, field: u32, value: i32) {
+    pub(super) fn int32(&mut self, field: u32, value: i32) {
         self.int64(field, i64::from(value));
     }
 
-    fn uint32(&mut self, field: u32, value: u32) {
+    pub(super) fn uint32(&mut self, field: u32, value: u32) {
         self.int64(field, i64::from(value));
     }
 
-    fn bool(&mut self, field: u32, value: bool) {
+    pub(super) fn bool(&mut self, field: u32, value: bool) {
         if value {
             self.key(field, VARINT);
             self.buf.push(1);
@@ -85,7 +85,7 @@ impl Writer {
 
     /// A nested message, always written (a set optional or oneof member). Its length
     /// is reserved as one byte and widened afterwards in the rare body over 127 bytes.
-    fn message(&mut self, field: u32, body: impl FnOnce(&mut Writer)) {
+    pub(super) fn message(&mut self, field: u32, body: impl FnOnce(&mut Writer)) {
         self.key(field, LEN);
         let at = self.buf.len();
         self.buf.push(0);
@@ -101,7 +101,7 @@ impl Writer {
     }
 
     /// The `sha256:<hex>` string of a digest, without a heap allocation.
-    fn digest(&mut self, field: u32, digest: &OpDigest) {
+    pub(super) fn digest(&mut self, field: u32, digest: &OpDigest) {
         let mut text = [0u8; 71];
         text[..7].copy_from_slice(b"sha256:");
         hex::encode_to_slice(digest, &mut text[7..]).expect("71 bytes hold a sha256");

@@ -1,5 +1,7 @@
 //! The hand-written op encoder against prost's: every field of every op kind.
 
+use std::sync::Arc;
+
 use prost::Message;
 
 use crate::proto::pb;
@@ -172,7 +174,7 @@ fn ops_encode_as_prost_does() {
     );
     // Decoding and encoding again through prost is the canonical form: any field out
     // of tag order, any default written, any length prefix too long would differ.
-    for (bytes, (_, op)) in definition.pb.def.iter().zip(&ops) {
+    for (bytes, (_, op)) in definition.to_pb().def.iter().zip(&ops) {
         assert_eq!(&op.encode_to_vec(), bytes, "{op:?}");
     }
     // A set message or oneof member holding only zeros is still written: a round trip
@@ -224,4 +226,134 @@ fn ops_encode_as_prost_does() {
     };
     let merged: Vec<i64> = merge.inputs.iter().map(|i| i.input).collect();
     assert_eq!(merged, [0, 1, 2]);
+}
+
+/// Two ops with every metadata and location field set (a long description, two
+/// source files, several ranges, positions at zero), one with none (its map entry
+/// holds only the key), and one from a
+/// definition marshalled elsewhere with caps and export-cache.
+fn every_metadata() -> State {
+    let dockerfile = Arc::new(SourceMap {
+        filename: "Dockerfile".into(),
+        data: b"FROM busybox\nRUN true\n".to_vec(),
+        language: "Dockerfile".into(),
+    });
+    let other = Arc::new(SourceMap {
+        filename: "other.Dockerfile".into(),
+        data: Vec::new(),
+        language: String::new(),
+    });
+    let foreign = {
+        let mut input = Definition::marshal(&image()).to_pb();
+        let key = input.metadata.keys().next().unwrap().clone();
+        input.metadata.insert(
+            key,
+            pb::OpMetadata {
+                caps: [("exec.meta.base".to_string(), true), ("x".into(), false)].into(),
+                export_cache: Some(pb::ExportCache { value: true }),
+                ..Default::default()
+            },
+        );
+        State::from_definition(input).unwrap()
+    };
+    let ran = foreign.run(Exec {
+        args: vec!["true".into()],
+        cwd: "/".into(),
+        options: OpOptions {
+            custom_name: Some("[stage 2/2] RUN true".into()),
+            ignore_cache: true,
+            description: vec![("com.docker.dockerfile.v1.command".into(), "x".repeat(200))],
+            progress_group: Some(("group-1".into(), "RUN".into())),
+            location: Some(SourceLocation {
+                source: dockerfile.clone(),
+                ranges: vec![(2, 0, 2, 0), (0, 0, 0, 0)],
+            }),
+        },
+        ..Default::default()
+    });
+    let made = ran.root().file(
+        vec![FileAction::MkDir(MkDir {
+            path: "/d".into(),
+            mode: 0o755,
+            make_parents: true,
+            owner: None,
+            timestamp: None,
+        })],
+        OpOptions {
+            custom_name: Some("mkdir".into()),
+            location: Some(SourceLocation {
+                source: other,
+                ranges: vec![(1, 3, 1, 9)],
+            }),
+            ..Default::default()
+        },
+    );
+    State::diff(ran.root(), made, OpOptions::default())
+}
+
+#[test]
+fn definitions_encode_as_prost_does() {
+    let definition = Definition::marshal(&every_metadata());
+    let bytes = definition.encode();
+    // The canonical form: any map out of key order, any default written (a default
+    // map value included), any length prefix too long would differ.
+    let decoded = pb::Definition::decode(bytes.as_slice()).unwrap();
+    assert!(
+        decoded.encode_to_vec() == bytes,
+        "not prost's bytes: {decoded:?}"
+    );
+    // And what the round trip keeps is what was marshalled.
+    let ops = definition.ops();
+    let kinds: Vec<&str> = ops
+        .iter()
+        .map(|(_, op)| super::tests::op_kind(op))
+        .collect();
+    assert_eq!(kinds, ["source", "exec", "file", "diff", "terminal"]);
+    assert_eq!(decoded.def.len(), 5);
+    let [image, exec, mkdir, diff] = [0, 1, 2, 3].map(|i| ops[i].0.clone());
+    assert_eq!(decoded.metadata.len(), 4, "every op but the terminal");
+    assert_eq!(decoded.metadata[&diff], pb::OpMetadata::default());
+    let foreign = &decoded.metadata[&image];
+    assert_eq!(foreign.export_cache, Some(pb::ExportCache { value: true }));
+    let caps: Vec<(&str, bool)> = foreign.caps.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(caps, [("exec.meta.base", true), ("x", false)]);
+    let ran = &decoded.metadata[&exec];
+    assert!(ran.ignore_cache);
+    assert_eq!(ran.description["llb.customname"], "[stage 2/2] RUN true");
+    assert_eq!(
+        ran.description["com.docker.dockerfile.v1.command"],
+        "x".repeat(200)
+    );
+    let group = ran.progress_group.as_ref().unwrap();
+    assert_eq!(
+        (group.id.as_str(), group.name.as_str(), group.weak),
+        ("group-1", "RUN", false)
+    );
+    assert_eq!(decoded.metadata[&mkdir].description.len(), 1);
+    let source = decoded.source.as_ref().unwrap();
+    let files: Vec<&str> = source.infos.iter().map(|i| i.filename.as_str()).collect();
+    assert_eq!(files, ["Dockerfile", "other.Dockerfile"]);
+    assert_eq!(source.infos[0].data, b"FROM busybox\nRUN true\n");
+    let ranges = |digest: &str| -> Vec<(i32, i32, i32, i32, i32)> {
+        let located = &source.locations[digest].locations;
+        (located.iter())
+            .flat_map(|l| {
+                l.ranges.iter().map(|r| {
+                    let (start, end) = (r.start.unwrap(), r.end.unwrap());
+                    (
+                        l.source_index,
+                        start.line,
+                        start.character,
+                        end.line,
+                        end.character,
+                    )
+                })
+            })
+            .collect()
+    };
+    assert_eq!(ranges(&exec), [(0, 2, 0, 2, 0), (0, 0, 0, 0, 0)]);
+    assert_eq!(ranges(&mkdir), [(1, 1, 3, 1, 9)]);
+    assert!(!source.locations.contains_key(&image));
+    // Read back, it is the same definition.
+    assert_eq!(Definition::from_pb(decoded), definition);
 }

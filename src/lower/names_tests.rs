@@ -105,5 +105,5 @@ fn without_the_dockerfile_text_names_are_rebuilt_and_ops_have_no_location() {
         names.contains(&"[b 4/4] COPY --from=alpine --chown=1 a <<EOF /d/".to_string()),
         "{names:?}"
     );
-    assert!(lowered.definition.pb.source.is_none());
+    assert!(lowered.definition.to_pb().source.is_none());
 }

@@ -153,14 +153,13 @@ fn execs(lowered: &Lowered) -> Vec<pb::ExecOp> {
 }
 
 fn names(lowered: &Lowered) -> Vec<String> {
+    let definition = lowered.definition.to_pb();
     lowered
         .definition
         .ops()
         .into_iter()
         .filter_map(|(digest, _)| {
-            lowered
-                .definition
-                .pb
+            definition
                 .metadata
                 .get(&digest)
                 .and_then(|m| m.description.get("llb.customname").cloned())
