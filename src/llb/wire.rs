@@ -28,12 +28,9 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    fn varint(&mut self, mut value: u64) {
-        while value >= 0x80 {
-            self.buf.push(value as u8 | 0x80);
-            value >>= 7;
-        }
-        self.buf.push(value as u8);
+    fn varint(&mut self, value: u64) {
+        let (bytes, n) = varint_bytes(value);
+        self.buf.extend_from_slice(&bytes[..n]);
     }
 
     fn key(&mut self, field: u32, wire_type: u64) {
@@ -94,9 +91,12 @@ impl Writer {
         if len < 0x80 {
             self.buf[at] = len as u8;
         } else {
-            let mut prefix = Writer::default();
-            prefix.varint(len as u64);
-            self.buf.splice(at..at + 1, prefix.buf);
+            // Widened in place: the body moves up by the extra length bytes.
+            let (prefix, n) = varint_bytes(len as u64);
+            let end = self.buf.len();
+            self.buf.resize(end + n - 1, 0);
+            self.buf.copy_within(at + 1..end, at + n);
+            self.buf[at..at + n].copy_from_slice(&prefix[..n]);
         }
     }
 
@@ -107,6 +107,19 @@ impl Writer {
         hex::encode_to_slice(digest, &mut text[7..]).expect("71 bytes hold a sha256");
         self.bytes(field, &text);
     }
+}
+
+/// A varint's bytes and how many of them it takes.
+fn varint_bytes(mut value: u64) -> ([u8; 10], usize) {
+    let mut bytes = [0u8; 10];
+    let mut n = 0;
+    while value >= 0x80 {
+        bytes[n] = value as u8 | 0x80;
+        value >>= 7;
+        n += 1;
+    }
+    bytes[n] = value as u8;
+    (bytes, n + 1)
 }
 
 /// `pb.Op`: its inputs, the op itself, and its platform.

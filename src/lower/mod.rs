@@ -159,7 +159,7 @@ pub fn lower(
     // only after every stage is dispatched; its context state is filled in late
     // (`llb.Async`). Here the stages read a placeholder context, replaced at marshal
     // time by the context with the follow paths.
-    let lowering = Lowering::new(graph, bases, options);
+    let lowering = Lowering::new(graph, selection, bases, options);
     let placeholder = lowering.context.clone();
     let finished = lowering.run(selection)?;
     let follow_paths = follow_paths(&finished.context_paths);
@@ -221,6 +221,10 @@ struct Lowering<'a> {
     context: llb::State,
     context_paths: BTreeSet<String>,
     stages: Vec<Option<StageState>>,
+    /// Per stage, how many selected stages not lowered yet are built FROM it: only
+    /// they need its whole state; COPY --from and mounts need its filesystem alone.
+    heirs: Vec<usize>,
+    target: StageId,
     /// BuildKit counts a state for each stage and each `--from`/mount source that is not
     /// a stage; with one state in all, vertex names carry no stage name.
     n_states: usize,
@@ -231,7 +235,12 @@ struct Lowering<'a> {
 }
 
 impl<'a> Lowering<'a> {
-    fn new(graph: &'a StageGraph, bases: &'a ResolvedBases, options: &'a Options) -> Lowering<'a> {
+    fn new(
+        graph: &'a StageGraph,
+        selection: &Selection,
+        bases: &'a ResolvedBases,
+        options: &'a Options,
+    ) -> Lowering<'a> {
         let source = options.dockerfile_source.as_ref().and_then(|map| {
             let text = String::from_utf8(map.data.clone()).ok()?;
             Some(Source {
@@ -254,6 +263,12 @@ impl<'a> Lowering<'a> {
             meta_args.retain(|(name, _)| *name != arg.name);
             meta_args.push((arg.name.clone(), arg.value.clone()));
         }
+        let mut heirs = vec![0; graph.stages.len()];
+        for &id in &selection.order {
+            if let Base::Stage(base) = graph.stage(id).base {
+                heirs[base.0] += 1;
+            }
+        }
         Lowering {
             graph,
             bases,
@@ -262,6 +277,8 @@ impl<'a> Lowering<'a> {
             context,
             context_paths: BTreeSet::new(),
             stages: vec![None; graph.stages.len()],
+            heirs,
+            target: selection.target,
             n_states,
             meta_args,
             pinned_references: RefCell::default(),
@@ -271,7 +288,9 @@ impl<'a> Lowering<'a> {
     fn run(mut self, selection: &Selection) -> Result<Finished, LowerError> {
         for &id in &selection.order {
             let state = self.lower_stage(id)?;
-            self.stages[id.0] = Some(state);
+            // Freed as early as it can be: a large build keeps less in memory at once.
+            let whole = self.heirs[id.0] > 0 || id == self.target;
+            self.stages[id.0] = Some(if whole { state } else { state.filesystem() });
         }
         let target = self.stages[selection.target.0]
             .take()
@@ -322,9 +341,7 @@ impl<'a> Lowering<'a> {
         // A stage FROM another continues its state; any other starts empty. Either way
         // its ARGs, CMD and vertex numbering are its own.
         let inherited = match &stage.base {
-            Base::Stage(base) => self.stages[base.0]
-                .clone()
-                .expect("a stage's base is lowered before it"),
+            Base::Stage(base) => self.inherit(*base),
             Base::Scratch | Base::Image { .. } => StageState::empty(&platform),
         };
         let mut st = StageState {
@@ -425,6 +442,21 @@ impl<'a> Lowering<'a> {
             self.lower_werf(&mut st, stage, werf)?;
         }
         Ok(st)
+    }
+
+    /// The state of `base` for a stage built FROM it: the last such stage takes it.
+    fn inherit(&mut self, base: StageId) -> StageState {
+        self.heirs[base.0] -= 1;
+        let last = self.heirs[base.0] == 0 && base != self.target;
+        let kept = self.stages[base.0]
+            .as_mut()
+            .expect("a stage's base is lowered before it");
+        if last {
+            let filesystem = kept.filesystem();
+            std::mem::replace(kept, filesystem)
+        } else {
+            kept.clone()
+        }
     }
 
     fn lower_instruction(

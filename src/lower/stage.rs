@@ -49,6 +49,27 @@ impl StageState {
         }
     }
 
+    /// What another stage's COPY --from or mount reads of this one: its filesystem
+    /// and platform, with nothing allocated besides.
+    pub(super) fn filesystem(&self) -> StageState {
+        StageState {
+            state: self.state.clone(),
+            image: ImageConfig::default(),
+            env: Vec::new(),
+            dir: String::new(),
+            user: String::new(),
+            platform: self.platform.clone(),
+            args: Vec::new(),
+            cmd_set: false,
+            prefix_name: String::new(),
+            prefix_platform: false,
+            stage_index: self.stage_index,
+            cmd_index: 0,
+            cmd_total: 0,
+            werf_dockerfile: None,
+        }
+    }
+
     pub(super) fn set_env(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
         self.env.push((key.to_string(), value.to_string()));
