@@ -8,6 +8,7 @@
 //! every level it encodes — together a sixth of compiling a 1000-stage Dockerfile. The
 //! bytes are prost's; `wire_tests::definitions_encode_as_prost_does` holds them to it.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use prost::Message;
@@ -23,8 +24,9 @@ use super::wire::{OpDigest, Writer};
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct OpMetadata {
     pub ignore_cache: bool,
-    /// Sorted by key, each key once: a protobuf map, written in key order.
-    pub description: Vec<(String, String)>,
+    /// Sorted by key, each key once: a protobuf map, written in key order. Our keys
+    /// are constants, not allocated per op.
+    pub description: Vec<(Cow<'static, str>, String)>,
     pub export_cache: Option<bool>,
     /// Sorted by key, each key once.
     pub caps: Vec<(String, bool)>,
@@ -33,10 +35,10 @@ pub struct OpMetadata {
 
 impl OpMetadata {
     /// Adds a description entry unless the key has one: the first value given stays.
-    pub(super) fn describe(&mut self, key: &str, value: &str) {
-        let found = (self.description).binary_search_by(|(k, _)| k.as_str().cmp(key));
+    pub(super) fn describe(&mut self, key: &'static str, value: &str) {
+        let found = (self.description).binary_search_by(|(k, _)| k.as_ref().cmp(key));
         if let Err(at) = found {
-            (self.description).insert(at, (key.to_string(), value.to_string()));
+            (self.description).insert(at, (Cow::Borrowed(key), value.to_string()));
         }
     }
 
@@ -44,7 +46,9 @@ impl OpMetadata {
     pub(super) fn from_pb(metadata: pb::OpMetadata) -> OpMetadata {
         OpMetadata {
             ignore_cache: metadata.ignore_cache,
-            description: metadata.description.into_iter().collect(),
+            description: (metadata.description.into_iter())
+                .map(|(key, value)| (Cow::Owned(key), value))
+                .collect(),
             export_cache: metadata.export_cache.map(|e| e.value),
             caps: metadata.caps.into_iter().collect(),
             progress_group: metadata.progress_group,

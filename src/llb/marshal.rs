@@ -108,9 +108,11 @@ struct Marshaller {
     /// Digest → position in `ops`: an op built twice is written once.
     positions: HashMap<OpDigest, usize, BuildHasherDefault<DigestHasher>>,
     sources: Vec<Arc<SourceMap>>,
-    /// Reused for every op's bytes and inputs.
+    /// Reused for every op's bytes, inputs and input indexes.
     writer: Writer,
     inputs: Vec<InputRef>,
+    indexes: Vec<i64>,
+    action_indexes: Vec<(i64, i64)>,
 }
 
 impl Marshaller {
@@ -203,46 +205,47 @@ impl Marshaller {
                 );
             }
             OpKind::Exec(exec) => {
-                let mount_inputs: Vec<i64> = (exec.mounts.iter())
-                    .map(|mount| match &mount.kind {
-                        MountKind::Bind { source, .. } => self.input_index(source),
-                        MountKind::Cache { base, .. } => self.input_index(base),
-                        _ => -1,
-                    })
-                    .collect();
+                let mut mount_inputs = std::mem::take(&mut self.indexes);
+                mount_inputs.clear();
+                mount_inputs.extend(exec.mounts.iter().map(|mount| match &mount.kind {
+                    MountKind::Bind { source, .. } => self.input_index(source),
+                    MountKind::Cache { base, .. } => self.input_index(base),
+                    _ => -1,
+                }));
                 let body = OpBody::Exec(exec, &mount_inputs);
                 wire::op(&mut writer, &self.inputs, body, node.platform.as_ref());
+                self.indexes = mount_inputs;
             }
             OpKind::File(file) => {
                 let base = self.input_index(&file.base);
-                let secondary: Vec<i64> = (file.actions.iter())
-                    .map(|action| match action {
+                let mut indexes = std::mem::take(&mut self.action_indexes);
+                indexes.clear();
+                for action in &file.actions {
+                    let secondary = match action {
                         FileAction::Copy(copy) => self.input_index(&copy.source),
                         _ => -1,
-                    })
-                    .collect();
+                    };
+                    indexes.push((base, secondary));
+                }
                 // Action i > 0 works on the result of action i-1, numbered after the
-                // inputs.
+                // inputs (all known now).
                 let n_inputs = self.inputs.len() as i64;
-                let indexes: Vec<(i64, i64)> = (secondary.into_iter().enumerate())
-                    .map(|(i, secondary)| {
-                        let input = if i == 0 {
-                            base
-                        } else {
-                            n_inputs + i as i64 - 1
-                        };
-                        (input, secondary)
-                    })
-                    .collect();
+                for (i, (input, _)) in indexes.iter_mut().enumerate().skip(1) {
+                    *input = n_inputs + i as i64 - 1;
+                }
                 let body = OpBody::File(file, &indexes);
                 wire::op(&mut writer, &self.inputs, body, node.platform.as_ref());
+                self.action_indexes = indexes;
             }
             OpKind::Merge(states) => {
-                let indexes: Vec<i64> = (states.iter().filter(|s| !s.is_scratch()))
-                    .map(|s| self.input_index(s))
-                    .collect();
+                let mut indexes = std::mem::take(&mut self.indexes);
+                indexes.clear();
+                indexes.extend(
+                    (states.iter().filter(|s| !s.is_scratch())).map(|s| self.input_index(s)),
+                );
                 let body = OpBody::Merge(&indexes);
                 wire::op(&mut writer, &self.inputs, body, node.platform.as_ref());
+                self.indexes = indexes;
             }
             OpKind::Diff { lower, upper } => {
                 let lower = self.input_index(lower);

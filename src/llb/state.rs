@@ -108,7 +108,7 @@ pub struct OpOptions {
     pub ignore_cache: bool,
     /// Other `OpMetadata.description` entries, `(key, value)`; an op carries one or
     /// two, where a map would cost a node each.
-    pub description: Vec<(String, String)>,
+    pub description: Vec<(&'static str, String)>,
     pub progress_group: Option<(String, String)>,
     pub location: Option<SourceLocation>,
 }

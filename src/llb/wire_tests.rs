@@ -262,7 +262,7 @@ fn every_metadata() -> State {
         options: OpOptions {
             custom_name: Some("[stage 2/2] RUN true".into()),
             ignore_cache: true,
-            description: vec![("com.docker.dockerfile.v1.command".into(), "x".repeat(200))],
+            description: vec![("com.docker.dockerfile.v1.command", "x".repeat(200))],
             progress_group: Some(("group-1".into(), "RUN".into())),
             location: Some(SourceLocation {
                 source: dockerfile.clone(),

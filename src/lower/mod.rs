@@ -340,8 +340,23 @@ impl<'a> Lowering<'a> {
         };
         // A stage FROM another continues its state; any other starts empty. Either way
         // its ARGs, CMD and vertex numbering are its own.
+        let named_stage =
+            (stage.name.as_deref()).filter(|name| self.options.named_contexts.contains_key(*name));
+        let from_directory = match &stage.base {
+            Base::Image { reference, span } => self
+                .options
+                .named_contexts
+                .get(reference)
+                .filter(|named| named.image().is_none())
+                .map(|_| (reference, *span)),
+            _ => None,
+        };
         let inherited = match &stage.base {
             Base::Stage(base) => self.inherit(*base),
+            // Its config is the image's, set below.
+            Base::Image { .. } if named_stage.is_none() && from_directory.is_none() => {
+                StageState::with_image(&platform, ImageConfig::default())
+            }
             Base::Scratch | Base::Image { .. } => StageState::empty(&platform),
         };
         let mut st = StageState {
@@ -356,24 +371,11 @@ impl<'a> Lowering<'a> {
             ..inherited
         };
         // `--build-context <stage name>=…` replaces the whole stage.
-        if let Some(name) = stage
-            .name
-            .as_deref()
-            .filter(|name| self.options.named_contexts.contains_key(*name))
-        {
+        if let Some(name) = named_stage {
             self.start_from_named_context(&mut st, name, stage.from_span, &platform)?;
             st.platform = platform;
             return Ok(st);
         }
-        let from_directory = match &stage.base {
-            Base::Image { reference, span } => self
-                .options
-                .named_contexts
-                .get(reference)
-                .filter(|named| named.image().is_none())
-                .map(|_| (reference, *span)),
-            _ => None,
-        };
         if let Some((name, span)) = from_directory {
             self.start_from_named_context(&mut st, name, span, &platform)?;
         } else if let Base::Image { reference, span } = &stage.base {
@@ -395,7 +397,7 @@ impl<'a> Lowering<'a> {
                         .get(stage.from_span.start..stage.from_span.end)
                         .unwrap_or_default();
                     options.description.push((
-                        DESCRIPTION_COMMAND.into(),
+                        DESCRIPTION_COMMAND,
                         logical_line(from_text, self.graph.escape),
                     ));
                 }

@@ -93,7 +93,7 @@ impl Lowering<'_> {
         let mut options = self.op_options(Some(name), at.location);
         options
             .description
-            .push((DESCRIPTION_COMMAND.into(), at.original.to_string()));
+            .push((DESCRIPTION_COMMAND, at.original.to_string()));
         let history = format!("RUN {}", run_command_string(&args, &st.args, st));
         let exec = llb::Exec {
             args,

@@ -31,9 +31,14 @@ pub(super) struct StageState {
 impl StageState {
     /// A stage from scratch: nothing on disk, BuildKit's empty image config.
     pub(super) fn empty(platform: &llb::Platform) -> StageState {
+        StageState::with_image(platform, super::empty_image(platform))
+    }
+
+    /// A stage from scratch with `image` for its config.
+    pub(super) fn with_image(platform: &llb::Platform, image: ImageConfig) -> StageState {
         StageState {
             state: llb::State::scratch(),
-            image: super::empty_image(platform),
+            image,
             env: Vec::new(),
             dir: "/".into(),
             user: String::new(),
