@@ -29,8 +29,12 @@ pub(super) struct Writer {
 
 impl Writer {
     fn varint(&mut self, value: u64) {
-        let (bytes, n) = varint_bytes(value);
-        self.buf.extend_from_slice(&bytes[..n]);
+        if value < 0x80 {
+            self.buf.push(value as u8);
+        } else {
+            let (bytes, n) = varint_bytes(value);
+            self.buf.extend_from_slice(&bytes[..n]);
+        }
     }
 
     fn key(&mut self, field: u32, wire_type: u64) {
@@ -102,10 +106,7 @@ impl Writer {
 
     /// The `sha256:<hex>` string of a digest, without a heap allocation.
     pub(super) fn digest(&mut self, field: u32, digest: &OpDigest) {
-        let mut text = [0u8; 71];
-        text[..7].copy_from_slice(b"sha256:");
-        hex::encode_to_slice(digest, &mut text[7..]).expect("71 bytes hold a sha256");
-        self.bytes(field, &text);
+        self.bytes(field, &crate::digest::sha256_text(digest));
     }
 }
 
