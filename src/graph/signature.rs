@@ -67,15 +67,19 @@ pub(super) fn sha256(text: &str) -> String {
     crate::digest::sha256(text.as_bytes())
 }
 
+/// The signature of `inputs`: the sha256 of their lines, hashed as they are read
+/// rather than gathered into one text first.
 fn combine(inputs: &[SignatureInput]) -> String {
-    let mut text = String::from("conveyor.signature.v1\n");
+    use sha2::{Digest as _, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"conveyor.signature.v1\n");
     for input in inputs {
-        text.push_str(&input.name);
-        text.push('\t');
-        text.push_str(&input.digest);
-        text.push('\n');
+        hasher.update(input.name.as_bytes());
+        hasher.update(b"\t");
+        hasher.update(input.digest.as_bytes());
+        hasher.update(b"\n");
     }
-    sha256(&text)
+    crate::digest::sha256_string(&hasher.finalize())
 }
 
 /// Signs every selected stage, dependencies first. A graph from a werf config needs
@@ -383,6 +387,42 @@ CMD [\"/app/run\"]
             .filter(|(name, sig)| b[*name] != **sig)
             .map(|(name, _)| name.clone())
             .collect()
+    }
+
+    #[test]
+    fn a_signature_is_the_documented_composition() {
+        let text = "FROM busybox\nRUN true\n";
+        let dockerfile = crate::dockerfile::parse(text).unwrap();
+        let args = platform_args("linux/amd64", "linux/amd64");
+        let graph = from_dockerfile(&dockerfile, &args).unwrap();
+        let selection = graph.select(None).unwrap();
+        let mut context_digest = |_: &[String]| -> Result<String, String> { unreachable!() };
+        let mut sources = SignatureSources {
+            dockerfile_text: text,
+            platform: "linux/amd64",
+            build_args: &args,
+            image_digests: &BTreeMap::new(),
+            context_digest: &mut context_digest,
+        };
+        let signed = signatures(&graph, &selection, &mut sources).unwrap();
+        let stage = &signed[&selection.target];
+        let digest = |text: &str| crate::digest::sha256(text.as_bytes());
+        let expected = [
+            ("from", digest("busybox")),
+            ("platform", digest("linux/amd64")),
+            ("step 0 RUN", digest("RUN true")),
+        ];
+        let inputs: Vec<(&str, String)> = (stage.inputs.iter())
+            .map(|input| (input.name.as_str(), input.digest.clone()))
+            .collect();
+        assert_eq!(inputs, expected);
+        let lines: String = (expected.iter())
+            .map(|(name, digest)| format!("{name}\t{digest}\n"))
+            .collect();
+        assert_eq!(
+            stage.signature,
+            digest(&format!("conveyor.signature.v1\n{lines}"))
+        );
     }
 
     #[test]
