@@ -243,17 +243,13 @@ impl Lowering<'_> {
                     (path.clone(), String::new())
                 };
                 let include_patterns = if input.parents {
-                    vec![
-                        clean_path(&format!("/{include}"))
-                            .trim_start_matches('/')
-                            .to_string(),
-                    ]
+                    vec![clean_path(&include).trim_start_matches('/').to_string()]
                 } else {
                     Vec::new()
                 };
-                let src = clean_path(&format!("/{src}"));
+                let src = clean_path(&src);
                 if from.is_none() {
-                    self.context_paths.insert(clean_path(&format!("/{path}")));
+                    self.context_paths.insert(clean_path(path));
                 }
                 actions.push(llb::FileAction::Copy(llb::Copy {
                     mode,

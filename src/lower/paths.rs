@@ -25,7 +25,8 @@ pub(super) fn normalize_workdir(current: &str, requested: &str) -> String {
     }
 }
 
-/// Go's `path.Clean` for absolute paths: no `.`, `..` or repeated slashes.
+/// Go's `path.Clean` of `/` + `path`: absolute, no `.`, `..` or repeated slashes (a
+/// relative path is taken from the root, with no `/` to prepend first).
 pub(super) fn clean_path(path: &str) -> String {
     clean_parts(path.split('/'), path.len())
 }
@@ -75,5 +76,25 @@ pub(super) fn chown_opt(value: &str) -> llb::ChownOpt {
     llb::ChownOpt {
         user: parts.next().map(user_opt),
         group: parts.next().map(user_opt),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Go's `path.Clean("/" + path)` for each: what the `/` prepended before gave.
+    #[test]
+    fn clean_path_cleans_from_the_root() {
+        for (path, cleaned) in [
+            ("", "/"),
+            (".", "/"),
+            ("a/b", "/a/b"),
+            ("/a/./b/", "/a/b"),
+            ("../x", "/x"),
+            ("a/../../b", "/b"),
+            ("//a//b", "/a/b"),
+            ("src/*.txt", "/src/*.txt"),
+        ] {
+            assert_eq!(super::clean_path(path), cleaned, "{path:?}");
+        }
     }
 }

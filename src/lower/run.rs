@@ -94,7 +94,7 @@ impl Lowering<'_> {
         options
             .description
             .push((DESCRIPTION_COMMAND, at.original.to_string()));
-        let history = format!("RUN {}", run_command_string(&args, &st.args, st));
+        let history = run_history(&args, &st.args, st);
         let exec = llb::Exec {
             args,
             env,
@@ -218,7 +218,7 @@ impl Lowering<'_> {
             (None, MountType::Bind) => self.context.clone(),
             (None, _) => llb::State::scratch(),
         };
-        let source_path = clean_path(&format!("/{}", source.clone().unwrap_or_default()));
+        let source_path = clean_path(source.as_deref().unwrap_or_default());
         let mut selector = String::new();
         if source_path != "/" {
             selector = source_path.clone();
@@ -286,9 +286,7 @@ fn clean_relative(path: &str) -> String {
     if path.starts_with('/') {
         clean_path(path)
     } else {
-        clean_path(&format!("/{path}"))
-            .trim_start_matches('/')
-            .to_string()
+        clean_path(path).trim_start_matches('/').to_string()
     }
 }
 
@@ -373,27 +371,33 @@ pub(super) fn with_shell(shell: &[String], args: Vec<String>) -> Vec<String> {
     out
 }
 
-/// The history text of a RUN: `|N K=V …` for the stage's ARGs, then the arguments.
-fn run_command_string(
+/// The history text of a RUN: `RUN |N K=V …` for the stage's ARGs, then the
+/// arguments, space-separated — written into one string.
+fn run_history(
     args: &[String],
     build_args: &[(String, Option<String>)],
     st: &StageState,
 ) -> String {
-    let mut parts: Vec<String> = build_args
-        .iter()
-        .map(|(key, value)| {
-            let value = st
-                .env_value(key)
-                .or_else(|| value.clone())
-                .unwrap_or_default();
-            format!("{key}={value}")
-        })
-        .collect();
-    if !parts.is_empty() {
-        parts.insert(0, format!("|{}", parts.len()));
+    let mut text = String::from("RUN ");
+    if !build_args.is_empty() {
+        text.push('|');
+        text.push_str(&build_args.len().to_string());
+        for (key, value) in build_args {
+            let value = st.env_str(key).or(value.as_deref()).unwrap_or_default();
+            text.push(' ');
+            text.push_str(key);
+            text.push('=');
+            text.push_str(value);
+        }
+        text.push(' ');
     }
-    parts.extend(args.iter().cloned());
-    parts.join(" ")
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        text.push_str(arg);
+    }
+    text
 }
 
 /// A RUN without `--network`: its werf Dockerfile image's `network`, else the sandbox.

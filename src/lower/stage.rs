@@ -103,10 +103,13 @@ impl StageState {
     }
 
     pub(super) fn env_value(&self, key: &str) -> Option<String> {
-        self.env
-            .iter()
+        self.env_str(key).map(str::to_string)
+    }
+
+    pub(super) fn env_str(&self, key: &str) -> Option<&str> {
+        (self.env.iter())
             .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
+            .map(|(_, v)| v.as_str())
     }
 
     pub(super) fn env_list(&self) -> Vec<String> {
