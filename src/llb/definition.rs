@@ -198,12 +198,13 @@ impl Definition {
 
     /// Each op with its digest, in definition order (the terminal op last).
     pub fn ops(&self) -> Vec<(String, pb::Op)> {
-        let terminal = Some(&self.terminal).filter(|t| !t.is_empty());
-        (self.ops.iter().map(|op| &op.bytes))
-            .chain(terminal)
-            .map(|bytes| {
+        let ops = (self.ops.iter()).map(|op| (sha256_string(&op.digest), &op.bytes));
+        let terminal =
+            (!self.terminal.is_empty()).then(|| (super::digest_of(&self.terminal), &self.terminal));
+        (ops.chain(terminal))
+            .map(|(digest, bytes)| {
                 let op = pb::Op::decode(bytes.as_slice()).expect("definition holds ops we encoded");
-                (super::digest_of(bytes), op)
+                (digest, op)
             })
             .collect()
     }

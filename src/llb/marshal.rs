@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::digest::sha256_string;
 use crate::proto::pb;
 
 use super::definition::{DefinedOp, Definition, Location, OpMetadata, digest_order};
@@ -160,16 +159,12 @@ impl Marshaller {
     }
 
     /// A definition from elsewhere: its ops (all but the terminal) and their metadata
-    /// as they are; the node's digest is the op its terminal points at.
-    fn emit_definition(&mut self, node: &Node, definition: &pb::Definition, result: OpDigest) {
-        if let Some((_terminal, ops)) = definition.def.split_last() {
-            for bytes in ops {
-                let digest: OpDigest = Sha256::digest(bytes).into();
-                if !self.positions.contains_key(&digest) {
-                    let metadata = definition.metadata.get(&sha256_string(&digest)).cloned();
-                    let metadata = metadata.map(OpMetadata::from_pb).unwrap_or_default();
-                    self.push(digest, bytes.clone(), metadata);
-                }
+    /// as they are, not its source locations; the node's digest is the op its
+    /// terminal points at.
+    fn emit_definition(&mut self, node: &Node, definition: &Definition, result: OpDigest) {
+        for op in &definition.ops {
+            if !self.positions.contains_key(&op.digest) {
+                self.push(op.digest, op.bytes.clone(), op.metadata.clone());
             }
         }
         self.digests.insert(node, result);

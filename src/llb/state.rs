@@ -40,7 +40,7 @@ pub(super) enum OpKind {
     /// A whole marshalled graph from elsewhere (a frontend input): its ops go into
     /// the definition as they are, and this node stands for its result.
     Definition {
-        definition: pb::Definition,
+        definition: super::definition::Definition,
         /// The digest of the op its terminal op points at.
         result: super::wire::OpDigest,
     },
@@ -149,10 +149,12 @@ impl State {
     /// on: its ops are kept byte for byte. An empty definition is scratch.
     pub fn from_definition(definition: pb::Definition) -> Result<State, String> {
         use prost::Message;
-        let Some(terminal) = definition.def.last() else {
+        if definition.def.is_empty() {
             return Ok(State::scratch());
-        };
-        let terminal = pb::Op::decode(terminal.as_slice())
+        }
+        // Digested and its metadata read once here, not at every marshal.
+        let definition = super::definition::Definition::from_pb(definition);
+        let terminal = pb::Op::decode(definition.terminal.as_slice())
             .map_err(|error| format!("the definition's last op does not decode: {error}"))?;
         let [input] = terminal.inputs.as_slice() else {
             return Err(format!(
