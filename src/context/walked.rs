@@ -7,7 +7,7 @@ use super::ContextError;
 use super::ignore::MatchInfo;
 use super::walk::{CompiledFilter, Entry, EntryKind, Filter, Parent, Verdict, is_below};
 
-/// What [`walk`] would yield from a tree that is not on this disk (an image's
+/// What [`walk`](super::walk) would yield from a tree that is not on this disk (an image's
 /// layers), given all of that tree's `entries` in walk order: depth first, each
 /// directory's entries sorted byte-wise, a directory right before its contents.
 /// The same patterns decide; `filter.follow_paths` must be empty (there is no disk

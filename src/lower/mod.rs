@@ -161,7 +161,7 @@ pub fn lower(
     // time by the context with the follow paths.
     let lowering = Lowering::new(graph, selection, bases, options);
     let placeholder = lowering.context.clone();
-    let finished = lowering.run(selection)?;
+    let finished = lowering.run(&selection.order)?;
     let follow_paths = follow_paths(&finished.context_paths);
     let context = context_source(options, follow_paths);
     Ok(Lowered {
@@ -285,14 +285,15 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn run(mut self, selection: &Selection) -> Result<Finished, LowerError> {
-        for &id in &selection.order {
+    /// Lowers the stages in `order` (the selection `new` was given).
+    fn run(mut self, order: &[StageId]) -> Result<Finished, LowerError> {
+        for &id in order {
             let state = self.lower_stage(id)?;
             // Freed as early as it can be: a large build keeps less in memory at once.
             let whole = self.heirs[id.0] > 0 || id == self.target;
             self.stages[id.0] = Some(if whole { state } else { state.filesystem() });
         }
-        let target = self.stages[selection.target.0]
+        let target = self.stages[self.target.0]
             .take()
             .expect("the target is in the selection");
         Ok(Finished {

@@ -283,10 +283,11 @@ impl Lowering<'_> {
 
 /// Go's `path.Clean` on a path that may be relative.
 fn clean_relative(path: &str) -> String {
+    let cleaned = clean_path(path);
     if path.starts_with('/') {
-        clean_path(path)
+        cleaned
     } else {
-        clean_path(path).trim_start_matches('/').to_string()
+        cleaned.trim_start_matches('/').to_string()
     }
 }
 

@@ -55,23 +55,12 @@ impl StageState {
     }
 
     /// What another stage's COPY --from or mount reads of this one: its filesystem
-    /// and platform, with nothing allocated besides.
+    /// and platform, with no config, environment or arguments.
     pub(super) fn filesystem(&self) -> StageState {
         StageState {
             state: self.state.clone(),
-            image: ImageConfig::default(),
-            env: Vec::new(),
-            dir: String::new(),
-            user: String::new(),
-            platform: self.platform.clone(),
-            args: Vec::new(),
-            cmd_set: false,
-            prefix_name: String::new(),
-            prefix_platform: false,
             stage_index: self.stage_index,
-            cmd_index: 0,
-            cmd_total: 0,
-            werf_dockerfile: None,
+            ..StageState::with_image(&self.platform, ImageConfig::default())
         }
     }
 
