@@ -72,13 +72,7 @@ fn rawjson_progress_writes_only_solve_status_json_lines() {
     );
     built(&run);
     let lines = json_lines(&run.stderr);
-    let vertexes: Vec<&serde_json::Value> = lines
-        .iter()
-        .filter_map(|line| line["vertexes"].as_array())
-        .flatten()
-        .collect();
-    let run_vertex = vertexes
-        .iter()
+    let run_vertex = vertexes(&lines)
         .find(|v| {
             v["name"].as_str().is_some_and(|n| n.contains(&marker))
                 && v["completed"].as_str().is_some_and(|t| t.ends_with('Z'))
@@ -128,16 +122,12 @@ fn rawjson_progress_writes_a_failure_as_json_too() {
     let run = conveyor(&["build", "--progress=rawjson", "."], work.path());
     assert_eq!(run.code, 1, "{}", run.stderr);
     let lines = json_lines(&run.stderr);
-    let failed = lines
-        .iter()
-        .filter_map(|line| line["vertexes"].as_array())
-        .flatten()
-        .any(|v| {
-            v["name"].as_str().is_some_and(|n| n.contains(&marker))
-                && v["error"]
-                    .as_str()
-                    .is_some_and(|e| e.contains("exit code: 3"))
-        });
+    let failed = vertexes(&lines).any(|v| {
+        v["name"].as_str().is_some_and(|n| n.contains(&marker))
+            && v["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("exit code: 3"))
+    });
     assert!(failed, "no failed RUN vertex in:\n{}", run.stderr);
     let last = lines.last().unwrap()["conveyor"].as_str().unwrap_or("");
     assert!(last.starts_with("conveyor: "), "{}", run.stderr);
@@ -153,4 +143,12 @@ fn json_lines(stderr: &str) -> Vec<serde_json::Value> {
                 .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}\n{stderr}"))
         })
         .collect()
+}
+
+/// Every vertex of every SolveStatus line, in order.
+fn vertexes(lines: &[serde_json::Value]) -> impl Iterator<Item = &serde_json::Value> {
+    lines
+        .iter()
+        .filter_map(|line| line["vertexes"].as_array())
+        .flatten()
 }

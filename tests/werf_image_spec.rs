@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::conveyor::{Run, built, conveyor};
+use common::conveyor::build_dir;
 use common::{buildx, docker_ok, frontend_image, harness, unique};
 use serde_json::Value;
 
@@ -147,17 +147,6 @@ fn load_through_frontend(dir: &Path, args: &[&str], tag: &str) {
     assert!(ok, "buildx build failed:\n{stderr}");
 }
 
-/// `conveyor build ARGS -t TAG DIR`, which must succeed.
-fn build_with_cli(dir: &Path, args: &[&str], tag: &str) -> Run {
-    let context = dir.display().to_string();
-    let mut all = vec!["build", "--progress=plain"];
-    all.extend_from_slice(args);
-    all.extend(["-t", tag, &context]);
-    let run = conveyor(&all, Path::new("/"));
-    built(&run);
-    run
-}
-
 #[test]
 fn image_spec_clears_and_removes_through_the_frontend() {
     harness();
@@ -173,7 +162,7 @@ fn image_spec_clears_and_removes_through_conveyor_build() {
     harness();
     let dir = project(false);
     let tag = format!("conveyor-test/werf-spec:{}", unique("c"));
-    build_with_cli(&dir, &["--target", "app"], &tag);
+    build_dir(&dir, &["--target", "app"], &tag);
     assert_spec_applied(&tag);
     docker_ok(&["image", "rm", &tag], None);
 }
@@ -191,7 +180,7 @@ fn image_spec_never_removes_the_stage_labels_of_the_storage() {
         unique("r")
     );
     let tag = format!("conveyor-test/werf-spec:{}", unique("r"));
-    let run = build_with_cli(&dir, &["--target", "app", "--repo", &repo], &tag);
+    let run = build_dir(&dir, &["--target", "app", "--repo", &repo], &tag);
     assert_spec_applied(&tag);
     let stored = run
         .stderr
@@ -288,7 +277,7 @@ fn a_dockerfile_images_image_spec_applies_through_both_modes() {
     let dir = dockerfile_project(false);
     let cli_tag = format!("conveyor-test/werf-spec-df:{}", unique("c"));
     let file = dir.join("werf.yaml").display().to_string();
-    build_with_cli(&dir, &["-f", &file], &cli_tag);
+    build_dir(&dir, &["-f", &file], &cli_tag);
     assert_dockerfile_spec_applied(&cli_tag);
     docker_ok(&["image", "rm", &cli_tag], None);
 }

@@ -72,13 +72,11 @@ fn same_graph_marshals_to_same_bytes_every_time() {
 #[test]
 fn digest_is_sha256_of_the_op_bytes() {
     let definition = Definition::marshal(&busybox().run(sh("true")).root());
-    for (bytes, (digest, _)) in definition.to_pb().def.iter().zip(definition.ops()) {
-        assert_eq!(digest, digest_of(bytes));
+    let (pb, ops) = (definition.to_pb(), definition.ops());
+    for (bytes, (digest, _)) in pb.def.iter().zip(&ops) {
+        assert_eq!(*digest, digest_of(bytes));
         assert!(digest.starts_with("sha256:") && digest.len() == 7 + 64);
-        assert!(
-            definition.to_pb().metadata.contains_key(&digest)
-                || digest == definition.ops().last().unwrap().0
-        );
+        assert!(pb.metadata.contains_key(digest) || *digest == ops.last().unwrap().0);
     }
     // sha256 of the empty string, as every sha256 tool prints it.
     assert_eq!(
@@ -169,10 +167,11 @@ fn metadata_does_not_change_digests() {
         plain.encode().len() < named.encode().len(),
         "the name rides in metadata"
     );
-    assert_eq!(plain.to_pb().def, named.to_pb().def);
+    let named_pb = named.to_pb();
+    assert_eq!(plain.to_pb().def, named_pb.def);
     let exec_digest = named.ops()[1].0.clone();
     assert_eq!(
-        named.to_pb().metadata[&exec_digest].description["llb.customname"],
+        named_pb.metadata[&exec_digest].description["llb.customname"],
         "RUN true"
     );
 }
@@ -467,15 +466,13 @@ fn a_definition_from_elsewhere_is_built_on_with_its_ops_unchanged() {
     let base = State::from_definition(input.to_pb()).unwrap();
     let built = Definition::marshal(&base.run(sh("cat /out/greeting")).root());
     // Every op of the input but its terminal, byte for byte, with its metadata.
-    for bytes in &input.to_pb().def[..input.to_pb().def.len() - 1] {
-        assert!(built.to_pb().def.contains(bytes));
+    let (input_pb, built_pb) = (input.to_pb(), built.to_pb());
+    for bytes in &input_pb.def[..input_pb.def.len() - 1] {
+        assert!(built_pb.def.contains(bytes));
         let digest = digest_of(bytes);
-        assert_eq!(
-            built.to_pb().metadata[&digest],
-            input.to_pb().metadata[&digest]
-        );
+        assert_eq!(built_pb.metadata[&digest], input_pb.metadata[&digest]);
     }
-    assert_eq!(built.to_pb().def.len(), input.to_pb().def.len() + 1);
+    assert_eq!(built_pb.def.len(), input_pb.def.len() + 1);
     let ops = built.ops();
     let (_, exec) = &ops[ops.len() - 2];
     assert_eq!(op_kind(exec), "exec");

@@ -86,29 +86,22 @@ pub fn set(names: &[&str]) -> std::collections::BTreeSet<String> {
     names.iter().map(|n| n.to_string()).collect()
 }
 
+/// `conveyor build --progress=plain ARGS -t TAG DIR`, run from `/`, which must succeed.
+pub fn build_dir(dir: &Path, args: &[&str], tag: &str) -> Run {
+    let context = dir.display().to_string();
+    let mut all = vec!["build", "--progress=plain"];
+    all.extend_from_slice(args);
+    all.extend(["-t", tag, &context]);
+    let run = conveyor(&all, Path::new("/"));
+    built(&run);
+    run
+}
+
 /// `conveyor build --repo REPO -t TAG --target app` of `DIR/werf.yaml`, which must
 /// succeed.
 pub fn build_werf_stored(dir: &Path, repo: &str, tag: &str) -> Run {
     let file = dir.join("werf.yaml").display().to_string();
-    let context = dir.display().to_string();
-    let run = conveyor(
-        &[
-            "build",
-            "--progress=plain",
-            "-f",
-            &file,
-            "--target",
-            "app",
-            "--repo",
-            repo,
-            "-t",
-            tag,
-            &context,
-        ],
-        Path::new("/"),
-    );
-    built(&run);
-    run
+    build_dir(dir, &["-f", &file, "--target", "app", "--repo", repo], tag)
 }
 
 /// A context whose result is a few files made by RUN and COPY: a script with mode
